@@ -1,0 +1,13 @@
+// Every subcommand of the chaperone binary registers itself here. A command
+// is a thin shell: it parses options into a component's options struct and
+// calls the component (STYLE: CLIs are thin shells over library calls).
+#pragma once
+
+#include <CLI/CLI.hpp>
+
+namespace chaperone::cli {
+
+// Adds one subcommand to `app`. When it runs, its exit code goes to *exit_code.
+void AddMockKafkaCommand(CLI::App& app, int* exit_code);
+
+}  // namespace chaperone::cli

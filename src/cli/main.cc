@@ -1,0 +1,25 @@
+// chaperone: one binary, one subcommand per component (docs/cli.md).
+#include <spdlog/spdlog.h>
+
+#include <CLI/CLI.hpp>
+#include <cstdio>
+
+#include "cli/commands.h"
+#include "cli/signals.h"
+
+int main(int argc, char** argv) {
+  CLI::App app{"Chaperone: end-to-end audit of Apache Kafka pipelines"};
+  app.require_subcommand(1);
+  app.set_version_flag("--version", "chaperone 0.1.0");
+  int exit_code = 0;
+
+  chaperone::cli::AddMockKafkaCommand(app, &exit_code);
+
+  chaperone::cli::InstallShutdownHandlers();
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  }
+  return exit_code;
+}

@@ -1,0 +1,63 @@
+// chaperone mock-kafka: librdkafka's mock cluster as a standalone broker.
+#include <cstdio>
+#include <fstream>
+#include <string>
+#include <vector>
+
+#include "chaperone/mock_cluster.h"
+#include "cli/commands.h"
+#include "cli/signals.h"
+
+namespace chaperone::cli {
+
+void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
+  struct Opts {
+    int brokers = 1;
+    std::vector<std::string> topics;
+    std::string bootstrap_file;
+  };
+  auto opts = std::make_shared<Opts>();
+  CLI::App* cmd = app.add_subcommand(
+      "mock-kafka", "Run librdkafka's mock cluster as a standalone Kafka-protocol broker until SIGINT/SIGTERM");
+  cmd->add_option("--brokers", opts->brokers, "Number of brokers")->check(CLI::Range(1, 64));
+  cmd->add_option("--topic", opts->topics, "Topic to create, NAME:PARTITIONS (repeatable)");
+  cmd->add_option("--bootstrap-file", opts->bootstrap_file, "Also write the bootstrap address to this file");
+  cmd->callback([opts, exit_code] {
+    std::vector<MockTopic> topics;
+    for (const auto& spec : opts->topics) {
+      auto t = ParseMockTopic(spec);
+      if (!t.ok()) {
+        std::fprintf(stderr, "chaperone mock-kafka: %s\n", t.status().message().c_str());
+        *exit_code = 2;
+        return;
+      }
+      topics.push_back(*t);
+    }
+    auto cluster = MockCluster::Start(opts->brokers, topics);
+    if (!cluster.ok()) {
+      std::fprintf(stderr, "chaperone mock-kafka: %s\n", cluster.status().message().c_str());
+      *exit_code = 1;
+      return;
+    }
+    const std::string& bootstrap = (*cluster)->bootstrap_servers();
+    if (!opts->bootstrap_file.empty()) {
+      // Write to a temporary name and rename, so readers never see a partial address.
+      std::string tmp = opts->bootstrap_file + ".tmp";
+      std::ofstream f(tmp);
+      f << bootstrap << "\n";
+      f.close();
+      if (!f || std::rename(tmp.c_str(), opts->bootstrap_file.c_str()) != 0) {
+        std::fprintf(stderr, "chaperone mock-kafka: cannot write %s\n", opts->bootstrap_file.c_str());
+        *exit_code = 1;
+        return;
+      }
+    }
+    std::printf("%s\n", bootstrap.c_str());
+    std::fflush(stdout);
+    WaitForShutdown();
+    std::fprintf(stderr, "chaperone mock-kafka: stopping\n");
+    *exit_code = 0;
+  });
+}
+
+}  // namespace chaperone::cli
