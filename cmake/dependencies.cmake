@@ -15,8 +15,14 @@ if(NOT TARGET CLI11::CLI11)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)  # header-only, in /usr/include/CLI
 endif()
 if(NOT TARGET httplib::httplib)
-  add_library(httplib::httplib INTERFACE IMPORTED)  # header-only, /usr/include/httplib.h
-  target_link_libraries(httplib::httplib INTERFACE Threads::Threads)
+  add_library(httplib::httplib INTERFACE IMPORTED)  # /usr/include/httplib.h
+  # Debian builds cpp-httplib as a shared library: the header declares, the .so defines.
+  find_library(CPP_HTTPLIB_LIBRARY NAMES cpp-httplib)
+  if(CPP_HTTPLIB_LIBRARY)
+    target_link_libraries(httplib::httplib INTERFACE ${CPP_HTTPLIB_LIBRARY} Threads::Threads)
+  else()
+    target_link_libraries(httplib::httplib INTERFACE Threads::Threads)
+  endif()
 endif()
 if(CHAPERONE_TESTS)
   find_package(GTest REQUIRED)
