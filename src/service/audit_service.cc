@@ -173,6 +173,7 @@ class AuditService::Impl final : public ServiceControl {
   int64_t next_rewind_ns_ = 0;
   int64_t prev_flush_ms_ = 0;          // wall clock of the previous flush
   bool rewind_pending_ = false;
+  bool joined_ = false;                // had an assignment (possibly empty) from the group
   int64_t last_good_flush_ms_ = 0;
   int64_t last_flush_ms_ = 0;
   bool last_flush_ok_ = true;
@@ -587,8 +588,13 @@ Status AuditService::Impl::Flush() {
 // every fetch.wait.max.ms, so the promise is made for the previous flush time,
 // not this one. A partition that has never caught up since its assignment
 // holds the watermark back; until every partition has caught up once, no
-// heartbeat is sent (the count records still show the process is alive).
+// heartbeat is sent (the count records still show the process is alive). A
+// member without partitions reports its flush time once it has joined the
+// group. Partitions moving between members are covered by neither side for
+// the moment of the move, which the finality grace period absorbs.
 void AuditService::Impl::SendHeartbeat(int64_t flush_ms) {
+  // Before the group gave us an assignment we cannot speak for any partition.
+  if (!joined_) return;
   int64_t watermark = flush_ms;
   for (PartitionState* ps : Assigned()) {
     int64_t low = -1, high = -1;
@@ -733,6 +739,7 @@ void AuditService::Impl::DropTopicIfUnused(TopicState* ts) {
 
 void AuditService::Impl::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   metrics_.rebalances_assign.fetch_add(1, std::memory_order_relaxed);
+  joined_ = true;
   // The committed offsets, for retention-loss detection (best effort).
   TpList committed(rd_kafka_topic_partition_list_copy(parts));
   bool have_committed = rd_kafka_committed(rk_, committed.get(), kBrokerCallTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -770,6 +777,7 @@ void AuditService::Impl::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
     // another member, so nothing of them may be committed. Discard everything
     // uncommitted; the rest is rewound.
     metrics_.rebalances_lost.fetch_add(1, std::memory_order_relaxed);
+    joined_ = false;
     log_flush_.Warn(clock_, "lost {} partitions (session expired); their uncommitted counts are discarded", parts->cnt);
     StartRewind(revoked);
   } else {
