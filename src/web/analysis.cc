@@ -339,25 +339,37 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
 
 TopicAnalysis AnalyzeTopic(const store::TopicSummary& summary, const std::vector<store::WindowRow>& rows,
                            const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec) {
+  return AnalyzeSeries(summary, BuildSeries(rows, /*by_datacenter=*/false, opts.tier_order), finality, opts,
+                       range_from_sec);
+}
+
+TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vector<Series>& all_series,
+                            const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec) {
   TopicAnalysis t;
   t.topic = summary.topic;
   t.last_updated_ms = summary.last_updated_ms;
-  if (rows.empty()) {
+  if (!summary.tiers.empty() || summary.last_window_sec > 0) t.latest_window_sec = summary.last_window_sec;
+  std::vector<const Series*> series;
+  for (const auto& s : all_series) {
+    if (!s.points.empty()) series.push_back(&s);
+  }
+  if (series.empty()) {
     t.status = TopicStatus::kNoData;
     return t;
   }
-  std::vector<Series> series = BuildSeries(rows, /*by_datacenter=*/false, opts.tier_order);
   // Windows are final for the topic when final for every tier: the earliest
   // finality horizon over its tiers decides.
   int64_t final_before_ms = std::numeric_limits<int64_t>::max();
-  for (const auto& s : series) {
-    t.tiers.push_back(s.tier);
-    final_before_ms = std::min(final_before_ms, finality.FinalBeforeMs(s.tier));
-    int64_t last = s.points.back().window_begin_sec;  // a series always has a point
+  for (const Series* s : series) {
+    t.tiers.push_back(s->tier);
+    final_before_ms = std::min(final_before_ms, finality.FinalBeforeMs(s->tier));
+    int64_t last = s->points.back().window_begin_sec;
     t.last_window_sec = t.last_window_sec ? std::max(*t.last_window_sec, last) : last;
+    for (const auto& p : s->points) t.last_updated_ms = std::max(t.last_updated_ms, p.updated_ms);
   }
-  for (const auto& s : series) {
-    for (auto it = s.points.rbegin(); it != s.points.rend(); ++it) {
+  t.latest_window_sec = std::max(t.latest_window_sec.value_or(*t.last_window_sec), *t.last_window_sec);
+  for (const Series* s : series) {
+    for (auto it = s->points.rbegin(); it != s->points.rend(); ++it) {
       if (it->window_end_sec * 1000 <= final_before_ms) {
         if (!t.last_final_window_sec || it->window_begin_sec > *t.last_final_window_sec) {
           t.last_final_window_sec = it->window_begin_sec;
@@ -366,12 +378,14 @@ TopicAnalysis AnalyzeTopic(const store::TopicSummary& summary, const std::vector
       }
     }
   }
-  for (size_t i = 0; i + 1 < series.size(); ++i) t.pairs.push_back(SummarisePair(series[i], series[i + 1], finality));
+  for (size_t i = 0; i + 1 < series.size(); ++i) {
+    t.pairs.push_back(SummarisePair(*series[i], *series[i + 1], finality));
+  }
 
   int64_t shown = t.last_final_window_sec ? *t.last_final_window_sec : *t.last_window_sec;
-  for (const auto& s : series) {
-    const MergedWindow* p = FindPoint(s, shown);
-    if (p && p->has_latency) t.p99_by_tier.emplace_back(s.tier, p->p99);
+  for (const Series* s : series) {
+    const MergedWindow* p = FindPoint(*s, shown);
+    if (p && p->has_latency) t.p99_by_tier.emplace_back(s->tier, p->p99);
   }
 
   bool loss = std::any_of(t.pairs.begin(), t.pairs.end(),

@@ -146,12 +146,13 @@ struct TopicAnalysis {
   std::string topic;
   TopicStatus status = TopicStatus::kNoData;
   std::vector<std::string> tiers;  // tiers with data in the range, in pipeline order
-  std::optional<int64_t> last_window_sec;
+  std::optional<int64_t> last_window_sec;        // latest window in the range
+  std::optional<int64_t> latest_window_sec;      // latest window known at all (summary or range)
   std::optional<int64_t> last_final_window_sec;  // final for every tier of the topic
   std::vector<PairSummary> pairs;                // consecutive tiers
   // p99 per tier in the last final window (the last window when none is final).
   std::vector<std::pair<std::string, double>> p99_by_tier;
-  int64_t last_updated_ms = 0;
+  int64_t last_updated_ms = 0;  // the later of the summary's and the range's rows
 
   int64_t loss_total() const;  // lost + duplicated over all pairs
   double max_p99() const;      // -1 when unknown
@@ -166,6 +167,9 @@ struct AnalysisOptions {
 // bounds which stale emitters matter (those that went silent within the range).
 TopicAnalysis AnalyzeTopic(const store::TopicSummary& summary, const std::vector<store::WindowRow>& rows,
                            const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec);
+// The same from the topic's per-tier series (BuildSeries without datacenters, in tier order).
+TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vector<Series>& series,
+                            const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec);
 
 // ---------------------------------------------------------------------------
 // Listing topics

@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <exception>
+#include <unordered_set>
 
 #include "web/json_writer.h"
 #include "web/params.h"
@@ -139,7 +140,13 @@ void WritePoint(JsonWriter& w, const MergedWindow& p, bool final) {
 }  // namespace
 
 Api::Api(ApiOptions opts, StorePool& stores, const Clock& clock, const AssetBundle& assets, WebMetrics& metrics)
-    : opts_(std::move(opts)), stores_(stores), clock_(clock), assets_(assets), metrics_(metrics) {}
+    : opts_(std::move(opts)),
+      stores_(stores),
+      clock_(clock),
+      assets_(assets),
+      metrics_(metrics),
+      catalog_(clock, opts_.topic_cache_ms, opts_.topic_miss_refresh_ms),
+      overview_(clock, opts_.overview, opts_.tier_order) {}
 
 FinalityOptions Api::finality_options() const {
   FinalityOptions f;
@@ -233,20 +240,6 @@ void Api::Route(const HttpRequest& req, HttpResponse& res) {
 }
 
 // ---------------------------------------------------------------------------
-// Helpers that read the store
-
-namespace {
-
-// Whether the store knows `topic` (any window, any time).
-Result<bool> TopicExists(store::Store& s, const std::string& topic) {
-  auto topics = s.ListTopics();
-  if (!topics.ok()) return topics.status();
-  return std::any_of(topics->begin(), topics->end(), [&](const store::TopicSummary& t) { return t.topic == topic; });
-}
-
-}  // namespace
-
-// ---------------------------------------------------------------------------
 // GET /api/v1/topics
 
 void Api::Topics(const Ctx& c, HttpResponse& res) {
@@ -278,7 +271,7 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
 
   auto lease = stores_.Acquire();
   if (!lease.ok()) return StoreError(res, lease.status(), nullptr);
-  auto summaries = (*lease)->ListTopics();
+  auto summaries = catalog_.Get(**lease);
   if (!summaries.ok()) return StoreError(res, summaries.status(), &*lease);
   auto emitters = (*lease)->QueryEmitters(std::nullopt);
   if (!emitters.ok()) return StoreError(res, emitters.status(), &*lease);
@@ -286,22 +279,24 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
   AnalysisOptions aopts{opts_.tier_order, opts_.delay_threshold_ms};
 
   std::vector<const store::TopicSummary*> matching;
-  for (const auto& s : *summaries) {
+  for (const auto& s : **summaries) {
     if (TopicMatches(s.topic, q)) matching.push_back(&s);
   }
+  std::unordered_set<std::string> names;
+  for (const auto& s : **summaries) names.insert(s.topic);
+  overview_.Retain(names);
   Status failure;
   auto analyze = [&](const store::TopicSummary& s) -> std::optional<TopicAnalysis> {
-    std::vector<store::WindowRow> rows;
     // The summary says whether the topic has any window in the range at all.
-    if (s.last_window_sec >= range->from_sec && s.first_window_sec < range->to_sec) {
-      auto r = (*lease)->QueryWindows(s.topic, std::nullopt, range->from_sec, range->to_sec);
-      if (!r.ok()) {
-        failure = r.status();
-        return std::nullopt;
-      }
-      rows = std::move(*r);
+    if (s.last_window_sec < range->from_sec || s.first_window_sec >= range->to_sec) {
+      return AnalyzeSeries(s, {}, finality, aopts, range->from_sec);
     }
-    return AnalyzeTopic(s, rows, finality, aopts, range->from_sec);
+    auto series = overview_.Get(**lease, s.topic, range->from_sec, range->to_sec);
+    if (!series.ok()) {
+      failure = series.status();
+      return std::nullopt;
+    }
+    return AnalyzeSeries(s, **series, finality, aopts, range->from_sec);
   };
 
   std::vector<TopicAnalysis> page;
@@ -341,7 +336,7 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
     w.Key("tiers").BeginArray();
     for (const auto& tier : t.tiers) w.String(tier);
     w.EndArray();
-    w.Field("lastWindow", t.last_window_sec).Field("lastFinalWindow", t.last_final_window_sec);
+    w.Field("lastWindow", t.latest_window_sec).Field("lastFinalWindow", t.last_final_window_sec);
     w.Key("pairs").BeginArray();
     for (const auto& p : t.pairs) {
       w.BeginObject()
@@ -400,7 +395,7 @@ void Api::Series(const Ctx& c, const std::string& topic, HttpResponse& res) {
     });
   }
   if (rows->empty()) {
-    auto exists = TopicExists(**lease, topic);
+    auto exists = catalog_.Exists(**lease, topic);
     if (!exists.ok()) return StoreError(res, exists.status(), &*lease);
     if (!*exists) return Error(res, Status::NotFound("unknown topic '" + topic + "'"));
   }
@@ -467,7 +462,7 @@ void Api::Loss(const Ctx& c, const std::string& topic, HttpResponse& res) {
   if (!target_rows.ok()) return StoreError(res, target_rows.status(), &*lease);
   rows->insert(rows->end(), std::make_move_iterator(target_rows->begin()), std::make_move_iterator(target_rows->end()));
   if (rows->empty()) {
-    auto exists = TopicExists(**lease, topic);
+    auto exists = catalog_.Exists(**lease, topic);
     if (!exists.ok()) return StoreError(res, exists.status(), &*lease);
     if (!*exists) return Error(res, Status::NotFound("unknown topic '" + topic + "'"));
   }
@@ -540,7 +535,7 @@ void Api::Partitions(const Ctx& c, const std::string& topic, const std::string& 
   auto rows = (*lease)->QueryPartitions(topic, *tier, *window_sec);
   if (!rows.ok()) return StoreError(res, rows.status(), &*lease);
   if (rows->empty()) {
-    auto exists = TopicExists(**lease, topic);
+    auto exists = catalog_.Exists(**lease, topic);
     if (!exists.ok()) return StoreError(res, exists.status(), &*lease);
     if (!*exists) return Error(res, Status::NotFound("unknown topic '" + topic + "'"));
   }
@@ -639,7 +634,7 @@ void Api::FinalityReport(const Ctx& c, HttpResponse& res) {
   auto rows = (*lease)->QueryWindows(**topic, std::nullopt, range->from_sec, range->to_sec);
   if (!rows.ok()) return StoreError(res, rows.status(), &*lease);
   if (rows->empty()) {
-    auto exists = TopicExists(**lease, **topic);
+    auto exists = catalog_.Exists(**lease, **topic);
     if (!exists.ok()) return StoreError(res, exists.status(), &*lease);
     if (!*exists) return Error(res, Status::NotFound("unknown topic '" + **topic + "'"));
   }

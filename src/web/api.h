@@ -14,7 +14,9 @@
 #include "web/analysis.h"
 #include "web/assets.h"
 #include "web/metrics.h"
+#include "web/overview_cache.h"
 #include "web/store_pool.h"
+#include "web/topic_catalog.h"
 #include "web/tier_order.h"
 
 namespace chaperone::web {
@@ -25,6 +27,9 @@ struct ApiOptions {
   int64_t grace_sec = 60;               // finality: watermark >= window end + grace
   int64_t stale_emitter_sec = 180;      // an emitter silent this long is stale (3 flush intervals)
   int64_t window_sec = kDefaultWindowSec;  // reported when no row says otherwise
+  int64_t topic_cache_ms = 15'000;         // topic summaries are reused this long
+  int64_t topic_miss_refresh_ms = 5'000;   // an unknown topic re-reads them at most this often
+  OverviewCacheOptions overview;           // /api/v1/topics: what is re-read per request
 };
 
 struct HttpRequest {
@@ -72,6 +77,8 @@ class Api {
   const Clock& clock_;
   const AssetBundle& assets_;
   WebMetrics& metrics_;
+  TopicCatalog catalog_;
+  OverviewCache overview_;
 };
 
 }  // namespace chaperone::web

@@ -420,7 +420,7 @@ TEST(AnalyzeTopic, HealthyWhenEveryPairMatchesInFinalWindows) {
   ASSERT_EQ(t.p99_by_tier.size(), 3u);
   EXPECT_EQ(t.p99_by_tier[0].first, "producer");
   EXPECT_DOUBLE_EQ(t.p99_by_tier[0].second, 12);
-  EXPECT_EQ(t.last_updated_ms, 42);
+  EXPECT_EQ(t.last_updated_ms, (kW + 600) * 1000 + 700'000);  // fresher than the summary's 42
 }
 
 TEST(AnalyzeTopic, LossInAFinalWindowIsLoss) {
@@ -505,6 +505,21 @@ TEST(AnalyzeTopic, NoRowsIsNoData) {
   EXPECT_TRUE(t.tiers.empty());
   EXPECT_FALSE(t.last_window_sec.has_value());
   EXPECT_DOUBLE_EQ(t.max_p99(), -1);
+}
+
+TEST(AnalyzeTopic, TheLatestWindowAndUpdateComeFromTheSummaryOrTheRange) {
+  Finality fin({}, kNowMs, Opts());
+  store::TopicSummary s = Summary();
+  s.tiers = {"producer"};
+  s.last_window_sec = kW - 86400;
+  s.last_updated_ms = 5;
+  TopicAnalysis quiet = AnalyzeTopic(s, {}, fin, AOpts(), kW);
+  EXPECT_EQ(quiet.latest_window_sec, kW - 86400);
+  EXPECT_FALSE(quiet.last_window_sec.has_value());
+  // The range can be fresher than a cached summary.
+  TopicAnalysis busy = AnalyzeTopic(s, HealthyRows(), fin, AOpts(), kW);
+  EXPECT_EQ(busy.latest_window_sec, kW + 600);
+  EXPECT_EQ(busy.last_updated_ms, HealthyRows().back().updated_ms);
 }
 
 TEST(AnalyzeTopic, NothingFinalYetShowsTheLastWindowsLatency) {

@@ -154,7 +154,8 @@ TEST_F(ApiTest, TopicsFiltersSortsAndPages) {
   j = GetJson("/api/v1/topics", {{"status", "no_data"}});
   ASSERT_EQ(j["total"], 1);
   EXPECT_EQ(j["topics"][0]["topic"], "ancient");
-  EXPECT_EQ(j["topics"][0]["lastWindow"], nullptr);
+  EXPECT_EQ(j["topics"][0]["lastWindow"], kW - 10 * 86400);  // last seen long ago
+  EXPECT_EQ(j["topics"][0]["lastFinalWindow"], nullptr);
 
   j = GetJson("/api/v1/topics", {{"sort", "-status"}, {"limit", "2"}});
   EXPECT_EQ(j["total"], 5);
@@ -190,6 +191,22 @@ TEST_F(ApiTest, TopicsRejectsBadParameters) {
   ExpectBadRequest("/api/v1/topics", {{"q", std::string(300, 'a')}}, "q");
   ExpectBadRequest("/api/v1/topics", {{"from", "2026-02-30"}}, "from");
   EXPECT_EQ(store_->reads(), 0);  // rejected before touching the store
+}
+
+TEST_F(ApiTest, TheTopicListIsReusedBrieflyAndNewTopicsAppear) {
+  AddOrders();
+  EXPECT_EQ(GetJson("/api/v1/topics")["total"], 1);
+  store_->AddWindow(Row("late", "producer", kW, 1));
+  int64_t reads = store_->reads();
+  EXPECT_EQ(GetJson("/api/v1/topics")["total"], 1);  // the cached list
+  EXPECT_EQ(store_->reads() - reads, 2);              // emitters and orders' windows: no listing
+  clock_.AdvanceMs(15'001);
+  EXPECT_EQ(GetJson("/api/v1/topics")["total"], 2);
+  // An unknown name refreshes the list at most every 5 s.
+  store_->AddWindow(Row("later", "producer", kW - 86400 * 30, 1));  // outside the default range
+  EXPECT_EQ(GetJson("/api/v1/topics/later/series", {}, 404)["error"]["code"], "not_found");
+  clock_.AdvanceMs(5'001);
+  EXPECT_TRUE(GetJson("/api/v1/topics/later/series")["series"].empty());
 }
 
 // ---------------------------------------------------------------------------
