@@ -363,18 +363,22 @@ TEST(LatencySketch, DecodeRejectsGarbageWithClearErrors) {
                 .find("runs out of order"),
             std::string::npos);
   EXPECT_NE(DecodeError(Raw().Byte(1).Var(1).Var(0).Var(1).Zig(0).Var(1).Var(UINT64_MAX).b64())
-                .find("total count overflows"),
+                .find("total count exceeds 2^63 - 1"),
             std::string::npos);
   auto with_stats = [](double sum, double min, double max) {
     return Raw().Byte(1).Var(0).Var(0).Var(1).Zig(0).Var(1).Var(2).F64(sum).F64(min).F64(max).b64();
   };
   EXPECT_NE(DecodeError(with_stats(std::nan(""), 1, 1)).find("invalid sum"), std::string::npos);
   EXPECT_NE(DecodeError(with_stats(-2, 1, 1)).find("invalid sum"), std::string::npos);
+  EXPECT_NE(DecodeError(with_stats(1, 1, 1)).find("invalid sum"), std::string::npos);  // two values >= 1
+  EXPECT_NE(DecodeError(with_stats(3, 1, 1)).find("invalid sum"), std::string::npos);  // two values <= 1
+  EXPECT_EQ(DecodeError(Raw().Byte(1).Var(1).Var(0).Var(1).Zig(0).Var(1).Var(INT64_MAX - 1).F64(5e18).F64(0).F64(1).b64()),
+            "ok");
   EXPECT_NE(DecodeError(with_stats(2, 2, 1)).find("invalid min/max"), std::string::npos);
   EXPECT_NE(DecodeError(with_stats(2, -1, 1)).find("invalid min/max"), std::string::npos);
   EXPECT_NE(DecodeError(with_stats(2, 1, 1e20)).find("invalid min/max"), std::string::npos);
-  EXPECT_NE(DecodeError(with_stats(2, 5, 5)).find("min/max inconsistent with the buckets"), std::string::npos);
-  EXPECT_NE(DecodeError(with_stats(2, 0.5, 0.5)).find("min/max inconsistent with the buckets"), std::string::npos);
+  EXPECT_NE(DecodeError(with_stats(10, 5, 5)).find("min/max inconsistent with the buckets"), std::string::npos);
+  EXPECT_NE(DecodeError(with_stats(1, 0.5, 0.5)).find("min/max inconsistent with the buckets"), std::string::npos);
   EXPECT_EQ(DecodeError(with_stats(2, 0.5, 3)), "ok");  // bounds wider than the values are fine
   EXPECT_NE(DecodeError(std::string(2 << 20, 'A')).find("larger than any sketch"), std::string::npos);
 }

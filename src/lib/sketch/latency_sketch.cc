@@ -267,7 +267,8 @@ Result<LatencySketch> LatencySketch::Decode(std::string_view b64) {
     for (int64_t k = start; k < end; ++k) {
       uint64_t c = 0;
       if (!in.GetVarint64(&c)) return Corrupt("truncated bucket count");
-      if (c > std::numeric_limits<uint64_t>::max() - total) return Corrupt("total count overflows 64 bits");
+      // Counts travel as int64 in audit records: keep the total below 2^63.
+      if (c > static_cast<uint64_t>(INT64_MAX) - total) return Corrupt("total count exceeds 2^63 - 1");
       total += c;
       counts[static_cast<size_t>(k - first)] = c;
     }
@@ -281,8 +282,10 @@ Result<LatencySketch> LatencySketch::Decode(std::string_view b64) {
     if (!in.GetDoubleLE(&s.sum_) || !in.GetDoubleLE(&s.min_) || !in.GetDoubleLE(&s.max_)) {
       return Corrupt("truncated sum/min/max");
     }
-    if (!std::isfinite(s.sum_) || s.sum_ < 0) return Corrupt("invalid sum");
     if (!(s.min_ >= 0 && s.min_ <= s.max_ && s.max_ <= kMaxValueMs)) return Corrupt("invalid min/max");
+    // The sum of count values in [min, max]; the slack covers rounding.
+    const auto n = static_cast<double>(total);
+    if (!(s.sum_ >= s.min_ * n * (1 - 1e-6) && s.sum_ <= s.max_ * n * (1 + 1e-6))) return Corrupt("invalid sum");
     // min and max bound the values: min cannot lie above the lowest non-empty
     // bucket, max not below the highest one.
     constexpr double kSlack = 1e-9;  // bucket bounds are computed, not exact
