@@ -39,7 +39,9 @@ struct Workload {
 // Messages spread uniformly over `topics` topics (and `partitions` partitions),
 // observed over 100 s of wall clock that crosses a window boundary, so every
 // topic has its current and previous windows open plus the odd late window.
-Workload MakeWorkload(int topics, int partitions, TrackerOptions opts) {
+// `batch` consecutive messages share a topic and partition (1: every message
+// picks anew; a consumer sees fetch batches of hundreds per partition).
+Workload MakeWorkload(int topics, int partitions, TrackerOptions opts, size_t batch = 1) {
   Workload w{WindowTracker(opts), {}, {}, {}};
   std::vector<TopicId> ids;
   for (int i = 0; i < topics; ++i) ids.push_back(w.tracker.InternTopic("topic-" + std::to_string(i)));
@@ -51,8 +53,13 @@ Workload MakeWorkload(int topics, int partitions, TrackerOptions opts) {
   w.values.resize(kRing);
   for (size_t i = 0; i < kRing; ++i) {
     Observation& o = w.obs[i];
-    o.topic = ids[rng() % ids.size()];
-    o.partition = static_cast<int32_t>(rng() % static_cast<uint64_t>(partitions));
+    if (i % batch == 0) {
+      o.topic = ids[rng() % ids.size()];
+      o.partition = static_cast<int32_t>(rng() % static_cast<uint64_t>(partitions));
+    } else {
+      o.topic = w.obs[i - 1].topic;
+      o.partition = w.obs[i - 1].partition;
+    }
     o.offset = static_cast<int64_t>(i);
     o.observed_ms = start + static_cast<int64_t>(i * 100'000 / kRing);
     o.event_ms = o.observed_ms - lat[i];
@@ -106,6 +113,13 @@ void BM_TrackerAddByPartition(benchmark::State& state) {
   RunTracker(state, w, false);
 }
 BENCHMARK(BM_TrackerAddByPartition)->Arg(100)->Arg(1000);
+
+// The service tier as it runs: per-partition fetch batches of 100 messages.
+void BM_TrackerAddByPartitionBatched(benchmark::State& state) {
+  Workload w = MakeWorkload(static_cast<int>(state.range(0)), 12, {.by_partition = true}, 100);
+  RunTracker(state, w, false);
+}
+BENCHMARK(BM_TrackerAddByPartitionBatched)->Arg(100)->Arg(1000);
 
 void BM_SketchAdd(benchmark::State& state) {
   std::vector<int64_t> lat = Latencies(3);

@@ -49,7 +49,7 @@ struct TrackerOptions {
   // Keep, inside each (topic, window), the count and first/last offset of every
   // partition seen (ignored when by_partition is set: it implies it).
   bool track_partitions = false;
-  // Soft bound on the windows held; see the memory bound above. At least 1.
+  // Soft bound on the windows held; see the memory bound above (0 is taken as 1).
   size_t max_open_windows = 100000;
 };
 
@@ -89,6 +89,7 @@ class WindowTracker {
  public:
   explicit WindowTracker(TrackerOptions opts);
   ~WindowTracker();
+  // Movable; a moved-from tracker may only be destroyed or assigned to.
   WindowTracker(WindowTracker&&) noexcept;
   WindowTracker& operator=(WindowTracker&&) noexcept;
   WindowTracker(const WindowTracker&) = delete;
