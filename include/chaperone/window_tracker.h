@@ -8,9 +8,8 @@
 // everything accumulated since the previous Drain() as partial sums and starts
 // afresh; records built from them are merged downstream by addition.
 //
-// Threads: not thread-safe. One owner thread calls every method (the
-// interceptor guards its tracker with its own lock; a service worker owns one
-// tracker per consumer thread).
+// Threads: not thread-safe. One owner calls every method: a single thread, or
+// an owner that serialises its threads with its own lock.
 //
 // Memory bound (max_open_windows = C):
 //   - NeedsFlush() turns true once C windows are held: the owner must Drain()
