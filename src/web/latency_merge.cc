@@ -2,18 +2,11 @@
 
 #include <cmath>
 
-#if __has_include("chaperone/latency_sketch.h")
 #include "chaperone/latency_sketch.h"
-#define CHAPERONE_HAVE_LATENCY_SKETCH 1
-#endif
 
 namespace chaperone::web {
 
 std::optional<MergedLatency> MergeSketches(const std::vector<std::string_view>& encoded) {
-#ifndef CHAPERONE_HAVE_LATENCY_SKETCH
-  (void)encoded;
-  return std::nullopt;  // LatencySketch not yet in this tree: callers fall back to upper bounds
-#else
   LatencySketch merged;
   for (std::string_view e : encoded) {
     auto s = LatencySketch::Decode(e);
@@ -29,7 +22,6 @@ std::optional<MergedLatency> MergeSketches(const std::vector<std::string_view>& 
   m.max = merged.max();
   if (!std::isfinite(m.mean) || !std::isfinite(m.p99) || !std::isfinite(m.max)) return std::nullopt;
   return m;
-#endif
 }
 
 }  // namespace chaperone::web

@@ -102,7 +102,7 @@ class WebApiTest : public ::testing::Test {
     std::vector<store::Incoming> batch;
     for (auto& r : records) {
       store::Incoming in;
-      in.raw = "{\"uuid\": \"" + r.uuid + "\"}";  // what the collector received (not read back here)
+      in.raw = EncodeAuditRecord(r);
       in.source = "chaperone-audit/0@" + std::to_string(offset_++);
       in.record = std::move(r);
       batch.push_back(std::move(in));

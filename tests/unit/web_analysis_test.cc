@@ -9,10 +9,7 @@
 
 #include "web/tier_order.h"
 
-#if __has_include("chaperone/latency_sketch.h")
 #include "chaperone/latency_sketch.h"
-#define HAVE_LATENCY_SKETCH 1
-#endif
 
 namespace chaperone::web {
 namespace {
@@ -160,7 +157,6 @@ TEST(MergeRows, AnUndecodableSketchFallsBackToUpperBounds) {
   EXPECT_DOUBLE_EQ(m.p99, 35);
 }
 
-#ifdef HAVE_LATENCY_SKETCH
 TEST(MergeRows, SketchesMergeIntoExactPercentilesWithinOnePercent) {
   LatencySketch s1, s2;
   for (int i = 1; i <= 900; ++i) s1.Add(i);        // 1..900 ms
@@ -196,7 +192,6 @@ TEST(MergeRows, ALegacyRowAmongSketchesMakesTheResultAnUpperBound) {
   EXPECT_TRUE(m.latency_upper_bound);
   EXPECT_DOUBLE_EQ(m.p99, 800);
 }
-#endif
 
 // ---------------------------------------------------------------------------
 // BuildSeries and tier order
