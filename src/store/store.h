@@ -1,0 +1,119 @@
+// The store: merged audit state, shared by the collector (writes) and the web
+// service (reads). Two backends behind one interface: SQLite (embedded default)
+// and PostgreSQL (production). Schema and migrations: src/store/SCHEMA.md.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "chaperone/audit_record.h"
+#include "chaperone/status.h"
+
+namespace chaperone::store {
+
+// Identifies one merged row: what one tier (in one datacenter and cluster) saw
+// of one topic in one window.
+struct WindowRow {
+  std::string topic, tier, datacenter, cluster;
+  int64_t window_begin_sec = 0, window_end_sec = 0;
+  int64_t count = 0, bytes = 0, no_time = 0, malformed = 0;
+  bool bytes_known = true;   // false when only legacy client records contributed
+  uint64_t digest = 0;
+  bool digest_known = true;  // false when any contributing record lacked a digest (legacy)
+  std::string latency_sketch;  // encoded merged LatencySketch; empty if none
+  double latency_mean = 0, latency_p50 = 0, latency_p95 = 0, latency_p99 = 0, latency_max = 0;
+  bool latency_upper_bound = false;  // legacy records were merged: percentiles are upper bounds (max)
+  int64_t records = 0;               // audit records merged into this row
+  int64_t updated_ms = 0;
+};
+
+struct PartitionRow {
+  std::string topic, tier, datacenter, cluster;
+  int64_t window_begin_sec = 0;
+  int32_t partition = 0;
+  int64_t count = 0, first_offset = -1, last_offset = -1;
+};
+
+struct EmitterRow {
+  std::string emitter_id, tier, datacenter, cluster, hostname;
+  int64_t last_seq = -1;
+  int64_t missing_records = 0;  // seq values never received (gaps)
+  int64_t watermark_ms = 0;     // latest heartbeat watermark
+  int64_t window_sec = 0;
+  int64_t last_seen_ms = 0;     // collector wall clock when its last record was applied
+  int64_t dropped_records = 0, failed_deliveries = 0;
+};
+
+struct QuarantineRow {
+  int64_t id = 0;
+  int64_t received_ms = 0;
+  std::string reason;
+  std::string raw;     // the record as received (truncated to 64 KiB)
+  std::string source;  // e.g. "chaperone-audit/3@1234"
+};
+
+// Where a collector group is in the audit topic, stored atomically with the data.
+struct ConsumerPosition {
+  std::string group, topic;
+  int32_t partition = 0;
+  int64_t next_offset = 0;
+};
+
+// One message from the audit topic: decoded (record) or not (quarantine).
+struct Incoming {
+  std::optional<AuditRecord> record;  // set when valid
+  std::string raw;                    // always set
+  std::string error;                  // why it is quarantined (when !record)
+  std::string source;                 // "topic/partition@offset"
+};
+
+struct ApplyStats {
+  int64_t applied = 0;      // records merged
+  int64_t duplicates = 0;   // uuid seen before: skipped
+  int64_t replayed = 0;     // service chunks replaced (see docs/architecture.md)
+  int64_t quarantined = 0;
+};
+
+struct TopicSummary {
+  std::string topic;
+  std::vector<std::string> tiers;
+  int64_t first_window_sec = 0, last_window_sec = 0;
+  int64_t last_updated_ms = 0;
+};
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // "sqlite:PATH", a plain path (SQLite), or "postgresql://..." / "postgres://...".
+  // Creates or migrates the schema to the current version.
+  static Result<std::unique_ptr<Store>> Open(const std::string& url);
+
+  virtual std::string backend() const = 0;  // "sqlite" | "postgresql"
+  virtual int schema_version() const = 0;
+
+  // Writes a batch in ONE transaction: each valid record exactly once (dedup by
+  // uuid), invalid ones into quarantine, and the consumer positions. Either all
+  // of it is committed or none (a failure returns non-OK and changes nothing).
+  virtual Result<ApplyStats> Apply(const std::vector<Incoming>& batch,
+                                   const std::vector<ConsumerPosition>& positions, int64_t now_ms) = 0;
+  virtual Result<std::vector<ConsumerPosition>> LoadPositions(const std::string& group, const std::string& topic) = 0;
+
+  // Reads (all parameterised). Times are window start seconds; ranges [from, to).
+  virtual Result<std::vector<TopicSummary>> ListTopics() = 0;
+  virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
+                                                      int64_t from_sec, int64_t to_sec) = 0;
+  virtual Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
+                                                            int64_t window_begin_sec) = 0;
+  virtual Result<std::vector<EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) = 0;
+  virtual Result<std::vector<QuarantineRow>> QueryQuarantine(int limit) = 0;
+  virtual Result<int64_t> QuarantineCount() = 0;
+
+  // Deletes windows (and their partitions, chunks, dedup entries) that began before `before_sec`.
+  virtual Status ApplyRetention(int64_t before_sec) = 0;
+};
+
+}  // namespace chaperone::store
