@@ -4,6 +4,8 @@
 
 #include <algorithm>
 
+#include "chaperone/event_time.h"
+
 namespace chaperone::web {
 namespace {
 
@@ -22,37 +24,6 @@ std::string Quote(std::string_view s) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-// Reads exactly `n` digits at s[pos]; advances pos.
-bool ReadDigits(std::string_view s, size_t& pos, int n, int& out) {
-  if (pos + n > s.size()) return false;
-  int v = 0;
-  for (int i = 0; i < n; ++i) {
-    char c = s[pos + i];
-    if (!IsDigit(c)) return false;
-    v = v * 10 + (c - '0');
-  }
-  out = v;
-  pos += n;
-  return true;
-}
-
-// Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's
-// days_from_civil).
-int64_t DaysFromCivil(int64_t y, int m, int d) {
-  y -= m <= 2;
-  int64_t era = (y >= 0 ? y : y - 399) / 400;
-  int64_t yoe = y - era * 400;
-  int64_t doy = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1;
-  int64_t doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-  return era * 146097 + doe - 719468;
-}
-
-int DaysInMonth(int y, int m) {
-  static constexpr int kDays[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
-  bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
-  return m == 2 && leap ? 29 : kDays[m - 1];
-}
-
 bool IsControlOrComma(unsigned char c) { return c < 0x20 || c == 0x7F || c == ','; }
 
 bool IsValidName(std::string_view s) {
@@ -61,68 +32,6 @@ bool IsValidName(std::string_view s) {
 }
 
 }  // namespace
-
-Result<int64_t> ParseIsoTimeMs(std::string_view s) {
-  auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format("malformed time {}: {}", Quote(s), why));
-  };
-  size_t pos = 0;
-  int year = 0, month = 0, day = 0, hour = 0, minute = 0, second = 0;
-  if (!ReadDigits(s, pos, 4, year) || pos >= s.size() || s[pos++] != '-' || !ReadDigits(s, pos, 2, month) ||
-      pos >= s.size() || s[pos++] != '-' || !ReadDigits(s, pos, 2, day)) {
-    return bad("expected epoch seconds or ISO-8601 (YYYY-MM-DDTHH:MM:SSZ)");
-  }
-  if (month < 1 || month > 12) return bad("month out of range");
-  if (day < 1 || day > DaysInMonth(year, month)) return bad("day out of range");
-  int64_t millis = 0;
-  int64_t offset_sec = 0;
-  if (pos < s.size()) {
-    if (s[pos] != 'T' && s[pos] != 't' && s[pos] != ' ') return bad("expected 'T' after the date");
-    ++pos;
-    if (!ReadDigits(s, pos, 2, hour) || pos >= s.size() || s[pos++] != ':' || !ReadDigits(s, pos, 2, minute)) {
-      return bad("expected HH:MM after 'T'");
-    }
-    if (pos < s.size() && s[pos] == ':') {
-      ++pos;
-      if (!ReadDigits(s, pos, 2, second)) return bad("expected two digits of seconds");
-      if (pos < s.size() && (s[pos] == '.' || s[pos] == ',')) {
-        ++pos;
-        size_t start = pos;
-        int64_t scale = 100;
-        while (pos < s.size() && IsDigit(s[pos])) {
-          millis += (s[pos] - '0') * scale;
-          scale /= 10;
-          ++pos;
-        }
-        if (pos == start) return bad("expected digits after the decimal point");
-        if (pos - start > 9) return bad("more than 9 fractional digits");
-      }
-    }
-    if (hour > 23) return bad("hour out of range");
-    if (minute > 59) return bad("minute out of range");
-    if (second > 59) return bad("second out of range");
-    if (pos < s.size()) {
-      char z = s[pos];
-      if (z == 'Z' || z == 'z') {
-        ++pos;
-      } else if (z == '+' || z == '-') {
-        ++pos;
-        int oh = 0, om = 0;
-        if (!ReadDigits(s, pos, 2, oh)) return bad("expected a zone offset +HH:MM");
-        if (pos < s.size() && s[pos] == ':') ++pos;
-        if (pos < s.size() && !ReadDigits(s, pos, 2, om)) return bad("expected a zone offset +HH:MM");
-        if (oh > 23 || om > 59) return bad("zone offset out of range");
-        offset_sec = (oh * 3600 + om * 60) * (z == '+' ? 1 : -1);
-      } else {
-        return bad("expected 'Z' or a zone offset");
-      }
-    }
-    if (pos != s.size()) return bad("trailing characters");
-  }
-  int64_t days = DaysFromCivil(year, month, day);
-  int64_t sec = days * 86400 + hour * 3600 + minute * 60 + second - offset_sec;
-  return sec * 1000 + millis;
-}
 
 Result<int64_t> ParseTimeSec(std::string_view s) {
   if (s.empty()) return Status::InvalidArgument("empty time");
@@ -142,8 +51,11 @@ Result<int64_t> ParseTimeSec(std::string_view s) {
   if (s[0] == '-' && s.size() > 1 && std::all_of(s.begin() + 1, s.end(), IsDigit)) {
     return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
   }
-  auto ms = ParseIsoTimeMs(s);
-  if (!ms.ok()) return ms.status();
+  std::optional<int64_t> ms = ParseIso8601Ms(s);  // the event-time parser: one ISO-8601 dialect everywhere
+  if (!ms) {
+    return Status::InvalidArgument(
+        fmt::format("malformed time {}: expected epoch seconds or ISO-8601 (2026-11-22T10:00:00Z)", Quote(s)));
+  }
   if (*ms < 0) return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
   int64_t sec = *ms / 1000;
   if (sec > kMaxEpochSec) return Status::InvalidArgument(fmt::format("time {} is out of range", Quote(s)));

@@ -18,11 +18,9 @@ inline constexpr int64_t kDefaultRangeSec = 86400;
 // 9999-12-31T23:59:59Z: later instants are rejected (and catch milliseconds passed as seconds).
 inline constexpr int64_t kMaxEpochSec = 253402300799;
 
-// "2026-11-22", "2026-11-22T10:00:00Z", "2026-11-22T10:00:00.123+01:00",
-// "2026-11-22T10:00Z", "...+0100"; no zone means UTC. Milliseconds since the epoch.
-Result<int64_t> ParseIsoTimeMs(std::string_view s);
-
-// Epoch seconds ("1795303800") or ISO-8601; epoch seconds (fractions floored).
+// Epoch seconds ("1795303800") or ISO-8601 as chaperone::ParseIso8601Ms reads
+// it ("2026-11-22T10:00:00Z", "2026-11-22", "...+01:00"; no zone means UTC);
+// epoch seconds, fractions floored.
 Result<int64_t> ParseTimeSec(std::string_view s);
 
 // A decimal integer in [min, max], digits only (an optional leading '-' when min < 0).
