@@ -237,12 +237,15 @@ TEST_P(StoreSuite, SketchesMergeExactlyAndReplaySubtractsThem) {
   expect.Merge(s3);
   w = One();
   EXPECT_EQ(w.count, 200);
-  EXPECT_DOUBLE_EQ(w.latency_p50, expect.Quantile(0.5));
-  EXPECT_DOUBLE_EQ(w.latency_p95, expect.Quantile(0.95));
-  EXPECT_DOUBLE_EQ(w.latency_mean, 550.25);
+  // Bucket for bucket what s2 + s3 hold; min/max stay bounds after a subtraction,
+  // so quantiles agree within the sketch's relative error.
   auto stored = LatencySketch::Decode(w.latency_sketch);
   ASSERT_TRUE(stored.ok());
   EXPECT_EQ(stored->count(), 200u);
+  EXPECT_EQ(stored->Buckets(), expect.Buckets());
+  EXPECT_NEAR(w.latency_p50, expect.Quantile(0.5), 0.01 * expect.Quantile(0.5));
+  EXPECT_NEAR(w.latency_p95, expect.Quantile(0.95), 0.01 * expect.Quantile(0.95));
+  EXPECT_DOUBLE_EQ(w.latency_mean, 550.25);
 }
 
 TEST_P(StoreSuite, UndecodableSketchIsQuarantined) {
