@@ -11,12 +11,7 @@
 #include "store/store.h"
 #include "support/pg_server.h"
 
-#if __has_include("chaperone/latency_sketch.h")
 #include "chaperone/latency_sketch.h"
-#define HAVE_SKETCH 1
-#else
-#define HAVE_SKETCH 0
-#endif
 
 namespace chaperone {
 namespace {
@@ -51,14 +46,12 @@ std::vector<store::Incoming> MakeBatch(int64_t batch_no) {
     r.latency99_ms = 55;
     r.max_latency_ms = 70;
     r.partitions = {{static_cast<int32_t>(n % 8), r.count, n * 150, n * 150 + r.count - 1, (n / 400) * 60000}};
-#if HAVE_SKETCH
     static const std::string sketch = [] {
       LatencySketch s;
       for (int k = 1; k <= 200; ++k) s.Add(5.0 + k * 0.3);
       return s.Encode();
     }();
     r.latency_sketch = sketch;
-#endif
     store::Incoming in;
     in.raw = "{}";
     in.source = "chaperone-audit/0@" + std::to_string(n);

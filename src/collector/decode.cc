@@ -2,12 +2,6 @@
 
 #include "chaperone/audit_record.h"
 
-namespace chaperone {
-// Weak until the audit-record codec is on main: this lets the collector build
-// and run (quarantining everything) without it. Drop the attribute then.
-Result<AuditRecord> DecodeAuditRecord(std::string_view json) __attribute__((weak));
-}  // namespace chaperone
-
 namespace chaperone::collector {
 
 store::Incoming DecodeMessage(std::string_view payload, std::string source) {
@@ -16,10 +10,6 @@ store::Incoming DecodeMessage(std::string_view payload, std::string source) {
   in.source = std::move(source);
   if (payload.empty()) {
     in.error = "empty message";
-    return in;
-  }
-  if (&DecodeAuditRecord == nullptr) {
-    in.error = "this build has no audit-record decoder";
     return in;
   }
   auto r = DecodeAuditRecord(payload);

@@ -1,15 +1,8 @@
 #include "store/latency.h"
 
-#if __has_include("chaperone/latency_sketch.h")
 #include "chaperone/latency_sketch.h"
-#define CHAPERONE_STORE_HAS_SKETCH 1
-#else
-#define CHAPERONE_STORE_HAS_SKETCH 0
-#endif
 
 namespace chaperone::store {
-
-#if CHAPERONE_STORE_HAS_SKETCH
 
 struct LatencyAccumulator::Impl {
   LatencySketch sketch;
@@ -44,22 +37,6 @@ LatencySummary LatencyAccumulator::Summary() const {
 
 std::string LatencyAccumulator::Encode() const { return impl_->sketch.empty() ? std::string() : impl_->sketch.Encode(); }
 
-#else  // Built before LatencySketch landed: only empty sketches are supported.
-
-struct LatencyAccumulator::Impl {};
-
-Result<LatencyAccumulator> LatencyAccumulator::Decode(std::string_view encoded) {
-  if (!encoded.empty()) return Status::Internal("latencySketch: this build has no LatencySketch codec");
-  return LatencyAccumulator();
-}
-void LatencyAccumulator::Merge(const LatencyAccumulator&) {}
-bool LatencyAccumulator::Subtract(const LatencyAccumulator&) { return true; }
-bool LatencyAccumulator::empty() const { return true; }
-uint64_t LatencyAccumulator::count() const { return 0; }
-LatencySummary LatencyAccumulator::Summary() const { return {}; }
-std::string LatencyAccumulator::Encode() const { return {}; }
-
-#endif
 
 LatencyAccumulator::LatencyAccumulator() : impl_(std::make_unique<Impl>()) {}
 LatencyAccumulator::~LatencyAccumulator() = default;

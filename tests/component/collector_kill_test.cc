@@ -10,6 +10,7 @@
 #include <mutex>
 #include <tuple>
 
+#include "chaperone/latency_sketch.h"
 #include "chaperone/mock_cluster.h"
 #include "store/store.h"
 #include "support/pg_server.h"
@@ -82,6 +83,38 @@ std::string LegacyRecord(const std::string& topic, const std::string& tier, int6
          "\",\"datacenter\":\"dc1\",\"uuid\":\"" + uuid + "\"}";
 }
 
+// A v1 service-tier record for one partition of `topic` (a chunk of a flush).
+AuditRecord ServiceRecord(const std::string& topic, int32_t partition, int64_t chunk_start, const std::string& flush,
+                          int64_t count, int64_t seq) {
+  AuditRecord r;
+  r.tier = "service";
+  r.hostname = "svc-1";
+  r.datacenter = "dc1";
+  r.cluster = "regional";
+  r.uuid = "svc-" + topic + "-" + std::to_string(seq);
+  r.emitter_id = "svc-1-" + topic;
+  r.seq = seq;
+  r.flush_id = flush;
+  r.topic = topic;
+  r.window_begin_sec = kW;
+  r.window_end_sec = kW + 600;
+  r.count = count;
+  r.total_bytes = count * 100;
+  r.no_time_count = 0;
+  r.malformed_count = 0;
+  LatencySketch sketch;
+  sketch.Add(10, static_cast<uint64_t>(count));
+  r.latency_sketch = sketch.Encode();
+  r.mean_latency_ms = 10;
+  r.latency50_ms = 10;
+  r.latency95_ms = 10;
+  r.latency99_ms = 10;
+  r.max_latency_ms = 10;
+  r.digest = static_cast<uint64_t>(count);
+  r.partitions = {{partition, count, chunk_start, chunk_start + count - 1, chunk_start}};
+  return r;
+}
+
 class CollectorKill : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
@@ -142,6 +175,36 @@ TEST_P(CollectorKill, EveryValidRecordIsAppliedExactlyOnceAcrossKill9) {
       ++garbage;
     }
   }
+  // Service-tier records with chunk replays: per (topic, partition) a flush f1 of
+  // chunk 0, its replay f2 (same chunk start: f1 is taken back out), then chunk 1000.
+  std::map<std::string, int64_t> seq;
+  std::vector<std::pair<std::string, std::string>> v1;
+  for (int t = 0; t < 6; ++t) {
+    std::string topic = "topic-" + std::to_string(t);
+    Key k{topic, "service", kW};
+    for (int32_t p = 0; p < 3; ++p) {
+      const int64_t c1 = 10 + p, c2 = 12 + p, c3 = 5 + t;
+      for (auto [chunk, flush, count] : {std::tuple<int64_t, const char*, int64_t>{0, "f1", c1}, {0, "f2", c2},
+                                         {1000, "f3", c3}}) {
+        AuditRecord r = ServiceRecord(topic, p, chunk, flush + std::to_string(p), count, seq[topic]++);
+        ASSERT_TRUE(ValidateAuditRecord(r).ok()) << ValidateAuditRecord(r).ToString();
+        v1.emplace_back(topic, EncodeAuditRecord(r));
+      }
+      expect_count[k] += c2 + c3;
+      expect_records[k] += 2;
+    }
+  }
+  // Spread them through the stream (keeping their order), so kills land between a flush and its replay.
+  std::vector<std::pair<std::string, std::string>> mixed;
+  const size_t every = messages.size() / (v1.size() + 1);
+  for (size_t i = 0, j = 0; i < messages.size(); ++i) {
+    mixed.push_back(std::move(messages[i]));
+    if ((i + 1) % every == 0 && j < v1.size()) mixed.push_back(std::move(v1[j++]));
+    if (i + 1 == messages.size()) {
+      while (j < v1.size()) mixed.push_back(std::move(v1[j++]));
+    }
+  }
+  messages = std::move(mixed);
   auto end = Produce(bootstrap, messages);
   int64_t total_messages = 0;
   for (const auto& [p, e] : end) total_messages += e;
@@ -194,7 +257,26 @@ TEST_P(CollectorKill, EveryValidRecordIsAppliedExactlyOnceAcrossKill9) {
     EXPECT_EQ(w.count, expect_count[k]) << w.topic << "/" << w.tier << "@" << w.window_begin_sec;
     EXPECT_EQ(w.records, expect_records[k]) << w.topic << "/" << w.tier << "@" << w.window_begin_sec;
     EXPECT_EQ(w.bytes, 100 * expect_count[k]);
-    EXPECT_TRUE(w.latency_upper_bound);
+    if (w.tier == "service") {
+      EXPECT_FALSE(w.latency_upper_bound);  // exact: from the merged sketch
+      EXPECT_TRUE(w.digest_known);
+      EXPECT_EQ(w.digest, static_cast<uint64_t>(expect_count[k]));
+      auto sketch = LatencySketch::Decode(w.latency_sketch);
+      ASSERT_TRUE(sketch.ok());
+      EXPECT_EQ(sketch->count(), static_cast<uint64_t>(expect_count[k]));
+      auto parts = (*reader)->QueryPartitions(w.topic, "service", kW);
+      ASSERT_TRUE(parts.ok());
+      EXPECT_EQ(parts->size(), 3u);
+    } else {
+      EXPECT_TRUE(w.latency_upper_bound);  // legacy records
+    }
+  }
+  auto emitters = (*reader)->QueryEmitters("service");
+  ASSERT_TRUE(emitters.ok());
+  ASSERT_EQ(emitters->size(), 6u);
+  for (const auto& e : *emitters) {
+    EXPECT_EQ(e.last_seq, 8);
+    EXPECT_EQ(e.missing_records, 0);
   }
   auto quarantined = (*reader)->QuarantineCount();
   ASSERT_TRUE(quarantined.ok());

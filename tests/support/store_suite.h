@@ -13,12 +13,7 @@
 #include "store/store.h"
 #include "support/pg_server.h"
 
-#if __has_include("chaperone/latency_sketch.h")
 #include "chaperone/latency_sketch.h"
-#define CHAPERONE_TEST_HAS_SKETCH 1
-#else
-#define CHAPERONE_TEST_HAS_SKETCH 0
-#endif
 
 namespace chaperone::store {
 namespace {
@@ -202,7 +197,6 @@ TEST_P(StoreSuite, ReplayInsideOneBatchIsReplacedToo) {
   EXPECT_EQ(One().count, 10);
 }
 
-#if CHAPERONE_TEST_HAS_SKETCH
 TEST_P(StoreSuite, SketchesMergeExactlyAndReplaySubtractsThem) {
   LatencySketch s1, s2, s3;
   for (int i = 1; i <= 100; ++i) s1.Add(i);
@@ -259,7 +253,6 @@ TEST_P(StoreSuite, UndecodableSketchIsQuarantined) {
   ASSERT_EQ(q->size(), 1u);
   EXPECT_NE((*q)[0].reason.find("latencySketch"), std::string::npos);
 }
-#endif
 
 // Chaperone's legacy records (shared/fixtures): percentiles merge as max and are flagged upper bounds.
 TEST_P(StoreSuite, LegacyRecordsMergeAsUpperBounds) {
