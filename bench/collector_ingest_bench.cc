@@ -92,7 +92,7 @@ void BM_ApplySqlite(benchmark::State& state) {
 }
 
 void BM_ApplyPostgres(benchmark::State& state) {
-  auto server = testing::PgServer::Start({});  // durable defaults: fsync, synchronous_commit
+  auto server = test::PgServer::Start({});  // durable defaults: fsync, synchronous_commit
   if (!server.ok()) return state.SkipWithError(server.status().ToString().c_str());
   auto url = (*server)->CreateDatabase("bench");
   if (!url.ok()) return state.SkipWithError(url.status().ToString().c_str());

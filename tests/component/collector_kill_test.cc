@@ -14,7 +14,7 @@
 #include "chaperone/mock_cluster.h"
 #include "store/store.h"
 #include "support/pg_server.h"
-#include "support/spawn.h"
+#include "support/process.h"
 
 namespace chaperone {
 namespace {
@@ -124,28 +124,31 @@ class CollectorKill : public ::testing::TestWithParam<std::string> {
     if (GetParam() == "sqlite") {
       url_ = "sqlite:" + dir_ + "/chaperone.db";
     } else {
-      auto url = testing::FreshPgDatabase();
+      auto url = test::FreshPgDatabase();
       ASSERT_TRUE(url.ok()) << url.status().ToString();
       url_ = *url;
     }
   }
   void TearDown() override {
-    if (pid_ > 0) testing::KillAndWait(pid_, SIGKILL);
+    collector_.reset();  // SIGKILL if still running
     std::filesystem::remove_all(dir_);
   }
 
   void StartCollector(const std::string& bootstrap, int batch_records) {
-    pid_ = testing::Spawn({CHAPERONE_BIN, "collector", "--bootstrap-servers", bootstrap, "--store", url_,
-                           "--batch-records", std::to_string(batch_records), "--group", "kill-test", "-X",
-                           "fetch.wait.max.ms=10",
-                           // A killed member's partitions move after the session timeout: keep it short.
-                           "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"},
-                          dir_ + "/collector.log");
-    ASSERT_GT(pid_, 0);
+    test::ProcessOptions po;
+    po.stdout_mode = test::ProcessOptions::Stream::kInherit;  // its log shows in the test output
+    auto p = test::Process::Start({CHAPERONE_BIN, "collector", "--bootstrap-servers", bootstrap, "--store", url_,
+                                   "--batch-records", std::to_string(batch_records), "--group", "kill-test", "-X",
+                                   "fetch.wait.max.ms=10",
+                                   // A killed member's partitions move after the session timeout: keep it short.
+                                   "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"},
+                                  po);
+    ASSERT_TRUE(p.ok()) << p.status().ToString();
+    collector_ = std::move(*p);
   }
 
   std::string dir_, url_;
-  pid_t pid_ = -1;
+  std::unique_ptr<test::Process> collector_;
 };
 
 TEST_P(CollectorKill, EveryValidRecordIsAppliedExactlyOnceAcrossKill9) {
@@ -225,11 +228,12 @@ TEST_P(CollectorKill, EveryValidRecordIsAppliedExactlyOnceAcrossKill9) {
 
   // Kill -9 twice while it is mid-stream, restarting each time.
   for (double fraction : {0.15, 0.5}) {
-    ASSERT_TRUE(testing::WaitFor([&] { return applied_total() >= fraction * expected_total; }, 120s))
-        << testing::TailFile(dir_ + "/collector.log");
+    ASSERT_TRUE(test::WaitFor([&] { return applied_total() >= fraction * expected_total; }, 120s));
     EXPECT_LT(applied_total(), expected_total) << "the stream finished before the kill; make it longer";
-    int status = testing::KillAndWait(pid_, SIGKILL);
-    ASSERT_TRUE(WIFSIGNALED(status)) << status;
+    ASSERT_TRUE(collector_->Signal(SIGKILL).ok());
+    auto status = collector_->Wait(30s);
+    ASSERT_TRUE(status.ok()) << status.status().ToString();
+    ASSERT_EQ(*status, 128 + SIGKILL);
     StartCollector(bootstrap, 50);
   }
 
@@ -244,10 +248,10 @@ TEST_P(CollectorKill, EveryValidRecordIsAppliedExactlyOnceAcrossKill9) {
     }
     return true;
   };
-  ASSERT_TRUE(testing::WaitFor(caught_up, 120s)) << testing::TailFile(dir_ + "/collector.log");
-  int status = testing::KillAndWait(pid_, SIGTERM);
-  pid_ = -1;
-  EXPECT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0) << status << testing::TailFile(dir_ + "/collector.log");
+  ASSERT_TRUE(test::WaitFor(caught_up, 120s));
+  auto status = collector_->Stop(30s);  // SIGTERM: a clean stop
+  ASSERT_TRUE(status.ok()) << status.status().ToString();
+  EXPECT_EQ(*status, 0);
 
   auto rows = (*reader)->QueryAllWindows(0, kW + 10 * 600);
   ASSERT_TRUE(rows.ok()) << rows.status().ToString();

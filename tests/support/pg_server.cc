@@ -15,7 +15,7 @@
 #include <fstream>
 #include <mutex>
 
-namespace chaperone::testing {
+namespace chaperone::test {
 namespace {
 
 namespace fs = std::filesystem;
@@ -179,4 +179,4 @@ Result<std::string> FreshPgDatabase() {
   return (*s)->CreateDatabase("t" + std::to_string(getpid()) + "_" + std::to_string(n++));
 }
 
-}  // namespace chaperone::testing
+}  // namespace chaperone::test

@@ -11,7 +11,7 @@
 
 #include "chaperone/status.h"
 
-namespace chaperone::testing {
+namespace chaperone::test {
 
 class PgServer {
  public:
@@ -42,4 +42,4 @@ Result<PgServer*> SharedPgServer();
 // A fresh database on the shared server; its URL.
 Result<std::string> FreshPgDatabase();
 
-}  // namespace chaperone::testing
+}  // namespace chaperone::test

@@ -67,7 +67,7 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
       dir_ = dir;
       url_ = "sqlite:" + dir_ + "/data/chaperone.db";
     } else {
-      auto url = testing::FreshPgDatabase();
+      auto url = test::FreshPgDatabase();
       ASSERT_TRUE(url.ok()) << url.status().ToString();
       url_ = *url;
     }
