@@ -115,20 +115,40 @@ Result<std::unique_ptr<PgServer>> PgServer::Start(const std::vector<std::string>
   if (s->as_postgres_) {
     if (Status st = ChownToPostgres(s->dir_); !st.ok()) return st;
   }
-  std::string opts = "-k " + s->dir_ + " -c listen_addresses=127.0.0.1";
-  for (const auto& kv : settings) opts += " -c " + kv;
+  s->options_ = "-k " + s->dir_ + " -c listen_addresses=127.0.0.1";
+  for (const auto& kv : settings) s->options_ += " -c " + kv;
   for (int attempt = 0; attempt < 5; ++attempt) {
     s->port_ = FreePort();
-    std::string cmd = "'" + PgBinDir() + "/pg_ctl' -D '" + s->dir_ + "/data' -l '" + s->dir_ +
-                      "/postgres.log' -w -t 60 -o '-p " + std::to_string(s->port_) + " " + opts + "' start";
-    if (Run(cmd, s->as_postgres_, log) == 0) return s;
+    if (s->StartOnPort().ok()) return s;
   }
-  return Status::Unavailable("PostgreSQL did not start: " + Tail(s->dir_ + "/postgres.log") + Tail(log));
+  return Status::Unavailable("PostgreSQL did not start: " + Tail(s->dir_ + "/postgres.log") +
+                             Tail(s->dir_ + "/server.log"));
 }
+
+Status PgServer::StartOnPort() {
+  std::string cmd = "'" + PgBinDir() + "/pg_ctl' -D '" + dir_ + "/data' -l '" + dir_ + "/postgres.log' -w -t 60 -o '-p " +
+                    std::to_string(port_) + " " + options_ + "' start";
+  if (Run(cmd, as_postgres_, dir_ + "/server.log") != 0) {
+    return Status::Unavailable("pg_ctl start failed: " + Tail(dir_ + "/server.log"));
+  }
+  running_ = true;
+  return Status::Ok();
+}
+
+Status PgServer::Stop() {
+  if (Run("'" + PgBinDir() + "/pg_ctl' -D '" + dir_ + "/data' -m fast -w stop", as_postgres_, dir_ + "/server.log") !=
+      0) {
+    return Status::Internal("pg_ctl stop failed: " + Tail(dir_ + "/server.log"));
+  }
+  running_ = false;
+  return Status::Ok();
+}
+
+Status PgServer::Restart() { return StartOnPort(); }
 
 PgServer::~PgServer() {
   if (dir_.empty()) return;
-  if (port_ != 0) {
+  if (running_) {
     Run("'" + PgBinDir() + "/pg_ctl' -D '" + dir_ + "/data' -m immediate -w stop", as_postgres_, "/dev/null");
   }
   std::error_code ec;

@@ -29,9 +29,17 @@ class PgServer {
   // Creates database `name` and returns its URL.
   Result<std::string> CreateDatabase(const std::string& name);
 
+  // Fault injection: stop the server (clients see their connections fail), and
+  // start it again on the same port with the same data.
+  Status Stop();
+  Status Restart();
+
  private:
   PgServer() = default;
+  Status StartOnPort();
   std::string dir_;  // temp dir: data/, sockets, log
+  std::string options_;  // postgres -o options, without the port
+  bool running_ = false;
   int port_ = 0;
   bool as_postgres_ = false;
 };
