@@ -14,11 +14,9 @@ find_package(CLI11 CONFIG QUIET)
 if(NOT TARGET CLI11::CLI11)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)  # header-only, in /usr/include/CLI
 endif()
-# Debian builds cpp-httplib as a shared library (libcpp-httplib.so) with
-# OpenSSL/zlib/brotli enabled: its pkg-config defines must match, or class
-# layouts differ from the library's.
-pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
 if(NOT TARGET httplib::httplib)
+  # Debian builds cpp-httplib as a compiled library (libcpp-httplib.so): link it.
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
   add_library(httplib::httplib INTERFACE IMPORTED)
   target_link_libraries(httplib::httplib INTERFACE PkgConfig::HTTPLIB Threads::Threads)
 endif()

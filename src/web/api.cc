@@ -718,9 +718,9 @@ void Api::Health(const Ctx&, HttpResponse& res) {
   } else {
     backend = (*lease)->backend();
     schema_version = (*lease)->schema_version();
-    auto probe = (*lease)->QueryEmitters(std::nullopt);  // a small table: proves the store can be read
+    Status probe = (*lease)->Ping();
     if (!probe.ok()) {
-      failure = probe.status();
+      failure = probe;
       if (failure.code() == Status::Code::kUnavailable) lease->Discard();
     }
   }

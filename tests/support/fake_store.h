@@ -26,9 +26,8 @@ class FakeStore final : public store::Store {
     return std::vector<store::ConsumerPosition>();
   }
 
-  // Declared without `override` until the store interface with them is merged.
-  Status Ping() { return CheckReadLocked(); }
-  Result<std::vector<store::WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec);
+  Status Ping() override { return CheckReadLocked(); }
+  Result<std::vector<store::WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override;
 
   // ListTopics is derived from the window rows.
   Result<std::vector<store::TopicSummary>> ListTopics() override;
