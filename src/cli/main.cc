@@ -15,6 +15,7 @@ int main(int argc, char** argv) {
 
   chaperone::cli::AddMockKafkaCommand(app, &exit_code);
   chaperone::cli::AddCollectorCommand(app, &exit_code);
+  chaperone::cli::AddWebCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {
