@@ -1,8 +1,8 @@
-// Builds the dashboard into dist/: app.js and app.css (bundled and minified by
-// esbuild), index.html (asset URLs carry a content hash, so a new binary never
-// serves a stale cached script) and favicon.svg. `--watch` rebuilds on change.
-import { createHash } from 'node:crypto';
-import { copyFileSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+// Builds the dashboard into dist/: assets/app-<hash>.js and assets/app-<hash>.css
+// (bundled and minified by esbuild; content-hashed names, so the server may
+// cache everything under /assets/ for good), index.html that loads them, and
+// favicon.svg. `--watch` rebuilds on change.
+import { copyFileSync, mkdirSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import * as esbuild from 'esbuild';
@@ -12,19 +12,25 @@ const src = join(root, 'src');
 const dist = join(root, 'dist');
 const watch = process.argv.includes('--watch');
 
-const hash = (file) => createHash('sha256').update(readFileSync(file)).digest('hex').slice(0, 12);
+// The bundle's file names, as esbuild wrote them (assets/app-<hash>.js, .css).
+function bundled(ext) {
+  const names = readdirSync(join(dist, 'assets')).filter((f) => f.startsWith('app-') && f.endsWith(ext));
+  if (names.length !== 1) throw new Error(`expected one assets/app-*${ext}, found ${names.join(', ') || 'none'}`);
+  return `assets/${names[0]}`;
+}
 
 function writeStatic() {
   const html = readFileSync(join(src, 'index.html'), 'utf8')
-    .replace('href="app.css"', `href="app.css?v=${hash(join(dist, 'app.css'))}"`)
-    .replace('src="app.js"', `src="app.js?v=${hash(join(dist, 'app.js'))}"`);
+    .replace('href="app.css"', `href="${bundled('.css')}"`)
+    .replace('src="app.js"', `src="${bundled('.js')}"`);
   writeFileSync(join(dist, 'index.html'), html);
   copyFileSync(join(src, 'favicon.svg'), join(dist, 'favicon.svg'));
 }
 
 const options = {
   entryPoints: { app: join(src, 'main.ts') },
-  outdir: dist,
+  outdir: join(dist, 'assets'),
+  entryNames: '[name]-[hash]',
   bundle: true,
   minify: !watch,
   sourcemap: false,
@@ -32,7 +38,16 @@ const options = {
   format: 'iife',
   legalComments: 'eof', // keeps uPlot's MIT notice in app.js
   logLevel: 'warning',
-  plugins: [{ name: 'static', setup: (b) => b.onEnd((r) => r.errors.length === 0 && writeStatic()) }],
+  plugins: [
+    {
+      name: 'static',
+      setup: (b) => {
+        // In watch mode old hashed files would pile up: start each build clean.
+        b.onStart(() => rmSync(join(dist, 'assets'), { recursive: true, force: true }));
+        b.onEnd((r) => r.errors.length === 0 && writeStatic());
+      },
+    },
+  ],
 };
 
 rmSync(dist, { recursive: true, force: true });

@@ -36,6 +36,10 @@ function topicInfo(t) {
   return { idle, tiers, lossy: t === 'orders' || rnd(t, 'lossy') < 0.02, stale: rnd(t, 'stale') < 0.01, slow: rnd(t, 'slow') < 0.02 };
 }
 
+// Extra messages per topic|window|tier: POST /dev/extra-record mimics publishing
+// one more audit record (e.g. to try the loss shading).
+const extra = new Map();
+
 function windows(t, from, to) {
   const info = topicInfo(t);
   if (info.idle) return [];
@@ -50,7 +54,7 @@ function windows(t, from, to) {
       if (info.lossy && i >= 2 && rnd(t, w, 'loss') < 0.03) c -= 1 + Math.floor(rnd(t, w, 'n') * 40);
       if (info.lossy && i >= 3 && rnd(t, w, 'dup') < 0.02) c += 5;
       if (open && i > 0) c = Math.round(c * (1 - 0.2 * i * (w === last ? 1 : 0.3)));
-      counts[tier] = c;
+      counts[tier] = c + (extra.get(`${t}|${w}|${tier}`) ?? 0);
     });
     out.push({ w, counts, open });
   }
@@ -166,6 +170,14 @@ function api(path, q) {
 const TYPES = { '.html': 'text/html; charset=utf-8', '.js': 'text/javascript; charset=utf-8', '.css': 'text/css; charset=utf-8', '.svg': 'image/svg+xml' };
 createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
+  if (req.method === 'POST' && url.pathname === '/dev/extra-record') {
+    const q = url.searchParams;
+    const key = `${q.get('topic')}|${q.get('window')}|${q.get('tier')}`;
+    extra.set(key, (extra.get(key) ?? 0) + Number(q.get('count') ?? 1));
+    summaryCache.clear();
+    res.writeHead(204);
+    return res.end();
+  }
   if (url.pathname.startsWith('/api/v1/')) {
     let body = api(url.pathname.slice(8), url.searchParams), status = 200;
     if (Array.isArray(body)) [status, body] = body;
