@@ -202,7 +202,7 @@ test('the topic page draws one series per tier with the values of the API', asyn
   const { counts, latency } = await chartData();
   const tiers = series.series.map((s) => s.tier);
   assert.deepEqual(counts.labels, tiers, 'one counts series per tier, in pipeline order');
-  assert.deepEqual(latency.labels, tiers.flatMap((t) => [`${t} p50`, `${t} p95`, `${t} p99`]));
+  for (const t of tiers) assert.ok(latency.labels.includes(`${t} p99`), `latency chart draws ${t} p99`);
 
   // Windows still open may grow between the two reads: compare the final ones.
   const finals = finalWindows(series);
@@ -214,7 +214,7 @@ test('the topic page draws one series per tier with the values of the API', asyn
     series.series.forEach((s, k) => {
       const p = s.points.find((pt) => pt.window === w);
       assert.equal(counts.data[k + 1][i], p.count, `${s.tier} count at ${w}`);
-      assert.equal(latency.data[3 * k + 3][i], p.p99, `${s.tier} p99 at ${w}`);
+      assert.equal(latency.data[latency.labels.indexOf(`${s.tier} p99`) + 1][i], p.p99, `${s.tier} p99 at ${w}`);
     });
   }
   // The windows table shows the same counts.

@@ -27,12 +27,13 @@ function rnd(...k) {
   return ((x ^ (x >>> 15)) >>> 0) / 4294967296;
 }
 
-const topicNames = ['orders', 'payments', 'clicks'];
+const MANY_TIERS = ['producer', 'proxy-a', 'proxy-b', 'regional', 'replicator', 'aggregate', 'consumer:alerts', 'consumer:billing', 'consumer:fraud', 'consumer:search', 'consumer:ml', 'consumer:warehouse'];
+const topicNames = ['orders', 'payments', 'clicks', 'fanout'];
 for (let i = 0; topicNames.length < nTopics; i++) topicNames.push(`svc${String(i % 97).padStart(2, '0')}.events-${i}`);
 
 function topicInfo(t) {
   const idle = t.endsWith('-7');
-  const tiers = t === 'clicks' ? TIERS.slice(0, 3) : TIERS;
+  const tiers = t === 'clicks' ? TIERS.slice(0, 3) : t === 'fanout' ? MANY_TIERS : TIERS;
   return { idle, tiers, lossy: t === 'orders' || rnd(t, 'lossy') < 0.02, stale: rnd(t, 'stale') < 0.01, slow: rnd(t, 'slow') < 0.02 };
 }
 
@@ -54,7 +55,7 @@ function windows(t, from, to) {
       if (info.lossy && i >= 2 && rnd(t, w, 'loss') < 0.03) c -= 1 + Math.floor(rnd(t, w, 'n') * 40);
       if (info.lossy && i >= 3 && rnd(t, w, 'dup') < 0.02) c += 5;
       if (open && i > 0) c = Math.round(c * (1 - 0.2 * i * (w === last ? 1 : 0.3)));
-      counts[tier] = c + (extra.get(`${t}|${w}|${tier}`) ?? 0);
+      counts[tier] = Math.max(0, c) + (extra.get(`${t}|${w}|${tier}`) ?? 0);
     });
     out.push({ w, counts, open });
   }

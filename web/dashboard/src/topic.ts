@@ -118,7 +118,7 @@ export class TopicView implements View {
         { class: 'card', 'aria-labelledby': 'latency-title' },
         h('div', { class: 'card-head' }, h('h2', { id: 'latency-title' }, 'Latency percentiles per tier'), this.latencyControls),
         this.latencyChart.el,
-        h('figcaption', { class: 'chart-caption' }, 'Time from event to observation at each tier. Drag to zoom, double-click to reset.'),
+        h('figcaption', { class: 'chart-caption' }, 'Time from event to observation at each tier. Click a legend entry to hide or show a line; drag to zoom, double-click to reset.'),
       ),
       h(
         'section',
@@ -393,9 +393,9 @@ export class TopicView implements View {
       (open ? ` ${open} open window${open === 1 ? '' : 's'} still differ (not final yet).` : '') +
       (d.xs.length ? ' Click a window to see its partitions; drag to zoom, double-click to reset.' : '');
 
-    const shown = this.percentiles();
+    const shown = this.percentiles(n);
     const logY = this.p.get('log') === '1';
-    this.renderLatencyControls(shown, logY);
+    this.renderLatencyControls(shown, logY, n);
     const latSeries: LineSeries[] = [];
     d.tiers.forEach((t, i) => {
       for (const pct of PERCENTILES) {
@@ -429,16 +429,23 @@ export class TopicView implements View {
     });
   }
 
-  private percentiles(): Pct[] {
+  // Percentiles drawn: from the URL, else all three for up to four tiers and
+  // p99 alone beyond (3 lines per tier stop being readable).
+  private defaultPercentiles(tiers: number): Pct[] {
+    return tiers > 4 ? ['p99'] : [...PERCENTILES];
+  }
+
+  private percentiles(tiers: number): Pct[] {
     const raw = this.p.get('pct');
-    if (raw === null) return [...PERCENTILES];
+    if (raw === null) return this.defaultPercentiles(tiers);
     return PERCENTILES.filter((p) => raw.split(',').includes(p));
   }
 
-  private renderLatencyControls(shown: Pct[], logY: boolean): void {
+  private renderLatencyControls(shown: Pct[], logY: boolean, tiers: number): void {
     const toggle = (pct: Pct) => {
-      const next = shown.includes(pct) ? shown.filter((p) => p !== pct) : PERCENTILES.filter((p) => p === pct || shown.includes(p));
-      this.ctx.setParams({ pct: next.length === PERCENTILES.length ? null : next.join(',') });
+      const next = PERCENTILES.filter((p) => (p === pct ? !shown.includes(p) : shown.includes(p)));
+      const isDefault = next.join(',') === this.defaultPercentiles(tiers).join(',');
+      this.ctx.setParams({ pct: isDefault ? null : next.join(',') || 'none' });
     };
     replace(
       this.latencyControls,
@@ -448,7 +455,13 @@ export class TopicView implements View {
         PERCENTILES.map((pct) =>
           h(
             'button',
-            { type: 'button', class: 'seg' + (shown.includes(pct) ? ' active' : ''), 'aria-pressed': shown.includes(pct) ? 'true' : 'false', onclick: () => toggle(pct) },
+            {
+              type: 'button',
+              class: 'seg' + (shown.includes(pct) ? ' active' : ''),
+              'aria-pressed': shown.includes(pct) ? 'true' : 'false',
+              'data-pct': pct,
+              onclick: () => toggle(pct),
+            },
             h('span', { class: `dash-sample dash-${pct}`, 'aria-hidden': 'true' }),
             pct,
           ),
