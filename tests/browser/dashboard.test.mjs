@@ -177,6 +177,30 @@ test('the overview filters by name and status and sorts, keeping the state in th
   await other.close();
 });
 
+test('the time range and auto-refresh are set from the toolbar', async () => {
+  await page.goto('about:blank');
+  await page.goto(baseUrl + '#/');
+  await page.waitForSelector('[data-testid="topics-table"] tbody tr');
+  await page.click('[data-range="1h"]');
+  await page.waitForFunction(() => location.hash.includes('range=1h'));
+  assert.equal(await page.getAttribute('[data-range="1h"]', 'aria-pressed'), 'true');
+  await page.selectOption('select[aria-label="Auto-refresh interval"]', '10');
+  await page.check('#auto-refresh');
+  await page.waitForFunction(() => location.hash.includes('refresh=10'));
+  // The data is reloaded by itself: the load time in the toolbar moves on.
+  const first = await page.textContent('[data-testid="load-status"]');
+  await page.waitForFunction(
+    (t) => {
+      const now = document.querySelector('[data-testid="load-status"]').textContent;
+      return now.startsWith('Updated') && now !== t;
+    },
+    first,
+    { timeout: 30_000 },
+  );
+  await page.uncheck('#auto-refresh');
+  await page.waitForFunction(() => !location.hash.includes('refresh='));
+});
+
 // Reads what the counts and latency charts draw.
 async function chartData() {
   return page.evaluate(() => {

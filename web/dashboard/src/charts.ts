@@ -83,7 +83,11 @@ export class Chart {
     const sig = JSON.stringify([opts.series.map((s) => [s.label, s.color, s.dash, s.width]), opts.zone, opts.logY, opts.yKind]);
     const data = this.data();
     if (this.u && sig === this.signature) {
-      this.u.setData(data);
+      // Keep the user's zoom across auto-refreshes.
+      const xs = this.u.data[0];
+      const x = this.u.scales.x;
+      const zoomed = xs.length > 0 && x.min != null && x.max != null && (x.min > xs[0] || x.max < xs[xs.length - 1]);
+      this.u.setData(data, !zoomed);
       return;
     }
     this.signature = sig;
