@@ -7,6 +7,7 @@
 // "version" is a legacy record: the fields it lacks are unknown, not zero.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -19,6 +20,11 @@ namespace chaperone {
 
 inline constexpr int kAuditRecordVersion = 1;
 inline constexpr const char* kDefaultAuditTopic = "chaperone-audit";
+// Records larger than this are rejected by the decoder (and never produced by
+// the library: a record holds one window of one topic).
+inline constexpr size_t kMaxAuditRecordBytes = size_t{1} << 20;
+// Longest window (timeEndInSec - timeBeginInSec, windowSizeInSec) accepted: 7 days.
+inline constexpr int64_t kMaxWindowSec = 7 * 24 * 3600;
 
 enum class RecordKind {
   kCount,      // counts for one (topic, window)
@@ -36,6 +42,8 @@ struct PartitionCount {
   // move starts at the same offset, so the collector replaces the earlier,
   // uncommitted contribution instead of adding to it. -1 when unknown.
   int64_t chunk_start = -1;
+
+  friend bool operator==(const PartitionCount&, const PartitionCount&) = default;
 };
 
 struct AuditRecord {
@@ -78,15 +86,37 @@ struct AuditRecord {
   int64_t failed_deliveries = 0;     // client tier: messages whose delivery failed, since start
 
   bool is_legacy() const { return version == 0; }
+  friend bool operator==(const AuditRecord&, const AuditRecord&) = default;
 };
+
+// "count" or "heartbeat".
+const char* RecordKindName(RecordKind kind);
 
 // Encodes `r` as one compact JSON object (no trailing newline).
 std::string EncodeAuditRecord(const AuditRecord& r);
 
+// A legacy record (version 0) is written in the legacy shape: no "version",
+// "kind" or v1-only fields unless they are set. Non-finite latencies (never
+// produced by the library) are written as 0. Invalid UTF-8 in strings is
+// replaced by U+FFFD, so the output is always valid JSON.
+//
 // Decodes and validates one record (v1 or legacy). Errors name the field at fault.
 // Validation: required fields present with the right types, window end > begin,
 // counts >= 0, a v1 count record has uuid, emitterId and seq >= 0; unknown
-// fields are ignored (forward compatibility within version 1).
+// fields are ignored (forward compatibility within version 1). The full list of
+// rules is in docs/audit-record-format.md. Errors are Status::Corruption.
 Result<AuditRecord> DecodeAuditRecord(std::string_view json);
+
+// Checks the value rules of the format on a record about to be sent (the same
+// rules the decoder applies after parsing): identity fields, window bounds,
+// counts, partitions, and for version 1 the fields a v1 count record must carry
+// (total_bytes, no_time_count, malformed_count, latency50_ms, digest, flush_id).
+// Errors are Status::InvalidArgument and name the field.
+Status ValidateAuditRecord(const AuditRecord& r);
+
+// The digest as written on the wire: 16 lowercase hex digits.
+std::string DigestToHex(uint64_t digest);
+// Parses exactly 16 lowercase hex digits.
+std::optional<uint64_t> DigestFromHex(std::string_view hex);
 
 }  // namespace chaperone
