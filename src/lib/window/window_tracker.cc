@@ -10,7 +10,7 @@
 namespace chaperone {
 namespace {
 
-constexpr int64_t kMaxWindowSec = 1'000'000'000;  // ~31 years; keeps window_sec * 1000 far from overflow
+constexpr int64_t kMaxTrackerWindowSec = 1'000'000'000;  // ~31 years; keeps window_sec * 1000 far from overflow
 constexpr size_t kMinTableSlots = 64;
 constexpr uint32_t kNoPartitionKey = 0xffff'ffff;
 
@@ -41,7 +41,7 @@ void NoteOffset(int64_t offset, int64_t* first, int64_t* last) {
 class WindowTracker::Impl {
  public:
   explicit Impl(TrackerOptions opts) : opts_(opts) {
-    opts_.window_sec = std::clamp<int64_t>(opts_.window_sec, 1, kMaxWindowSec);
+    opts_.window_sec = std::clamp<int64_t>(opts_.window_sec, 1, kMaxTrackerWindowSec);
     opts_.max_open_windows = std::max<size_t>(opts_.max_open_windows, 1);
     if (opts_.by_partition) opts_.track_partitions = false;
     window_ms_ = opts_.window_sec * 1000;
