@@ -67,7 +67,7 @@ struct AuditClientOptions {
   // When and how records leave.
   std::chrono::milliseconds flush_interval{10'000};
   std::chrono::milliseconds close_timeout{5'000};
-  std::chrono::milliseconds report_timeout{5'000};  // one attempt to deliver a batch of records
+  std::chrono::milliseconds report_timeout{2'000};  // one attempt to deliver a batch of records
   size_t queue_capacity = 65'536;                   // observations (rounded up to a power of two)
   size_t max_pending_records = 100'000;             // records waiting for the audit cluster
 

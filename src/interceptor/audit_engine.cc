@@ -163,6 +163,13 @@ void AuditEngine::DrainLoop() {
   const int64_t interval_ns = std::chrono::nanoseconds(opts_.flush_interval).count();
   int64_t next_flush_ns = NowNs(control_clock_) + interval_ns;
   for (;;) {
+    if (pause_drain_.load(std::memory_order_acquire) && !stop_drain_.load()) {
+      drain_parked_.store(true, std::memory_order_release);
+      struct timespec ts = {0, 1'000'000};
+      nanosleep(&ts, nullptr);
+      continue;
+    }
+    drain_parked_.store(false, std::memory_order_relaxed);
     size_t n = DrainQueue();
     bool stop = stop_drain_.load(std::memory_order_seq_cst);
     bool requested = flush_requested_.exchange(false, std::memory_order_seq_cst);
@@ -269,11 +276,11 @@ void AuditEngine::SendLoop() {
   auto backoff = std::chrono::milliseconds(100);
   std::unique_lock lock(mu_);
   for (;;) {
-    send_cv_.wait(lock, [&] { return !outbox_.empty() || stop_send_; });
-    if (outbox_.empty()) break;  // stopping and nothing left
+    send_cv_.wait(lock, [&] { return !outbox_.empty() || drain_done_; });
+    if (outbox_.empty()) break;  // closed and nothing left
 
     Batch& b = outbox_.front();
-    if (stop_send_ && RealNowNs() >= close_deadline_ns_) {
+    if (closing_ && RealNowNs() >= close_deadline_ns_) {
       // Close() ran out of time: what is left is lost, and said so.
       stats_.dropped_records += b.count_records;
       outbox_records_ -= b.count_records;
@@ -295,7 +302,7 @@ void AuditEngine::SendLoop() {
                                               failed_deliveries_.load(std::memory_order_relaxed)));
     }
     auto timeout = opts_.report_timeout;
-    if (stop_send_) {
+    if (closing_) {
       auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
           std::chrono::nanoseconds(close_deadline_ns_ - RealNowNs()));
       timeout = std::max(std::chrono::milliseconds(1), std::min(timeout, left));
@@ -320,10 +327,10 @@ void AuditEngine::SendLoop() {
              "audit records not acknowledged by %s (topic %s): %s; retrying (%lld records waiting)",
              opts_.audit_bootstrap_servers.empty() ? "the audit cluster" : opts_.audit_bootstrap_servers.c_str(),
              opts_.audit_topic.c_str(), st.ToString().c_str(), static_cast<long long>(outbox_records_));
-    if (stop_send_) {
-      send_cv_.wait_for(lock, std::chrono::milliseconds(50));  // closing: retry until the deadline
+    if (closing_) {
+      send_cv_.wait_for(lock, std::chrono::milliseconds(50));  // retry until the deadline
     } else {
-      send_cv_.wait_for(lock, backoff, [&] { return stop_send_; });
+      send_cv_.wait_for(lock, backoff, [&] { return closing_; });
       backoff = std::min(backoff * 2, std::chrono::milliseconds(opts_.flush_interval));
     }
   }
@@ -356,15 +363,18 @@ Status AuditEngine::Close(std::chrono::milliseconds timeout) {
     auto ticket = std::make_shared<Ticket>();
     {
       std::lock_guard lock(mu_);
+      // From now on every delivery attempt ends by the deadline.
+      closing_ = true;
+      close_deadline_ns_ = deadline;
       flush_requests_.push_back(ticket);
+      send_cv_.notify_all();
     }
     stop_drain_.store(true, std::memory_order_seq_cst);
     waker_.NotifyAlways();
     if (drain_thread_.joinable()) drain_thread_.join();  // it cut the final batch
     {
       std::lock_guard lock(mu_);
-      stop_send_ = true;
-      close_deadline_ns_ = deadline;
+      drain_done_ = true;
       send_cv_.notify_all();
     }
     if (send_thread_.joinable()) send_thread_.join();
@@ -374,6 +384,15 @@ Status AuditEngine::Close(std::chrono::milliseconds timeout) {
   });
   std::lock_guard lock(mu_);
   return close_status_;
+}
+
+void AuditEngine::PauseDrainForTesting(bool paused) {
+  pause_drain_.store(paused, std::memory_order_release);
+  waker_.NotifyAlways();
+  while (paused && !drain_parked_.load(std::memory_order_acquire)) {
+    struct timespec ts = {0, 1'000'000};
+    nanosleep(&ts, nullptr);
+  }
 }
 
 AuditClientStats AuditEngine::stats() const {

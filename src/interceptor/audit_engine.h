@@ -97,6 +97,12 @@ class AuditEngine {
   Status Close(std::chrono::milliseconds timeout);
   AuditClientStats stats() const;
   const AuditClientOptions& options() const { return opts_; }
+  size_t queue_capacity() const { return queue_.capacity(); }
+
+  // Tests: while paused, the drain thread takes nothing from the queue (so
+  // that a test can fill it) and cuts no batch. Pausing returns once the
+  // drain thread is parked.
+  void PauseDrainForTesting(bool paused);
   const std::string& emitter_id() const { return emitter_id_; }
 
  private:
@@ -144,6 +150,8 @@ class AuditEngine {
   int64_t drained_ = 0;  // slots popped since start (for stats)
 
   // Requests to the drain thread.
+  std::atomic<bool> pause_drain_{false};
+  std::atomic<bool> drain_parked_{false};
   std::atomic<bool> flush_requested_{false};
   std::atomic<bool> stop_drain_{false};
 
@@ -153,8 +161,9 @@ class AuditEngine {
   std::deque<Batch> outbox_;
   int64_t outbox_records_ = 0;
   std::vector<std::shared_ptr<Ticket>> flush_requests_;
-  bool stop_send_ = false;
-  int64_t close_deadline_ns_ = 0;  // real monotonic clock; valid when stop_send_
+  bool closing_ = false;           // Close() started: attempts are bounded by close_deadline_ns_
+  int64_t close_deadline_ns_ = 0;  // real monotonic clock
+  bool drain_done_ = false;        // the drain thread cut its last batch: the send thread ends when the outbox is empty
   AuditClientStats stats_;         // the fields owned by the drain and send threads
   Status close_status_;
 

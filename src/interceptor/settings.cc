@@ -231,14 +231,16 @@ const SettingDef kSettings[] = {
      nullptr},
     {"chaperone.close.timeout.ms", "chaperone.close.timeout.ms", false, false, "integer [0, 600000]", "5000",
      "`5000`",
-     "How long destroying the client may wait for the last records to be acknowledged (rd_kafka_destroy "
-     "blocks at most this long).",
+     "How long destroying the client may wait for the last records to be acknowledged: rd_kafka_destroy() "
+     "returns within this, plus what is left of a delivery attempt already under way (at most "
+     "`chaperone.report.timeout.ms`).",
      [](InterceptorSettings& s, std::string_view, std::string_view v) {
        return SetMs<0, 600'000>("chaperone.close.timeout.ms", v, &s.client.close_timeout);
      },
      nullptr},
-    {"chaperone.report.timeout.ms", "chaperone.report.timeout.ms", false, false, "integer [100, 600000]", "5000",
-     "`5000`", "One attempt to deliver a batch of records; a failed batch is retried.",
+    {"chaperone.report.timeout.ms", "chaperone.report.timeout.ms", false, false, "integer [100, 600000]", "2000",
+     "`2000`", "One attempt to deliver a batch of records; a batch not acknowledged in time is retried (same "
+     "uuids: the collector keeps one copy).",
      [](InterceptorSettings& s, std::string_view, std::string_view v) {
        return SetMs<100, 600'000>("chaperone.report.timeout.ms", v, &s.client.report_timeout);
      },

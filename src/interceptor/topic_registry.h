@@ -45,6 +45,19 @@ class TopicRegistry {
 
   // Any thread. The entry lives as long as the registry.
   const TopicInfo* Lookup(std::string_view name) {
+    // Most clients send to one topic at a time: try the last hit first.
+    const TopicInfo* last = last_.load(std::memory_order_acquire);
+    if (last != nullptr && last->name == name) return last;
+    const TopicInfo* e = Find(name);
+    if (e != last) last_.store(e, std::memory_order_release);
+    return e;
+  }
+
+  size_t size() const;
+  static uint64_t Hash(std::string_view name);
+
+ private:
+  const TopicInfo* Find(std::string_view name) {
     uint64_t h = Hash(name);
     const Table* t = table_.load(std::memory_order_acquire);
     for (size_t i = h & t->mask;; i = (i + 1) & t->mask) {
@@ -55,10 +68,6 @@ class TopicRegistry {
     return Insert(name, h);
   }
 
-  size_t size() const;
-  static uint64_t Hash(std::string_view name);
-
- private:
   struct Table {
     explicit Table(size_t capacity);
     size_t mask;
@@ -69,6 +78,7 @@ class TopicRegistry {
 
   const std::function<void(TopicInfo&)> resolve_;
   std::atomic<const Table*> table_;
+  std::atomic<const TopicInfo*> last_{nullptr};
   mutable std::mutex mu_;
   std::vector<std::unique_ptr<Table>> tables_;  // guarded by mu_; the last one is current
   std::deque<TopicInfo> entries_;               // guarded by mu_; stable addresses

@@ -30,6 +30,8 @@
 // The audit producer is a separate rd_kafka_t built from scratch (never from
 // this client's configuration), so the plugin is never loaded recursively.
 #include <librdkafka/rdkafka.h>
+#include <spdlog/sinks/stdout_sinks.h>
+#include <spdlog/spdlog.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -76,9 +78,31 @@ void CloseLiveEnginesAtExit() {
   for (AuditEngine* e : live.engines) e->Close(e->options().close_timeout);
 }
 
+// libchaperone logs through spdlog's default logger. In the plugin that is a
+// private copy of spdlog (see CMakeLists.txt): point it at stderr, never at
+// the host's stdout, where clients like kcat write the messages they consume.
+void ConfigurePrivateLogging() {
+  auto logger = std::make_shared<spdlog::logger>("chaperone-interceptor",
+                                                 std::make_shared<spdlog::sinks::stderr_sink_mt>());
+  logger->set_pattern("%% chaperone-interceptor %l: %v");
+  logger->set_level(spdlog::level::warn);
+  spdlog::set_default_logger(std::move(logger));
+}
+
+spdlog::level::level_enum SpdlogLevel(AuditLogLevel l) {
+  switch (l) {
+    case AuditLogLevel::kOff: return spdlog::level::off;
+    case AuditLogLevel::kError: return spdlog::level::err;
+    case AuditLogLevel::kWarning: return spdlog::level::warn;
+    case AuditLogLevel::kInfo: return spdlog::level::info;
+  }
+  return spdlog::level::warn;
+}
+
 void RegisterAtExitOnce() {
   static std::once_flag once;
   std::call_once(once, [] {
+    ConfigurePrivateLogging();
     // Construct the statics the engine threads use before registering the
     // handler, so that they are destroyed after it runs.
     (void)Live();
@@ -209,6 +233,8 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void* opa
     return RD_KAFKA_RESP_ERR__INVALID_ARG;
   }
 
+  // One process-wide logger for libchaperone's own messages: the last client's level.
+  spdlog::set_level(SpdlogLevel(o.log_level));
   auto engine = AuditEngine::Create(std::move(o));
   if (!engine.ok()) {
     CopyError(Status::InvalidArgument("chaperone: " + engine.status().message() + "; this client is not audited"),
