@@ -121,6 +121,7 @@ Status AuditEngine::Start() {
   tracker_ = std::make_unique<WindowTracker>(to);
   scratch_.resize(kDrainBatch);
 
+  first_flush_ns_ = NowNs(control_clock_) + std::chrono::nanoseconds(opts_.flush_interval).count();
   drain_thread_ = StartThread([this] { DrainLoop(); });
   send_thread_ = StartThread([this] { SendLoop(); });
   return Status::Ok();
@@ -161,7 +162,7 @@ size_t AuditEngine::DrainQueue() {
 
 void AuditEngine::DrainLoop() {
   const int64_t interval_ns = std::chrono::nanoseconds(opts_.flush_interval).count();
-  int64_t next_flush_ns = NowNs(control_clock_) + interval_ns;
+  int64_t next_flush_ns = first_flush_ns_;
   for (;;) {
     if (pause_drain_.load(std::memory_order_acquire) && !stop_drain_.load()) {
       drain_parked_.store(true, std::memory_order_release);

@@ -147,7 +147,8 @@ class AuditEngine {
   // Drain thread only.
   std::unique_ptr<WindowTracker> tracker_;
   std::vector<Slot> scratch_;
-  int64_t drained_ = 0;  // slots popped since start (for stats)
+  int64_t drained_ = 0;         // slots popped since start (for stats)
+  int64_t first_flush_ns_ = 0;  // control clock; set before the thread starts
 
   // Requests to the drain thread.
   std::atomic<bool> pause_drain_{false};
