@@ -58,7 +58,7 @@ fuzz: test-deps
 	@for f in fuzz/*_fuzz.cc; do n=$$(basename $$f .cc); corpus=fuzz/corpus/$$n; \
 	  mkdir -p build-fuzz/work/$$n; \
 	  echo "fuzz: $$n ($(FUZZ_RUNS) runs)"; \
-	  build-fuzz/bin/$$n -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=0 build-fuzz/work/$$n $$corpus >build-fuzz/work/$$n.log 2>&1 \
+	  build-fuzz/bin/$$n -artifact_prefix=build-fuzz/work/$$n- -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=0 build-fuzz/work/$$n $$corpus >build-fuzz/work/$$n.log 2>&1 \
 	    || { tail -50 build-fuzz/work/$$n.log; exit 1; }; done
 
 bench: build

@@ -92,18 +92,19 @@ struct AuditRecord {
 // "count" or "heartbeat".
 const char* RecordKindName(RecordKind kind);
 
-// Encodes `r` as one compact JSON object (no trailing newline).
+// Encodes `r` as one compact JSON object (no trailing newline). A legacy
+// record (version 0) is written in the legacy shape: no "version", "kind" or
+// v1-only fields unless they are set. Non-finite latencies (never produced by
+// the library) are written as 0. Invalid UTF-8 in strings is replaced by
+// U+FFFD, so the output is always valid JSON. Does not validate: see
+// ValidateAuditRecord (the reporters call it).
 std::string EncodeAuditRecord(const AuditRecord& r);
 
-// A legacy record (version 0) is written in the legacy shape: no "version",
-// "kind" or v1-only fields unless they are set. Non-finite latencies (never
-// produced by the library) are written as 0. Invalid UTF-8 in strings is
-// replaced by U+FFFD, so the output is always valid JSON.
-//
 // Decodes and validates one record (v1 or legacy). Errors name the field at fault.
 // Validation: required fields present with the right types, window end > begin,
-// counts >= 0, a v1 count record has uuid, emitterId and seq >= 0; unknown
-// fields are ignored (forward compatibility within version 1). The full list of
+// counts >= 0, a v1 record has emitterId and seq >= 0; unknown fields, and
+// fields of the other kind, are ignored (forward compatibility within version
+// 1); null is the same as absent; at most kMaxAuditRecordBytes. The full list of
 // rules is in docs/audit-record-format.md. Errors are Status::Corruption.
 Result<AuditRecord> DecodeAuditRecord(std::string_view json);
 

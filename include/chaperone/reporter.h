@@ -38,7 +38,9 @@ class Reporter {
   //                    still in flight at the timeout may yet be delivered
   //                    later, after every record of this call that was
   //                    acknowledged (order per key is kept).
-  // Send calls are serialised; stats() may be called from any thread.
+  // Send calls are serialised; stats() may be called from any thread. (Kafka:
+  // delivery reports of records an earlier Send left in flight are counted in
+  // stats() during later Send calls.)
   virtual Status Send(const std::vector<AuditRecord>& records, std::chrono::milliseconds timeout) = 0;
   virtual ReporterStats stats() const = 0;
 };

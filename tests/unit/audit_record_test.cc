@@ -280,6 +280,23 @@ TEST(AuditRecord, UnknownFieldsAreIgnored) {
   EXPECT_EQ(*d, SampleCount());
 }
 
+TEST(AuditRecord, FieldsOfTheOtherKindAreIgnored) {
+  json hb = json::parse(EncodeAuditRecord(SampleHeartbeat()));
+  hb["meanLatency"] = "not even a number";
+  hb["count"] = -3;
+  hb["partitions"] = 5;
+  auto d = DecodeAuditRecord(hb.dump());
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, SampleHeartbeat());
+
+  json count = SampleJson();
+  count["watermarkMs"] = "soon";
+  count["windowSizeInSec"] = -1;
+  auto c = DecodeAuditRecord(count.dump());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(*c, SampleCount());
+}
+
 TEST(AuditRecord, IntegralFloatsAreIntegersAndNullIsAbsent) {
   json j = SampleJson();
   j["count"] = 7.0;

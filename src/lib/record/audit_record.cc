@@ -10,7 +10,7 @@
 #include <cctype>
 #include <cmath>
 #include <limits>
-#include <unordered_set>
+#include <vector>
 
 #include "lib/record/json_writer.h"
 
@@ -82,6 +82,14 @@ constexpr FieldSet kV1CountRequired =
 constexpr FieldSet kV1HeartbeatRequired =
     kV1Required | Bits(Field::kWatermarkMs, Field::kWindowSize, Field::kDroppedRecords, Field::kFailedDeliveries);
 
+// Fields that belong to one kind only; the other kind ignores them like unknown fields.
+constexpr FieldSet kCountOnly =
+    Bits(Field::kTopicName, Field::kTimeBegin, Field::kTimeEnd, Field::kCount, Field::kTotalBytes,
+         Field::kNoTimeCount, Field::kMalformedCount, Field::kMeanLatency, Field::kLatency50, Field::kLatency95,
+         Field::kLatency99, Field::kMaxLatency, Field::kLatencySketch, Field::kDigest, Field::kPartitions);
+constexpr FieldSet kHeartbeatOnly =
+    Bits(Field::kWatermarkMs, Field::kWindowSize, Field::kDroppedRecords, Field::kFailedDeliveries);
+
 constexpr size_t kMaxIdentityBytes = 256;
 constexpr size_t kMaxTopicNameBytes = 249;         // Kafka's limit
 constexpr int64_t kMaxEpochSec = 253'402'300'799;  // 9999-12-31T23:59:59Z
@@ -150,28 +158,40 @@ Status CheckFinite(std::string_view field, double v) {
 }
 
 Status CheckPartitions(const AuditRecord& r) {
-  std::unordered_set<int32_t> ids;
   int64_t sum = 0;
   for (size_t i = 0; i < r.partitions.size(); ++i) {
     const PartitionCount& p = r.partitions[i];
-    std::string at = "partitions[" + std::to_string(i) + "].";
-    if (p.partition < 0) return Invalid(at + "partition", "must be >= 0 (got " + std::to_string(p.partition) + ")");
-    if (!ids.insert(p.partition).second)
-      return Invalid(at + "partition", "partition " + std::to_string(p.partition) + " appears more than once");
-    if (p.count < 0) return Invalid(at + "count", "must be >= 0 (got " + std::to_string(p.count) + ")");
-    if (p.first_offset < -1) return Invalid(at + "firstOffset", "must be >= 0, or -1 when unknown");
-    if (p.last_offset < -1) return Invalid(at + "lastOffset", "must be >= 0, or -1 when unknown");
-    if (p.chunk_start < -1) return Invalid(at + "chunkStart", "must be >= 0, or -1 when unknown");
+    // Field paths are built only when there is an error to report.
+    auto at = [i](const char* key) { return "partitions[" + std::to_string(i) + "]." + key; };
+    if (p.partition < 0) return Invalid(at("partition"), "must be >= 0 (got " + std::to_string(p.partition) + ")");
+    if (p.count < 0) return Invalid(at("count"), "must be >= 0 (got " + std::to_string(p.count) + ")");
+    if (p.first_offset < -1) return Invalid(at("firstOffset"), "must be >= 0, or -1 when unknown");
+    if (p.last_offset < -1) return Invalid(at("lastOffset"), "must be >= 0, or -1 when unknown");
+    if (p.chunk_start < -1) return Invalid(at("chunkStart"), "must be >= 0, or -1 when unknown");
     if ((p.first_offset == -1) != (p.last_offset == -1))
-      return Invalid(at + "firstOffset", "firstOffset and lastOffset are both known or both -1");
+      return Invalid(at("firstOffset"), "firstOffset and lastOffset are both known or both -1");
     if (p.first_offset >= 0) {
-      if (p.last_offset < p.first_offset) return Invalid(at + "lastOffset", "must be >= firstOffset");
+      if (p.last_offset < p.first_offset) return Invalid(at("lastOffset"), "must be >= firstOffset");
       // Every counted message has its own offset inside [firstOffset, lastOffset].
       if (p.count > p.last_offset - p.first_offset + 1)
-        return Invalid(at + "count", "larger than the offset range [firstOffset, lastOffset]");
+        return Invalid(at("count"), "larger than the offset range [firstOffset, lastOffset]");
     }
-    if (p.count > std::numeric_limits<int64_t>::max() - sum) return Invalid(at + "count", "sum overflows");
+    if (p.count > std::numeric_limits<int64_t>::max() - sum) return Invalid(at("count"), "sum overflows");
     sum += p.count;
+  }
+  if (r.partitions.size() > 1) {
+    std::vector<int32_t> ids;
+    ids.reserve(r.partitions.size());
+    for (const auto& p : r.partitions) ids.push_back(p.partition);
+    std::sort(ids.begin(), ids.end());
+    if (auto dup = std::adjacent_find(ids.begin(), ids.end()); dup != ids.end()) {
+      size_t second = 0;
+      for (size_t i = 0, seen = 0; i < r.partitions.size(); ++i) {
+        if (r.partitions[i].partition == *dup && seen++ == 1) second = i;
+      }
+      return Invalid("partitions[" + std::to_string(second) + "].partition",
+                     "partition " + std::to_string(*dup) + " appears more than once");
+    }
   }
   if (!r.partitions.empty() && sum != r.count)
     return Invalid("partitions", "partition counts add up to " + std::to_string(sum) + ", but count is " +
@@ -236,9 +256,14 @@ class Decoder {
   explicit Decoder(AuditRecord& r) : r_(r) {}
 
   Status Object(simdjson::dom::object obj) {
+    // The kind decides which fields apply; an invalid "kind" is reported below.
+    std::string_view kind;
+    const bool heartbeat = !obj["kind"].get_string().get(kind) && kind == "heartbeat";
+    const FieldSet ignored = heartbeat ? kCountOnly : kHeartbeatOnly;
     for (simdjson::dom::key_value_pair kv : obj) {
       std::optional<Field> f = LookupField(kv.key);
-      if (!f) continue;  // unknown fields are ignored (forward compatible)
+      // Unknown fields, and fields of the other kind, are ignored (forward compatible).
+      if (!f || (Bit(*f) & ignored)) continue;
       if (keys_ & Bit(*f)) return Corrupt(Name(*f), "appears more than once");
       keys_ |= Bit(*f);
       if (kv.value.is_null()) continue;  // null = absent
@@ -254,21 +279,27 @@ class Decoder {
   static std::string_view Name(Field f) { return kFieldNames[static_cast<size_t>(f)]; }
 
   // Integers: a JSON integer, or a number with no fractional part (legacy
-  // writers emit "timeBeginInSec": 1795303800.0) within +-2^53.
-  static Status Int(std::string_view name, simdjson::dom::element e, int64_t* out) {
+  // writers emit "timeBeginInSec": 1795303800.0) within +-2^53. Returns why
+  // `e` is not one, or nothing.
+  static std::optional<std::string> IntValue(simdjson::dom::element e, int64_t* out) {
     using T = simdjson::dom::element_type;
     switch (e.type()) {
-      case T::INT64: *out = e.get_int64().value_unsafe(); return Status::Ok();
-      case T::UINT64: return Corrupt(name, "integer out of range");
+      case T::INT64: *out = e.get_int64().value_unsafe(); return std::nullopt;
+      case T::UINT64: return "integer out of range";
       case T::DOUBLE: {
         double d = e.get_double().value_unsafe();
-        if (d != std::trunc(d)) return Corrupt(name, "expected an integer, got a fractional number");
-        if (std::fabs(d) > kMaxExactDouble) return Corrupt(name, "integer out of range");
+        if (d != std::trunc(d)) return "expected an integer, got a fractional number";
+        if (std::fabs(d) > kMaxExactDouble) return "integer out of range";
         *out = static_cast<int64_t>(d);
-        return Status::Ok();
+        return std::nullopt;
       }
-      default: return Corrupt(name, std::string("expected an integer, got ") + TypeName(e.type()));
+      default: return std::string("expected an integer, got ") + TypeName(e.type());
     }
+  }
+
+  static Status Int(std::string_view name, simdjson::dom::element e, int64_t* out) {
+    if (auto why = IntValue(e, out)) return Corrupt(name, *why);
+    return Status::Ok();
   }
 
   static Status Double(std::string_view name, simdjson::dom::element e, double* out) {
@@ -372,9 +403,15 @@ class Decoder {
     r_.partitions.reserve(arr.size());
     size_t index = 0;
     for (simdjson::dom::element item : arr) {
-      std::string at = "partitions[" + std::to_string(index++) + "]";
+      const size_t i = index++;
+      auto at = [i](std::string_view key = {}) {
+        std::string path = "partitions[" + std::to_string(i) + "]";
+        if (!key.empty()) path += "." + std::string(key);
+        return path;
+      };
       simdjson::dom::object obj;
-      if (item.get_object().get(obj)) return Corrupt(at, std::string("expected an object, got ") + TypeName(item.type()));
+      if (item.get_object().get(obj))
+        return Corrupt(at(), std::string("expected an object, got ") + TypeName(item.type()));
       PartitionCount p;
       bool has_partition = false, has_count = false;
       unsigned seen = 0;
@@ -384,16 +421,15 @@ class Decoder {
         auto it = std::find(kKeys.begin(), kKeys.end(), kv.key);
         if (it == kKeys.end()) continue;
         auto k = static_cast<unsigned>(it - kKeys.begin());
-        std::string name = at + "." + std::string(*it);
-        if (seen & (1u << k)) return Corrupt(name, "appears more than once");
+        if (seen & (1u << k)) return Corrupt(at(*it), "appears more than once");
         seen |= 1u << k;
         if (kv.value.is_null()) continue;
         int64_t v = 0;
-        if (Status s = Int(name, kv.value, &v); !s.ok()) return s;
+        if (auto why = IntValue(kv.value, &v)) return Corrupt(at(*it), *why);
         switch (k) {
           case 0:
             if (v < 0 || v > std::numeric_limits<int32_t>::max())
-              return Corrupt(name, "must be from 0 to 2^31-1 (got " + std::to_string(v) + ")");
+              return Corrupt(at(*it), "must be from 0 to 2^31-1 (got " + std::to_string(v) + ")");
             p.partition = static_cast<int32_t>(v);
             has_partition = true;
             break;
@@ -406,8 +442,8 @@ class Decoder {
           case 4: p.chunk_start = v; break;
         }
       }
-      if (!has_partition) return Corrupt(at + ".partition", "missing");
-      if (!has_count) return Corrupt(at + ".count", "missing");
+      if (!has_partition) return Corrupt(at("partition"), "missing");
+      if (!has_count) return Corrupt(at("count"), "missing");
       r_.partitions.push_back(p);
     }
     return Status::Ok();
