@@ -222,10 +222,9 @@ void AuditEngine::CutBatch(std::vector<std::shared_ptr<Ticket>> tickets) {
   if (outbox_records_ + n > static_cast<int64_t>(opts_.max_pending_records)) {
     stats_.dropped_records += n;
     log_.Log(AuditLogLevel::kWarning, DiagLog::kOutboxFull,
-             "%lld audit records dropped: %lld are already waiting for the audit cluster (%s); reported as "
+             "%lld audit records dropped: %lld are already waiting for the audit cluster; reported as "
              "droppedRecords",
-             static_cast<long long>(n), static_cast<long long>(outbox_records_),
-             opts_.audit_bootstrap_servers.c_str());
+             static_cast<long long>(n), static_cast<long long>(outbox_records_));
     records.clear();
     n = 0;
   }
@@ -274,7 +273,8 @@ void AuditEngine::Complete(Batch& b, const Status& st) {
 }
 
 void AuditEngine::SendLoop() {
-  auto backoff = std::chrono::milliseconds(100);
+  constexpr auto kFirstBackoff = std::chrono::milliseconds(500);
+  auto backoff = kFirstBackoff;
   std::unique_lock lock(mu_);
   for (;;) {
     send_cv_.wait(lock, [&] { return !outbox_.empty() || drain_done_; });
@@ -299,8 +299,10 @@ void AuditEngine::SendLoop() {
       b.stamped = true;
       emitter_->BeginFlush();
       for (AuditRecord& r : b.records) emitter_->Stamp(r);
-      b.records.push_back(emitter_->Heartbeat(b.watermark_ms, opts_.window_sec, stats_.dropped_records,
-                                              failed_deliveries_.load(std::memory_order_relaxed)));
+      AuditRecord hb = emitter_->Heartbeat(b.watermark_ms, opts_.window_sec, stats_.dropped_records,
+                                           failed_deliveries_.load(std::memory_order_relaxed));
+      hb.dropped_observations = dropped_observations_.load(std::memory_order_relaxed);
+      b.records.push_back(std::move(hb));
     }
     auto timeout = opts_.report_timeout;
     if (closing_) {
@@ -320,7 +322,7 @@ void AuditEngine::SendLoop() {
       outbox_records_ -= b.count_records;
       Complete(b, st);
       outbox_.pop_front();
-      backoff = std::chrono::milliseconds(100);
+      backoff = kFirstBackoff;
       continue;
     }
     stats_.send_failures++;

@@ -283,6 +283,13 @@ TEST(AuditClient, AFullQueueDropsAndCountsObservations) {
   auto by = ByTopicWindow(h.transport->Delivered());
   ASSERT_EQ(by.size(), 1u);
   EXPECT_EQ(by.begin()->second.count, 4);
+  // The heartbeat says how many messages went uncounted, and survives the wire.
+  auto hbs = h.transport->Heartbeats();
+  ASSERT_EQ(hbs.size(), 1u);
+  EXPECT_EQ(hbs[0].dropped_observations, 6);
+  auto decoded = DecodeAuditRecord(EncodeAuditRecord(hbs[0]));
+  ASSERT_TRUE(decoded.ok()) << decoded.status().ToString();
+  EXPECT_EQ(decoded->dropped_observations, 6);
 }
 
 TEST(AuditClient, AFailedSendIsRetriedWithTheSameRecords) {
