@@ -2,6 +2,7 @@
 // into producers and consumers of this process, against the mock cluster.
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 
 #include <chrono>
 #include <map>
@@ -398,6 +399,25 @@ TEST_F(InterceptorPlugin, AnAuditOutageDelaysRecordsWithoutLosingThem) {
   EXPECT_EQ(totals["producer"].digest, digest);
   EXPECT_EQ(totals["producer"].dropped_records, 0);
   EXPECT_TRUE(ReadTopic(bootstrap_, kDefaultAuditTopic).empty());  // nothing went to the data cluster
+}
+
+// The audit topic does not exist (metadata says so): the application is not
+// disturbed, destroy returns within the close timeout, nothing is reported.
+TEST_F(InterceptorPlugin, AMissingAuditTopicDoesNotDisturbTheClient) {
+  rd_kafka_mock_topic_set_error(cluster_->raw(), "missing-audit", RD_KAFKA_RESP_ERR_UNKNOWN_TOPIC_OR_PART);
+  uint64_t digest;
+  auto msgs = Messages(200, &digest);
+  auto start = std::chrono::steady_clock::now();
+  Produced p = ProduceAll(Conf(PluginProps(bootstrap_, {{"chaperone.audit.topic", "missing-audit"},
+                                                        {"chaperone.report.timeout.ms", "300"},
+                                                        {"chaperone.close.timeout.ms", "1000"},
+                                                        {"chaperone.log.level", "off"}})),
+                          "orders", msgs);
+  auto took = std::chrono::duration_cast<milliseconds>(std::chrono::steady_clock::now() - start).count();
+  EXPECT_EQ(p.acked, 200);
+  EXPECT_EQ(p.failed, 0);
+  std::printf("produce + destroy with a missing audit topic took %lld ms\n", static_cast<long long>(took));
+  EXPECT_TRUE(ReadTopic(bootstrap_, kDefaultAuditTopic).empty());
 }
 
 // The same engine through the C++ API with a Kafka reporter: records that
