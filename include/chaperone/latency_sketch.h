@@ -14,10 +14,12 @@
 //   - values above kMaxValueMs (2^46 ms, about 2,230 years) are recorded as
 //     kMaxValueMs;
 //   - indexable values fall in one of kNumBuckets (1,961) buckets, 35 per
-//     octave. A sketch stores the counts of the span of buckets it has seen
-//     (8 bytes each), so it never exceeds about 16 KB; a real latency
-//     distribution spans a few hundred buckets. Because the index range is fixed
-//     there is never a collapse of buckets: Merge and Subtract are exact.
+//     octave. A sketch with at most 16 non-empty buckets keeps them as a sorted
+//     list (8 bytes each); beyond that it keeps a dense array of counts over the
+//     span of buckets it has seen (8 bytes per bucket, at most ~16 KB; a real
+//     latency distribution spans a few hundred buckets). So a quiet window costs
+//     little and no sketch exceeds the fixed bound. Because the index range is
+//     fixed there is never a collapse of buckets: Merge and Subtract are exact.
 //
 // Not thread-safe; a sketch is a value type (copyable, movable).
 #pragma once
@@ -119,15 +121,31 @@ class LatencySketch {
   static constexpr double kP3 = 6.0 / 35;
   static constexpr int kFloorBias = 1024;
 
-  // Slow path of Add/Merge: widens counts_ to include [lo, hi].
+  // Sparse mode: at most kMaxSparse entries, each (index - kMinIndex) << 48 |
+  // count, sorted (so by index). Counts of 2^48 or more force dense mode.
+  static constexpr size_t kMaxSparse = 16;
+  static constexpr int kSparseShift = 48;
+  static constexpr uint64_t kSparseCountMask = (uint64_t{1} << kSparseShift) - 1;
+
+  // Dense mode only: widens counts_ to include [lo, hi].
   void Grow(int32_t lo, int32_t hi);
   void Grow(int32_t index) { Grow(index, index); }
+  void AddSparse(int32_t index, uint64_t n);  // slow path of Add in sparse mode
+  void AddToBucket(int32_t index, uint64_t n);
+  void ToDense();
+  uint64_t CountAt(int32_t index) const;
+  // Calls f(index, count) for every non-empty bucket in ascending order while f
+  // returns true.
+  template <typename F>
+  void ForEachBucket(F&& f) const;
   void Reset() { *this = LatencySketch(); }
 
-  // counts_[i] counts bucket offset_ + i. counts_ covers the span of buckets
-  // touched so far (plus a little slack), never more than kNumBuckets.
+  // Dense mode: counts_[i] counts bucket offset_ + i; counts_ covers the span of
+  // buckets touched so far (plus a little slack), never more than kNumBuckets.
+  // Sparse mode: see kMaxSparse.
   std::vector<uint64_t> counts_;
   int32_t offset_ = 0;
+  bool dense_ = false;
   uint64_t count_ = 0;          // every value, including the zero bucket
   uint64_t zero_count_ = 0;     // values < kMinIndexableMs (including negatives)
   uint64_t negative_count_ = 0;
@@ -153,6 +171,10 @@ inline void LatencySketch::Add(double ms, uint64_t n) {
     return;
   }
   int32_t index = BucketIndex(ms);
+  if (!dense_) {
+    AddSparse(index, n);
+    return;
+  }
   auto slot = static_cast<uint32_t>(index - offset_);
   if (slot >= counts_.size()) {
     Grow(index);

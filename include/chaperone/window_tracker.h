@@ -8,9 +8,8 @@
 // everything accumulated since the previous Drain() as partial sums and starts
 // afresh; records built from them are merged downstream by addition.
 //
-// Threads: not thread-safe. One owner thread calls every method (the
-// interceptor guards its tracker with its own lock; a service worker owns one
-// tracker per consumer thread).
+// Threads: not thread-safe. One owner calls every method: a single thread, or
+// an owner that serialises its threads with its own lock.
 //
 // Memory bound (max_open_windows = C):
 //   - NeedsFlush() turns true once C windows are held: the owner must Drain()
@@ -41,15 +40,20 @@ namespace chaperone {
 
 using TopicId = uint32_t;
 
+// Latest usable event time, 9999-12-31T23:59:59.999Z (audit records reject
+// windows after the year 9999). Event times beyond it count as no event time.
+inline constexpr int64_t kMaxEventMs = 253'402'300'799'999;
+
 struct TrackerOptions {
-  int64_t window_sec = kDefaultWindowSec;  // 1 .. 10^9; out-of-range values are clamped
+  int64_t window_sec = kDefaultWindowSec;  // 1 .. kMaxWindowSec (7 days); out-of-range values are clamped
   // Service tier: key windows by (topic, partition, window); every snapshot
-  // then carries exactly one PartitionCount, for its partition.
+  // then carries exactly one PartitionCount, for its partition (none when the
+  // partition is unknown, < 0).
   bool by_partition = false;
   // Keep, inside each (topic, window), the count and first/last offset of every
   // partition seen (ignored when by_partition is set: it implies it).
   bool track_partitions = false;
-  // Soft bound on the windows held; see the memory bound above. At least 1.
+  // Soft bound on the windows held; see the memory bound above (0 is taken as 1).
   size_t max_open_windows = 100000;
 };
 
@@ -57,11 +61,12 @@ struct Observation {
   TopicId topic = 0;
   int32_t partition = -1;  // -1: unknown
   int64_t offset = -1;     // -1: unknown (not used for first/last offsets)
-  // Event time, ms since the epoch. Negative (-1): no usable event time; the
-  // message is counted in no_time, windowed by observed_ms and gives no
-  // latency sample.
+  // Event time, ms since the epoch. -1 (any value outside [0, kMaxEventMs]):
+  // no usable event time; the message is counted in no_time, windowed by
+  // observed_ms and gives no latency sample.
   int64_t event_ms = -1;
-  int64_t observed_ms = 0;  // wall clock when observed (a negative value is taken as 0)
+  // Wall clock when observed; clamped to [0, kMaxEventMs] for windowing.
+  int64_t observed_ms = 0;
   uint32_t bytes = 0;       // key + value size
   uint64_t digest = 0;      // MessageDigest(key, value)
   bool malformed = false;   // the payload could not be scanned
@@ -79,9 +84,10 @@ struct WindowSnapshot {
   uint64_t digest = 0;  // sum mod 2^64 of the messages' digests
   // observed_ms - event_ms of every message with an event time.
   LatencySketch latency;
-  // Sorted by partition; empty unless by_partition or track_partitions. Each
-  // entry's count sums to `count` (a message with an unknown partition is
-  // listed under partition -1). chunk_start is left -1 for the owner to fill.
+  // Sorted by partition; empty unless by_partition or track_partitions. The
+  // counts add up to `count`: a window that counted a message of unknown
+  // partition (< 0) has no partition detail at all. chunk_start is left -1 for
+  // the owner to fill.
   std::vector<PartitionCount> partitions;
 };
 
@@ -89,6 +95,7 @@ class WindowTracker {
  public:
   explicit WindowTracker(TrackerOptions opts);
   ~WindowTracker();
+  // Movable; a moved-from tracker may only be destroyed or assigned to.
   WindowTracker(WindowTracker&&) noexcept;
   WindowTracker& operator=(WindowTracker&&) noexcept;
   WindowTracker(const WindowTracker&) = delete;
@@ -127,5 +134,12 @@ class WindowTracker {
   class Impl;
   std::unique_ptr<Impl> impl_;
 };
+
+// Fills the observation fields of an audit record from a snapshot: topic,
+// window, count, total_bytes, no_time_count, malformed_count, digest,
+// partitions, the encoded latency sketch and the latency figures derived from
+// it (mean, p50, p95, p99, max; all 0 when the window has no latency sample).
+// Identity fields (tier, uuid, seq, flush id ...) are the Emitter's.
+void FillAuditRecord(const WindowSnapshot& s, AuditRecord* r);
 
 }  // namespace chaperone

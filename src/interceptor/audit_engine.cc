@@ -8,7 +8,6 @@
 #include "chaperone/digest.h"
 #include "chaperone/emitter.h"
 #include "chaperone/reporter.h"
-#include "chaperone/snapshot_record.h"
 #include "chaperone/window_tracker.h"
 
 namespace chaperone::interceptor {
@@ -213,7 +212,7 @@ void AuditEngine::CutBatch(std::vector<std::shared_ptr<Ticket>> tickets) {
   int64_t watermark = control_clock_.NowMs() - kWatermarkSlackMs;
   std::vector<AuditRecord> records;
   records.reserve(snaps.size());
-  for (const WindowSnapshot& s : snaps) records.push_back(RecordFromSnapshot(s));
+  for (const WindowSnapshot& s : snaps) FillAuditRecord(s, &records.emplace_back());
 
   std::lock_guard lock(mu_);
   stats_.flushes++;

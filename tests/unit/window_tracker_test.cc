@@ -6,6 +6,7 @@
 
 #include "chaperone/clock.h"
 #include "chaperone/digest.h"
+#include "chaperone/emitter.h"
 
 namespace chaperone {
 namespace {
@@ -158,15 +159,17 @@ TEST_F(WindowTrackerTest, TracksCountAndOffsetsPerPartitionInsideAWindow) {
   TopicId a = t.InternTopic("orders");
   // Out-of-order offsets and interleaved partitions.
   for (auto [p, off] : std::vector<std::pair<int32_t, int64_t>>{
-           {2, 100}, {2, 101}, {0, 7}, {2, 99}, {1, 50}, {0, 5}, {2, 150}, {1, 51}, {-1, -1}, {0, -1}}) {
+           {2, 100}, {2, 101}, {0, 7}, {2, 99}, {1, 50}, {0, 5}, {2, 150}, {1, 51}, {0, -1}}) {
     t.Add(Msg(a, kT0, p, off));
   }
   t.Add(Msg(a, kT0 + 600'000, 2, 151));  // next window
+  t.Add(Msg(a, kT0 + 1'200'000, 2, 152));
+  t.Add(Msg(a, kT0 + 1'200'000, -1, -1));  // unknown partition
   std::vector<WindowSnapshot> out = t.Drain();
-  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(out.size(), 3u);
   const WindowSnapshot& w = out[0];
-  EXPECT_EQ(w.count, 10);
-  ASSERT_EQ(w.partitions.size(), 4u);
+  EXPECT_EQ(w.count, 9);
+  ASSERT_EQ(w.partitions.size(), 3u);
   auto expect = [](const PartitionCount& pc, int32_t p, int64_t count, int64_t first, int64_t last) {
     EXPECT_EQ(pc.partition, p);
     EXPECT_EQ(pc.count, count) << p;
@@ -174,12 +177,15 @@ TEST_F(WindowTrackerTest, TracksCountAndOffsetsPerPartitionInsideAWindow) {
     EXPECT_EQ(pc.last_offset, last) << p;
     EXPECT_EQ(pc.chunk_start, -1);
   };
-  expect(w.partitions[0], -1, 1, -1, -1);  // unknown partition
-  expect(w.partitions[1], 0, 3, 5, 7);
-  expect(w.partitions[2], 1, 2, 50, 51);
-  expect(w.partitions[3], 2, 4, 99, 150);
+  expect(w.partitions[0], 0, 3, 5, 7);
+  expect(w.partitions[1], 1, 2, 50, 51);
+  expect(w.partitions[2], 2, 4, 99, 150);
   ASSERT_EQ(out[1].partitions.size(), 1u);
   expect(out[1].partitions[0], 2, 1, 151, 151);
+  // Partition counts must add up to the count: a message of unknown partition
+  // leaves its window without detail rather than with a wrong one.
+  EXPECT_EQ(out[2].count, 2);
+  EXPECT_TRUE(out[2].partitions.empty());
 }
 
 TEST_F(WindowTrackerTest, ByPartitionKeysWindowsByPartition) {
@@ -207,6 +213,12 @@ TEST_F(WindowTrackerTest, ByPartitionKeysWindowsByPartition) {
   ASSERT_NE(next, nullptr);
   EXPECT_EQ(next->count, 1);
   EXPECT_EQ(next->partitions[0].first_offset, 2000);
+
+  t.Add(Msg(a, kT0, -1, -1));  // unknown partition: counted, no PartitionCount
+  out = t.Drain();
+  ASSERT_EQ(out.size(), 1u);
+  EXPECT_EQ(out[0].count, 1);
+  EXPECT_TRUE(out[0].partitions.empty());
 }
 
 TEST_F(WindowTrackerTest, DrainReturnsPartialSumsAndResets) {
@@ -343,17 +355,97 @@ TEST_F(WindowTrackerTest, OutOfRangeOptionsAndClocksAreTamed) {
   Observation o = Msg(a, -1);
   o.observed_ms = -5;  // a clock before 1970
   t.Add(o);
-  Observation far = Msg(a, INT64_MAX);
-  t.Add(far);
+  Observation last = Msg(a, kMaxEventMs);  // 9999-12-31T23:59:59.999Z
+  t.Add(last);
+  Observation beyond = Msg(a, kMaxEventMs + 1);  // e.g. microseconds taken for ms
+  t.Add(beyond);
+  Observation far_clock = Msg(a, -1);
+  far_clock.observed_ms = INT64_MAX;
+  t.Add(far_clock);
   std::vector<WindowSnapshot> out = t.Drain();
-  ASSERT_EQ(out.size(), 2u);
+  ASSERT_EQ(out.size(), 3u);
   EXPECT_EQ(out[0].window_begin_sec, 0);
   EXPECT_EQ(out[0].no_time, 1);
-  EXPECT_EQ(out[1].window_begin_sec, INT64_MAX / 1000);
-  EXPECT_EQ(out[1].latency.negative_count(), 1u);
+  EXPECT_EQ(out[1].window_begin_sec, WindowStartSec(clock_.NowMs(), 1));
+  EXPECT_EQ(out[1].no_time, 1);  // the event time beyond 9999
+  EXPECT_EQ(out[2].window_begin_sec, kMaxEventMs / 1000);
+  EXPECT_EQ(out[2].count, 2);
+  EXPECT_EQ(out[2].no_time, 1);
+  EXPECT_EQ(out[2].latency.negative_count(), 1u);
 
   WindowTracker by_part({.by_partition = true, .track_partitions = true});
   EXPECT_FALSE(by_part.options().track_partitions);  // implied by by_partition
+}
+
+}  // namespace
+}  // namespace chaperone
+
+namespace chaperone {
+namespace {
+
+TEST(FillAuditRecord, TrackerOutputMakesValidRecordsThatRoundTrip) {
+  WindowTracker t({.track_partitions = true});
+  TopicId topic = t.InternTopic("orders.v2");
+  for (int i = 0; i < 500; ++i) {
+    Observation o;
+    o.topic = topic;
+    o.partition = i % 3;
+    o.offset = 1000 + i;
+    o.observed_ms = kT0 + i;
+    o.event_ms = i % 50 == 0 ? -1 : kT0 + i - (i % 200);  // some without event time
+    o.bytes = 64;
+    o.digest = MessageDigest("k", false, std::to_string(i), false);
+    o.malformed = i % 100 == 1;
+    t.Add(o);
+  }
+  std::vector<WindowSnapshot> out = t.Drain();
+  ASSERT_EQ(out.size(), 1u);
+
+  Emitter emitter(EmitterIdentity{"regional", "dc1", "regional-dc1", "host-1", "host-1-1-2-abcd"});
+  AuditRecord r;
+  FillAuditRecord(out[0], &r);
+  emitter.Stamp(r);
+  ASSERT_TRUE(ValidateAuditRecord(r).ok()) << ValidateAuditRecord(r).ToString();
+  EXPECT_EQ(r.count, 500);
+  EXPECT_EQ(r.no_time_count, 10);
+  EXPECT_EQ(r.malformed_count, 5);
+  EXPECT_EQ(r.total_bytes, 500 * 64);
+  EXPECT_EQ(r.partitions.size(), 3u);
+  EXPECT_EQ(r.max_latency_ms, 199);
+  EXPECT_NEAR(*r.latency50_ms, out[0].latency.Quantile(0.5), 1e-9);
+
+  Result<AuditRecord> back = DecodeAuditRecord(EncodeAuditRecord(r));
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(back->digest, out[0].digest);
+  Result<LatencySketch> sketch = LatencySketch::Decode(back->latency_sketch);
+  ASSERT_TRUE(sketch.ok()) << sketch.status().ToString();
+  EXPECT_EQ(sketch->count(), 490u);
+  EXPECT_EQ(sketch->Buckets(), out[0].latency.Buckets());
+  EXPECT_EQ(sketch->Quantile(0.99), out[0].latency.Quantile(0.99));
+}
+
+TEST(FillAuditRecord, AWindowWithoutLatencySamplesHasZeroLatencies) {
+  WindowTracker t({.by_partition = true});
+  TopicId topic = t.InternTopic("t");
+  Observation o;
+  o.topic = topic;
+  o.partition = 4;
+  o.offset = 9;
+  o.observed_ms = kT0;
+  t.Add(o);
+  std::vector<WindowSnapshot> out = t.Drain();
+  ASSERT_EQ(out.size(), 1u);
+  AuditRecord r;
+  FillAuditRecord(out[0], &r);
+  Emitter emitter(EmitterIdentity{"regional", "dc1", "c", "h", "h-1-2-abcd"});
+  emitter.Stamp(r);
+  ASSERT_TRUE(ValidateAuditRecord(r).ok()) << ValidateAuditRecord(r).ToString();
+  EXPECT_EQ(r.mean_latency_ms, 0);
+  EXPECT_EQ(r.latency50_ms, 0);
+  EXPECT_EQ(r.max_latency_ms, 0);
+  ASSERT_EQ(r.partitions.size(), 1u);
+  EXPECT_EQ(r.partitions[0].partition, 4);
+  EXPECT_TRUE(LatencySketch::Decode(r.latency_sketch)->empty());
 }
 
 }  // namespace

@@ -61,12 +61,36 @@ double LatencySketch::BucketValue(int32_t index) {
   return Bounds().value[index - kMinIndex];
 }
 
+template <typename F>
+void LatencySketch::ForEachBucket(F&& f) const {
+  if (dense_) {
+    for (size_t i = 0; i < counts_.size(); ++i) {
+      if (counts_[i] != 0 && !f(offset_ + static_cast<int32_t>(i), counts_[i])) return;
+    }
+  } else {
+    for (uint64_t e : counts_) {
+      if (!f(static_cast<int32_t>(e >> kSparseShift) + kMinIndex, e & kSparseCountMask)) return;
+    }
+  }
+}
+
+uint64_t LatencySketch::CountAt(int32_t index) const {
+  if (dense_) {
+    auto slot = static_cast<uint32_t>(index - offset_);
+    return slot < counts_.size() ? counts_[slot] : 0;
+  }
+  for (uint64_t e : counts_) {
+    if (static_cast<int32_t>(e >> kSparseShift) + kMinIndex == index) return e & kSparseCountMask;
+  }
+  return 0;
+}
+
 void LatencySketch::Grow(int32_t lo, int32_t hi) {
   lo = std::max(lo, kMinIndex);
   hi = std::min(hi, kMaxIndex);
   auto size = static_cast<int32_t>(counts_.size());
   if (size == 0) {
-    // Start with a little room around the first value.
+    // Start with a little room around the first values.
     int32_t new_lo = std::max(kMinIndex, lo - 8);
     int32_t new_hi = std::min(kMaxIndex, hi + 8);
     counts_.assign(static_cast<size_t>(new_hi - new_lo + 1), 0);
@@ -86,19 +110,71 @@ void LatencySketch::Grow(int32_t lo, int32_t hi) {
   offset_ = new_lo;
 }
 
+void LatencySketch::ToDense() {
+  if (dense_) return;
+  std::vector<uint64_t> entries = std::move(counts_);
+  counts_.clear();
+  dense_ = true;
+  if (entries.empty()) return;
+  Grow(static_cast<int32_t>(entries.front() >> kSparseShift) + kMinIndex,
+       static_cast<int32_t>(entries.back() >> kSparseShift) + kMinIndex);
+  for (uint64_t e : entries) {
+    counts_[static_cast<size_t>(static_cast<int32_t>(e >> kSparseShift) + kMinIndex - offset_)] = e & kSparseCountMask;
+  }
+}
+
+void LatencySketch::AddSparse(int32_t index, uint64_t n) {
+  const uint64_t key = static_cast<uint64_t>(index - kMinIndex) << kSparseShift;
+  auto it = counts_.begin();
+  while (it != counts_.end() && (*it & ~kSparseCountMask) < key) ++it;
+  if (it != counts_.end() && (*it & ~kSparseCountMask) == key) {
+    if (n <= kSparseCountMask - (*it & kSparseCountMask)) {
+      *it += n;
+      return;
+    }
+  } else if (counts_.size() < kMaxSparse && n <= kSparseCountMask) {
+    counts_.insert(it, key | n);
+    return;
+  }
+  // A 17th bucket or a huge count: switch to the dense array.
+  ToDense();
+  Grow(index);
+  counts_[static_cast<size_t>(index - offset_)] += n;
+}
+
+void LatencySketch::AddToBucket(int32_t index, uint64_t n) {
+  if (!dense_) {
+    AddSparse(index, n);
+    return;
+  }
+  Grow(index);
+  counts_[static_cast<size_t>(index - offset_)] += n;
+}
+
 void LatencySketch::Merge(const LatencySketch& o) {
   if (o.count_ == 0) return;
-  // Only o's non-empty span matters; its slack may be wider.
-  int32_t first = -1, last = -1;
-  for (size_t i = 0; i < o.counts_.size(); ++i) {
-    if (o.counts_[i] != 0) {
-      if (first < 0) first = static_cast<int32_t>(i);
-      last = static_cast<int32_t>(i);
+  if (o.dense_) {
+    // Size the dense array once for o's non-empty span.
+    int32_t first = 0, last = -1;
+    bool any = false;
+    o.ForEachBucket([&](int32_t index, uint64_t) {
+      if (!any) first = index;
+      last = index;
+      any = true;
+      return true;
+    });
+    if (any) {
+      ToDense();
+      Grow(first, last);
+      for (int32_t i = first; i <= last; ++i) {
+        counts_[static_cast<size_t>(i - offset_)] += o.counts_[static_cast<size_t>(i - o.offset_)];
+      }
     }
-  }
-  if (first >= 0) {
-    Grow(o.offset_ + first, o.offset_ + last);
-    for (int32_t i = first; i <= last; ++i) counts_[o.offset_ + i - offset_] += o.counts_[i];
+  } else {
+    o.ForEachBucket([this](int32_t index, uint64_t c) {
+      AddToBucket(index, c);
+      return true;
+    });
   }
   count_ += o.count_;
   zero_count_ += o.zero_count_;
@@ -111,25 +187,42 @@ void LatencySketch::Merge(const LatencySketch& o) {
 bool LatencySketch::Subtract(const LatencySketch& o) {
   if (o.count_ == 0) return true;
   if (o.count_ > count_ || o.zero_count_ > zero_count_ || o.negative_count_ > negative_count_) return false;
-  auto mine = [this](int32_t index) -> uint64_t {
-    auto slot = static_cast<uint32_t>(index - offset_);
-    return slot < counts_.size() ? counts_[slot] : 0;
-  };
-  for (size_t i = 0; i < o.counts_.size(); ++i) {
-    if (o.counts_[i] > mine(o.offset_ + static_cast<int32_t>(i))) return false;
-  }
+  bool contained = true;
+  o.ForEachBucket([&](int32_t index, uint64_t c) {
+    contained = c <= CountAt(index);
+    return contained;
+  });
+  if (!contained) return false;
   if (o.count_ == count_) {
     // Everything goes (containment above made every bucket equal).
     Reset();
     return true;
   }
-  for (size_t i = 0; i < o.counts_.size(); ++i) {
-    if (o.counts_[i] != 0) counts_[o.offset_ + static_cast<int32_t>(i) - offset_] -= o.counts_[i];
+  if (dense_) {
+    o.ForEachBucket([this](int32_t index, uint64_t c) {
+      counts_[static_cast<size_t>(index - offset_)] -= c;
+      return true;
+    });
+  } else {
+    o.ForEachBucket([this](int32_t index, uint64_t c) {
+      const uint64_t key = static_cast<uint64_t>(index - kMinIndex) << kSparseShift;
+      for (auto it = counts_.begin(); it != counts_.end(); ++it) {
+        if ((*it & ~kSparseCountMask) == key) {
+          *it -= c;
+          if ((*it & kSparseCountMask) == 0) counts_.erase(it);
+          break;
+        }
+      }
+      return true;
+    });
   }
   count_ -= o.count_;
   zero_count_ -= o.zero_count_;
   negative_count_ -= o.negative_count_;
-  sum_ = std::max(0.0, sum_ - o.sum_);  // never below 0 through rounding
+  // Rounding can leave the difference slightly off; the true sum of count_
+  // values lies within [min, max] * count_, so clamping only reduces the error.
+  const auto n = static_cast<double>(count_);
+  sum_ = std::clamp(sum_ - o.sum_, min_ * n, max_ * n);
   return true;
 }
 
@@ -142,13 +235,14 @@ double LatencySketch::Quantile(double q) const {
     v = 0;
   } else {
     uint64_t seen = zero_count_;
-    for (size_t i = 0; i < counts_.size(); ++i) {
-      seen += counts_[i];
+    ForEachBucket([&](int32_t index, uint64_t c) {
+      seen += c;
       if (seen > target) {
-        v = BucketValue(offset_ + static_cast<int32_t>(i));
-        break;
+        v = BucketValue(index);
+        return false;
       }
-    }
+      return true;
+    });
   }
   // The true quantile lies in [min, max], so clamping never adds error.
   return std::clamp(v, min_, max_);
@@ -156,9 +250,10 @@ double LatencySketch::Quantile(double q) const {
 
 std::vector<LatencySketch::Bucket> LatencySketch::Buckets() const {
   std::vector<Bucket> out;
-  for (size_t i = 0; i < counts_.size(); ++i) {
-    if (counts_[i] != 0) out.push_back({offset_ + static_cast<int32_t>(i), counts_[i]});
-  }
+  ForEachBucket([&](int32_t index, uint64_t c) {
+    out.push_back({index, c});
+    return true;
+  });
   return out;
 }
 
@@ -171,42 +266,32 @@ std::vector<LatencySketch::Bucket> LatencySketch::Buckets() const {
 //           varint length, then `length` varint counts
 //   if the total count > 0: f64 sum, f64 min, f64 max (little-endian)
 std::string LatencySketch::Encode() const {
-  // Runs of buckets split where two or more consecutive buckets are empty (a
+  // Runs of buckets, split where two or more consecutive buckets are empty (a
   // single empty bucket inside a run costs one byte, a new run at least two).
-  struct Run {
-    size_t begin, end;  // [begin, end) into counts_
-  };
-  std::vector<Run> runs;
-  size_t i = 0, n = counts_.size();
-  while (i < n) {
-    while (i < n && counts_[i] == 0) ++i;
-    if (i == n) break;
-    size_t begin = i, end = i;
-    while (i < n) {
-      if (counts_[i] != 0) {
-        end = ++i;
-      } else if (i + 1 < n && counts_[i + 1] != 0) {
-        i += 1;  // a single empty bucket: keep it inside the run
-      } else {
-        break;
-      }
-    }
-    runs.push_back({begin, end});
+  std::vector<Bucket> buckets = Buckets();
+  std::vector<std::pair<size_t, size_t>> runs;  // [begin, end) into buckets
+  for (size_t i = 0; i < buckets.size(); ++i) {
+    if (i == 0 || buckets[i].index > buckets[i - 1].index + 2) runs.push_back({i, i});
+    runs.back().second = i + 1;
   }
 
   std::string bin;
-  bin.reserve(16 + 2 * n + 24);
+  bin.reserve(16 + 3 * buckets.size() + 24);
   bin.push_back(static_cast<char>(kEncodingVersion));
   util::PutVarint64(&bin, zero_count_);
   util::PutVarint64(&bin, negative_count_);
   util::PutVarint64(&bin, runs.size());
   int64_t prev_end = 0;
-  for (const Run& r : runs) {
-    int64_t start = offset_ + static_cast<int64_t>(r.begin);
+  for (auto [begin, end] : runs) {
+    int64_t start = buckets[begin].index;
+    int64_t stop = buckets[end - 1].index + 1;
     util::PutVarint64(&bin, util::ZigZagEncode(start - prev_end));
-    util::PutVarint64(&bin, r.end - r.begin);
-    for (size_t k = r.begin; k < r.end; ++k) util::PutVarint64(&bin, counts_[k]);
-    prev_end = start + static_cast<int64_t>(r.end - r.begin);
+    util::PutVarint64(&bin, static_cast<uint64_t>(stop - start));
+    for (size_t k = begin; k < end; ++k) {
+      if (k > begin && buckets[k].index == buckets[k - 1].index + 2) util::PutVarint64(&bin, 0);
+      util::PutVarint64(&bin, buckets[k].count);
+    }
+    prev_end = stop;
   }
   if (count_ > 0) {
     util::PutDoubleLE(&bin, sum_);
@@ -244,8 +329,7 @@ Result<LatencySketch> LatencySketch::Decode(std::string_view b64) {
 
   uint64_t total = s.zero_count_;
   int64_t prev_end = 0;
-  int32_t first = 0;
-  std::vector<uint64_t> counts;  // buckets [first, prev_end)
+  std::vector<Bucket> buckets;  // non-empty, ascending
   for (uint64_t r = 0; r < runs; ++r) {
     uint64_t delta = 0, len = 0;
     if (!in.GetVarint64(&delta) || !in.GetVarint64(&len)) return Corrupt("truncated run header");
@@ -262,31 +346,35 @@ Result<LatencySketch> LatencySketch::Decode(std::string_view b64) {
       return Corrupt("bucket index " + std::to_string(start < kMinIndex ? start : end - 1) + " out of range [" +
                      std::to_string(kMinIndex) + ", " + std::to_string(kMaxIndex) + "]");
     }
-    if (r == 0) first = static_cast<int32_t>(start);
-    counts.resize(static_cast<size_t>(end - first), 0);
     for (int64_t k = start; k < end; ++k) {
       uint64_t c = 0;
       if (!in.GetVarint64(&c)) return Corrupt("truncated bucket count");
-      if (c > std::numeric_limits<uint64_t>::max() - total) return Corrupt("total count overflows 64 bits");
+      // Counts travel as int64 in audit records: keep the total below 2^63.
+      if (c > static_cast<uint64_t>(INT64_MAX) - total) return Corrupt("total count exceeds 2^63 - 1");
       total += c;
-      counts[static_cast<size_t>(k - first)] = c;
+      if (c != 0) buckets.push_back({static_cast<int32_t>(k), c});
     }
     prev_end = end;
   }
-  s.counts_ = std::move(counts);
-  s.offset_ = first;
+  if (buckets.size() > kMaxSparse) {
+    s.dense_ = true;
+    s.Grow(buckets.front().index, buckets.back().index);
+  }
+  for (const Bucket& b : buckets) s.AddToBucket(b.index, b.count);
   s.count_ = total;
 
   if (total > 0) {
     if (!in.GetDoubleLE(&s.sum_) || !in.GetDoubleLE(&s.min_) || !in.GetDoubleLE(&s.max_)) {
       return Corrupt("truncated sum/min/max");
     }
-    if (!std::isfinite(s.sum_) || s.sum_ < 0) return Corrupt("invalid sum");
     if (!(s.min_ >= 0 && s.min_ <= s.max_ && s.max_ <= kMaxValueMs)) return Corrupt("invalid min/max");
+    // The sum of count values in [min, max]; the slack covers rounding.
+    const auto n = static_cast<double>(total);
+    if (!(s.sum_ >= s.min_ * n * (1 - 1e-6) && s.sum_ <= s.max_ * n * (1 + 1e-6))) return Corrupt("invalid sum");
     // min and max bound the values: min cannot lie above the lowest non-empty
     // bucket, max not below the highest one.
     constexpr double kSlack = 1e-9;  // bucket bounds are computed, not exact
-    std::vector<Bucket> b = s.Buckets();
+    const std::vector<Bucket>& b = buckets;
     const auto& lower = Bounds().lower;
     double lowest_upper = s.zero_count_ > 0 ? kMinIndexableMs : lower[b.front().index - kMinIndex + 1];
     double highest_lower = b.empty() ? 0 : lower[b.back().index - kMinIndex];

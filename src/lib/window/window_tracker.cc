@@ -10,7 +10,6 @@
 namespace chaperone {
 namespace {
 
-constexpr int64_t kMaxTrackerWindowSec = 1'000'000'000;  // ~31 years; keeps window_sec * 1000 far from overflow
 constexpr size_t kMinTableSlots = 64;
 constexpr uint32_t kNoPartitionKey = 0xffff'ffff;
 
@@ -41,7 +40,7 @@ void NoteOffset(int64_t offset, int64_t* first, int64_t* last) {
 class WindowTracker::Impl {
  public:
   explicit Impl(TrackerOptions opts) : opts_(opts) {
-    opts_.window_sec = std::clamp<int64_t>(opts_.window_sec, 1, kMaxTrackerWindowSec);
+    opts_.window_sec = std::clamp<int64_t>(opts_.window_sec, 1, kMaxWindowSec);
     opts_.max_open_windows = std::max<size_t>(opts_.max_open_windows, 1);
     if (opts_.by_partition) opts_.track_partitions = false;
     window_ms_ = opts_.window_sec * 1000;
@@ -67,9 +66,9 @@ class WindowTracker::Impl {
   size_t topic_count() const { return names_.size(); }
 
   void Add(const Observation& o) {
-    const bool has_time = o.event_ms >= 0;
-    // A wall clock before 1970 is broken; its messages go to window 0.
-    const int64_t t = has_time ? o.event_ms : std::max<int64_t>(o.observed_ms, 0);
+    const bool has_time = o.event_ms >= 0 && o.event_ms <= kMaxEventMs;
+    // A wall clock before 1970 (or after 9999) is broken: clamp it.
+    const int64_t t = has_time ? o.event_ms : std::clamp<int64_t>(o.observed_ms, 0, kMaxEventMs);
     // Most messages fall in the window of the previous one: skip the division.
     if (static_cast<uint64_t>(t) - static_cast<uint64_t>(cached_begin_ms_) >= static_cast<uint64_t>(window_ms_)) {
       cached_window_ = t / window_ms_;  // t >= 0
@@ -148,6 +147,7 @@ class WindowTracker::Impl {
     int64_t first_offset = -1;  // by_partition
     int64_t last_offset = -1;
     uint32_t part_hint = 0;       // track_partitions: index of the last partition touched
+    bool unknown_partition = false;  // track_partitions: a message had partition < 0
     std::vector<PartAcc> parts;   // track_partitions, in order of first appearance
     LatencySketch latency;
   };
@@ -221,6 +221,10 @@ class WindowTracker::Impl {
   }
 
   static void TrackPartition(Acc& a, const Observation& o) {
+    if (o.partition < 0) {
+      a.unknown_partition = true;
+      return;
+    }
     PartAcc* p = nullptr;
     if (a.part_hint < a.parts.size() && a.parts[a.part_hint].partition == o.partition) {
       p = &a.parts[a.part_hint];
@@ -251,6 +255,7 @@ class WindowTracker::Impl {
     dst.no_time += src.no_time;
     dst.malformed += src.malformed;
     dst.digest += src.digest;
+    dst.unknown_partition = dst.unknown_partition || src.unknown_partition;
     MergeOffsets(src.first_offset, src.last_offset, &dst.first_offset, &dst.last_offset);
     for (const PartAcc& sp : src.parts) {
       auto it = std::find_if(dst.parts.begin(), dst.parts.end(), [&](const PartAcc& x) { return x.partition == sp.partition; });
@@ -275,7 +280,7 @@ class WindowTracker::Impl {
     s.malformed = a.malformed;
     s.digest = a.digest;
     s.latency = std::move(a.latency);
-    if (opts_.by_partition) {
+    if (opts_.by_partition && static_cast<int32_t>(static_cast<uint32_t>(a.key_hi)) >= 0) {
       PartitionCount pc;
       pc.partition = static_cast<int32_t>(static_cast<uint32_t>(a.key_hi));
       pc.count = a.count;
@@ -283,7 +288,7 @@ class WindowTracker::Impl {
       pc.last_offset = a.last_offset;
       pc.chunk_start = -1;
       s.partitions.push_back(pc);
-    } else if (opts_.track_partitions) {
+    } else if (opts_.track_partitions && !a.unknown_partition) {
       std::sort(a.parts.begin(), a.parts.end(), [](const PartAcc& x, const PartAcc& y) { return x.partition < y.partition; });
       s.partitions.reserve(a.parts.size());
       for (const PartAcc& p : a.parts) {
