@@ -4,6 +4,8 @@
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 
+#include <unistd.h>
+
 #include <chrono>
 #include <map>
 #include <memory>
@@ -308,6 +310,18 @@ TEST_F(InterceptorPlugin, UnknownChaperonePropertiesAreRejectedWithTheReason) {
   rd_kafka_conf_t* plain = rd_kafka_conf_new();
   EXPECT_EQ(rd_kafka_conf_set(plain, "chaperone.tier", "x", err, sizeof err), RD_KAFKA_CONF_UNKNOWN);
   rd_kafka_conf_destroy(plain);
+}
+
+// A client that carries its own copy of librdkafka (linked statically): the
+// plugin refuses to load instead of driving the system librdkafka on that
+// copy's configuration.
+TEST(InterceptorPluginLoading, AClientWithItsOwnLibrdkafkaIsRefusedWithTheReason) {
+  const std::string client = std::string(CHAPERONE_BUILD_DIR) + "/bin/chaperone-test-static-client";
+  if (access(client.c_str(), X_OK) != 0) GTEST_SKIP() << "librdkafka.a not installed: " << client << " not built";
+  auto r = test::RunCommand({client, kPlugin});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  EXPECT_EQ(r->exit_code, 3) << r->out << r->err;
+  EXPECT_NE(r->out.find("the client runs its own copy of librdkafka"), std::string::npos) << r->out;
 }
 
 TEST_F(InterceptorPlugin, DisabledPluginReportsNothing) {

@@ -29,6 +29,7 @@
 //
 // The audit producer is a separate rd_kafka_t built from scratch (never from
 // this client's configuration), so the plugin is never loaded recursively.
+#include <dlfcn.h>
 #include <librdkafka/rdkafka.h>
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
@@ -295,17 +296,40 @@ rd_kafka_resp_err_t Attach(rd_kafka_conf_t* conf) {
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+// A plugin must use the librdkafka of the client that loads it: interceptor
+// calls made through another copy (a client linked statically, or a Python
+// wheel's bundled librdkafka, next to the system's librdkafka.so.1 this
+// library is linked with) would corrupt the client's configuration. `caller`
+// is an address in the code that called conf_init(), i.e. in the client's
+// librdkafka. Returns an error naming both copies when they differ.
+Status CheckSameLibrdkafka(const void* caller) {
+  Dl_info host{}, ours{};
+  if (dladdr(caller, &host) == 0 || dladdr(reinterpret_cast<const void*>(&rd_kafka_conf_new), &ours) == 0) {
+    return Status::Ok();  // cannot tell
+  }
+  if (host.dli_fbase == ours.dli_fbase) return Status::Ok();
+  return Status::InvalidArgument(
+      std::string("chaperone-interceptor: the client runs its own copy of librdkafka (in ") +
+      (host.dli_fname ? host.dli_fname : "?") + "), not the shared " + (ours.dli_fname ? ours.dli_fname : "?") +
+      " this plugin uses; plugins need a client linked dynamically against the system librdkafka");
+}
+
 }  // namespace
 }  // namespace chaperone::interceptor
 
 // The plugin's entry point, called by librdkafka each time a configuration
 // sets plugin.library.paths to this library (and for each copy of it).
-extern "C" __attribute__((visibility("default"))) rd_kafka_resp_err_t conf_init(rd_kafka_conf_t* conf,
+extern "C" __attribute__((visibility("default"), noinline)) rd_kafka_resp_err_t conf_init(rd_kafka_conf_t* conf,
                                                                                  void** plug_opaquep,
                                                                                  char* errstr,
                                                                                  size_t errstr_size) {
   using namespace chaperone::interceptor;
   *plug_opaquep = nullptr;
+  chaperone::Status same = CheckSameLibrdkafka(__builtin_return_address(0));
+  if (!same.ok()) {
+    CopyError(same, errstr, errstr_size);
+    return RD_KAFKA_RESP_ERR__INVALID_ARG;
+  }
   RegisterAtExitOnce();
   rd_kafka_resp_err_t err = Attach(conf);
   if (err == RD_KAFKA_RESP_ERR__CONFLICT) return RD_KAFKA_RESP_ERR_NO_ERROR;  // set up by on_conf_dup
