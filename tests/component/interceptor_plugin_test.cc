@@ -324,6 +324,18 @@ TEST(InterceptorPluginLoading, AClientWithItsOwnLibrdkafkaIsRefusedWithTheReason
   EXPECT_NE(r->out.find("the client runs its own copy of librdkafka"), std::string::npos) << r->out;
 }
 
+// A program that exits without destroying its producer: the plugin's exit
+// handler still sends what it counted.
+TEST_F(InterceptorPlugin, AProgramThatExitsWithoutDestroyingItsClientIsStillReported) {
+  auto r = test::RunCommand({std::string(CHAPERONE_BUILD_DIR) + "/bin/chaperone-test-exit-without-destroy",
+                             bootstrap_, kPlugin, "orders", "25"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->exit_code, 0) << r->err;
+  auto totals = Totals(ReadAudit(bootstrap_), "orders");
+  EXPECT_EQ(totals["exit-without-destroy"].count, 25);
+  EXPECT_EQ(totals["exit-without-destroy"].heartbeats, 1);
+}
+
 TEST_F(InterceptorPlugin, DisabledPluginReportsNothing) {
   uint64_t digest;
   auto msgs = Messages(5, &digest);
