@@ -17,6 +17,6 @@ int main(int argc, char **argv) {
   rd_kafka_conf_t *conf = rd_kafka_conf_new();
   rd_kafka_conf_res_t res = rd_kafka_conf_set(conf, "plugin.library.paths", argv[1], err, sizeof err);
   printf("%s\n", res == RD_KAFKA_CONF_OK ? "accepted" : err);
-  if (res == RD_KAFKA_CONF_OK) rd_kafka_conf_destroy(conf);
+  rd_kafka_conf_destroy(conf);
   return res == RD_KAFKA_CONF_OK ? 0 : 3;
 }
