@@ -38,13 +38,17 @@ MOCK_PID=$!
 for _ in $(seq 300); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
 B=$(cat "$WORK/bootstrap")
 
-run() {  # plain|plugin -> msgs/s
+run() {  # plain|plugin -> "msgs/s cpu-ns-per-message" (CPU: user + sys of the producer process)
   local extra=()
   if [ "$1" = plugin ]; then
     # shellcheck disable=SC2206
     extra=(-X "plugin.library.paths=$PLUGIN" -X chaperone.flush.interval.ms=1000 ${EXTRA_PLUGIN_PROPS:-})
   fi
-  "$PRODUCER" -b "$B" -t bench -n "$N" -s "$SIZE" "${extra[@]}" | sed -n 's/.*msgs_per_sec=\([0-9]*\).*/\1/p'
+  /usr/bin/time -f "cpu=%U+%S" -o "$WORK/time" "$PRODUCER" -b "$B" -t bench -n "$N" -s "$SIZE" "${extra[@]}" >"$WORK/out"
+  local rate cpu
+  rate=$(sed -n 's/.*msgs_per_sec=\([0-9]*\).*/\1/p' "$WORK/out")
+  cpu=$(sed -n 's/^cpu=//p' "$WORK/time")
+  echo "$rate $(awk -v c="$cpu" -v n="$N" 'BEGIN {split(c, a, "+"); printf "%.0f", (a[1] + a[2]) * 1e9 / n}')"
 }
 
 median() { sort -n | awk '{a[NR] = $1} END {print (NR % 2) ? a[(NR + 1) / 2] : (a[NR / 2] + a[NR / 2 + 1]) / 2}'; }
@@ -54,18 +58,25 @@ run plain >/dev/null  # warm-up: topic metadata, page cache
 : >"$WORK/plain"
 : >"$WORK/plugin"
 : >"$WORK/ratios"
+: >"$WORK/cpu_plain"
+: >"$WORK/cpu_plugin"
 for i in $(seq "$RUNS"); do
-  a=$(run plain)
-  b=$(run plugin)
+  read -r a ca < <(run plain)
+  read -r b cb < <(run plugin)
   echo "$a" >>"$WORK/plain"
   echo "$b" >>"$WORK/plugin"
+  echo "$ca" >>"$WORK/cpu_plain"
+  echo "$cb" >>"$WORK/cpu_plugin"
   awk -v a="$a" -v b="$b" 'BEGIN {printf "%.4f\n", b / a}' >>"$WORK/ratios"
-  printf 'pair %2d: plain %9d msg/s   plugin %9d msg/s   ratio %s\n' "$i" "$a" "$b" "$(tail -1 "$WORK/ratios")"
+  printf 'pair %2d: plain %9d msg/s %5d CPU ns/msg   plugin %9d msg/s %5d CPU ns/msg   ratio %s\n' \
+    "$i" "$a" "$ca" "$b" "$cb" "$(tail -1 "$WORK/ratios")"
 done
 mp=$(median <"$WORK/plain")
 mi=$(median <"$WORK/plugin")
 printf 'median: plain %.0f msg/s, plugin %.0f msg/s, ratio of medians %.4f, median of pair ratios %.4f\n' \
   "$mp" "$mi" "$(awk -v a="$mp" -v b="$mi" 'BEGIN {print b / a}')" "$(median <"$WORK/ratios")"
+printf 'median CPU per message (producer process, user + sys): plain %.0f ns, plugin %.0f ns\n' \
+  "$(median <"$WORK/cpu_plain")" "$(median <"$WORK/cpu_plugin")"
 
 # Every message of the plugin runs must be in the audit records.
 sleep 2
