@@ -9,5 +9,6 @@ namespace chaperone::cli {
 
 // Adds one subcommand to `app`. When it runs, its exit code goes to *exit_code.
 void AddMockKafkaCommand(CLI::App& app, int* exit_code);
+void AddCollectorCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

@@ -385,6 +385,33 @@ TEST(JsonEventTime, NestingUpToTheLimitIsSkippedAndBeyondItIsMalformed) {
   ExpectFound(Default(nested(100)), kMs);
 }
 
+TEST(JsonEventTime, StringsAndEscapesInSkippedContainersAreHandledAtEveryAlignment) {
+  // Skipped containers are read in 64-byte blocks: move every escape, quote
+  // and bracket through every position of a block, and across two blocks.
+  for (size_t pad = 0; pad < 140; ++pad) {
+    const std::string filler(pad, ' ');
+    const std::string payload = R"({"a":[)" + filler + R"("x\"]}","y\\",{"k":"\\\\\"[{"},"\\\\",")" +
+                                std::string(pad, 'z') + R"("],"ts":1700000000123})";
+    ExpectFound(Default(payload), kMs);
+    // "x\\" ends at its second quote, so the array ends at the first ] and
+    // the object at the }: what follows it is garbage.
+    const std::string escaped_backslash = R"({"a":[)" + filler + R"("x\\"]}"],"ts":1700000000123})";
+    ExpectNotFound(Default(escaped_backslash), true);
+    // "x\"]}" is one string: the array and the object continue.
+    const std::string escaped_quote = R"({"a":[)" + filler + R"("x\"]}"],"ts":1700000000123})";
+    ExpectFound(Default(escaped_quote), kMs);
+  }
+}
+
+TEST(JsonEventTime, MismatchedBracketsDeeperThanSixtyFourLevelsAreMalformed) {
+  const std::string open = std::string(70, '[') + R"({"k":)" + std::string(30, '[');
+  const std::string close = std::string(30, ']') + "}" + std::string(70, ']');
+  ExpectFound(Default(R"({"a":)" + open + close + R"(,"ts":1700000000123})"), kMs);
+  std::string mismatched = close;
+  mismatched[30] = ']';  // closes the object at depth 71 with a ]
+  ExpectNotFound(Default(R"({"a":)" + open + mismatched + R"(,"ts":1700000000123})"), true);
+}
+
 TEST(JsonEventTime, TombstoneIsNeitherMalformedNorFound) {
   MessageView m;  // value_null
   ExpectNotFound(TimestampChain::Default().Extract(m), false);

@@ -3,7 +3,9 @@
 #include <cstring>
 #include <optional>
 
-#if defined(__SSE2__)
+// SSE2 is part of x86-64; elsewhere the portable loops run. Defining
+// CHAPERONE_JSON_SCAN_SCALAR forces the portable loops, to test them on x86.
+#if defined(__SSE2__) && !defined(CHAPERONE_JSON_SCAN_SCALAR)
 #include <emmintrin.h>
 #endif
 
@@ -56,14 +58,61 @@ int Hex4(const char* p) {
 // where a vector load would not fit).
 struct ByteClasses {
   bool quote_or_backslash[256] = {};
-  bool structural[256] = {};  // " { } [ ]
   constexpr ByteClasses() {
     quote_or_backslash[static_cast<unsigned char>('"')] = true;
     quote_or_backslash[static_cast<unsigned char>('\\')] = true;
-    for (char c : {'"', '{', '}', '[', ']'}) structural[static_cast<unsigned char>(c)] = true;
   }
 };
 constexpr ByteClasses kClasses;
+
+// One 64-byte block as bitmasks, bit i for byte i.
+struct BlockMasks {
+  uint64_t quote = 0;
+  uint64_t backslash = 0;
+  uint64_t bracket = 0;  // { } [ ], plus Y _ y DEL, which callers ignore
+};
+
+inline BlockMasks ComputeBlockMasks(const char* block) {
+  BlockMasks m;
+#if defined(__SSE2__) && !defined(CHAPERONE_JSON_SCAN_SCALAR)
+  const __m128i quote = _mm_set1_epi8('"');
+  const __m128i backslash = _mm_set1_epi8('\\');
+  // { } [ ] are the bytes b with (b & 0xD9) == 0x59 (so are Y _ y DEL).
+  const __m128i fold = _mm_set1_epi8(static_cast<char>(0xD9));
+  const __m128i bracket = _mm_set1_epi8(0x59);
+  for (int k = 0; k < 4; ++k) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(block + 16 * k));
+    const int shift = 16 * k;
+    m.quote |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, quote)))) << shift;
+    m.backslash |= static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(v, backslash))))
+                   << shift;
+    m.bracket |=
+        static_cast<uint64_t>(static_cast<uint32_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_and_si128(v, fold), bracket))))
+        << shift;
+  }
+#else
+  for (int i = 0; i < 64; ++i) {
+    const char c = block[i];
+    const uint64_t bit = uint64_t{1} << i;
+    if (c == '"') m.quote |= bit;
+    if (c == '\\') m.backslash |= bit;
+    if (c == '{' || c == '}' || c == '[' || c == ']') m.bracket |= bit;
+  }
+#endif
+  return m;
+}
+
+// Bit i of the result is the XOR of bits 0..i of x: 1 for the bytes from an
+// opening quote up to (not including) its closing quote.
+inline uint64_t PrefixXor(uint64_t x) {
+  x ^= x << 1;
+  x ^= x << 2;
+  x ^= x << 4;
+  x ^= x << 8;
+  x ^= x << 16;
+  x ^= x << 32;
+  return x;
+}
 
 class Scanner {
  public:
@@ -114,7 +163,7 @@ class Scanner {
 
   // First '"' or '\\' at or after p, or end_.
   const char* FindQuoteOrBackslash(const char* p) const {
-#if defined(__SSE2__)
+#if defined(__SSE2__) && !defined(CHAPERONE_JSON_SCAN_SCALAR)
     const __m128i quote = _mm_set1_epi8('"');
     const __m128i backslash = _mm_set1_epi8('\\');
     auto mask_of = [&](const char* at) {
@@ -139,36 +188,6 @@ class Scanner {
     return p;
   }
 
-  // First byte at or after p that may be one of " { } [ ], or end_. May stop
-  // early on a few other bytes (Y _ y DEL), which cannot occur outside strings
-  // in valid JSON; callers ignore them.
-  const char* FindStructural(const char* p) const {
-#if defined(__SSE2__)
-    // { } [ ] are the bytes b with (b & 0xD9) == 0x59, with Y _ y DEL.
-    const __m128i fold = _mm_set1_epi8(static_cast<char>(0xD9));
-    const __m128i bracket = _mm_set1_epi8(0x59);
-    const __m128i quote = _mm_set1_epi8('"');
-    auto mask_of = [&](const char* at) {
-      const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(at));
-      const __m128i hits =
-          _mm_or_si128(_mm_cmpeq_epi8(_mm_and_si128(v, fold), bracket), _mm_cmpeq_epi8(v, quote));
-      return static_cast<uint32_t>(_mm_movemask_epi8(hits));
-    };
-    while (end_ - p >= 16) {
-      const uint32_t m = mask_of(p);
-      if (m != 0) return p + __builtin_ctz(m);
-      p += 16;
-    }
-    if (p < end_ && end_ - begin_ >= 16) {
-      const char* base = end_ - 16;
-      const uint32_t m = mask_of(base) >> (p - base);
-      return m != 0 ? p + __builtin_ctz(m) : end_;
-    }
-#endif
-    while (p < end_ && !kClasses.structural[static_cast<unsigned char>(*p)]) ++p;
-    return p;
-  }
-
   // p is just after an opening quote. Returns the closing quote, or end_ when
   // the string is not terminated. Escapes are skipped, not checked.
   const char* FindStringEnd(const char* p, bool* escaped) const {
@@ -182,52 +201,66 @@ class Scanner {
   }
 
   // p_ at '{' or '['. Moves p_ past the matching bracket.
+  //
+  // Works on 64-byte blocks, as bitmasks with one bit per byte: quotes that
+  // are not escaped open and close strings, a prefix XOR of them marks the
+  // bytes inside strings, and only the brackets outside strings are then
+  // looked at one by one. Strings and scalars cost no branches at all.
   bool SkipContainer() {
     uint64_t is_object[kMaxNesting / 64];  // bit d: the container at depth d is an object
     int depth = 0;
-    auto push = [&](bool object) {
-      if (depth == kMaxNesting) return false;
-      const uint64_t bit = uint64_t{1} << (depth & 63);
-      uint64_t& word = is_object[depth >> 6];
-      const uint64_t below = (depth & 63) == 0 ? 0 : (word & (bit - 1));  // a new word starts empty
-      word = object ? (below | bit) : below;
-      ++depth;
-      return true;
-    };
-    const char* p = p_;
-    push(*p == '{');
-    ++p;
-    for (;;) {
-      p = FindStructural(p);
-      if (p == end_) return false;
-      const char c = *p++;
-      switch (c) {
-        case '"': {
-          bool escaped = false;
-          p = FindStringEnd(p, &escaped);
-          if (p == end_) return false;
-          ++p;
-          break;
+    uint64_t in_string = 0;     // all ones when a string is open at the start of the block
+    uint64_t escape_carry = 0;  // 1 when the block starts with an escaped byte
+    char tail[64];
+    for (const char* p = p_; p < end_; p += 64) {
+      const char* block = p;
+      if (end_ - p < 64) {
+        // The last, partial block: work on a zero-padded copy (zero bytes
+        // match nothing) rather than read past the payload.
+        const size_t n = static_cast<size_t>(end_ - p);
+        std::memcpy(tail, p, n);
+        std::memset(tail + n, 0, sizeof tail - n);
+        block = tail;
+      }
+      BlockMasks masks = ComputeBlockMasks(block);
+      // A backslash escapes the next byte unless it is escaped itself.
+      // Backslashes are rare, so they are walked one by one.
+      uint64_t escaped = escape_carry;
+      escape_carry = 0;
+      for (uint64_t b = masks.backslash & ~escaped; b != 0; b &= b - 1) {
+        const int i = __builtin_ctzll(b);
+        if ((escaped >> i) & 1) continue;
+        if (i == 63) {
+          escape_carry = 1;
+        } else {
+          escaped |= uint64_t{2} << i;
         }
-        case '{':
-        case '[':
-          if (!push(c == '{')) return false;
-          break;
-        case '}':
-        case ']': {
+      }
+      const uint64_t inside = PrefixXor(masks.quote & ~escaped) ^ in_string;
+      in_string = static_cast<uint64_t>(static_cast<int64_t>(inside) >> 63);
+      for (uint64_t m = masks.bracket & ~inside; m != 0; m &= m - 1) {
+        const int i = __builtin_ctzll(m);
+        const char c = block[i];
+        if (c == '{' || c == '[') {
+          if (depth == kMaxNesting) return false;
+          const uint64_t bit = uint64_t{1} << (depth & 63);
+          uint64_t& word = is_object[depth >> 6];
+          const uint64_t below = (depth & 63) == 0 ? 0 : (word & (bit - 1));  // a new word starts empty
+          word = c == '{' ? (below | bit) : below;
+          ++depth;
+        } else if (c == '}' || c == ']') {
+          if (depth == 0) return false;
           --depth;
           const bool object = (is_object[depth >> 6] >> (depth & 63)) & 1;
           if (object != (c == '}')) return false;
           if (depth == 0) {
-            p_ = p;
+            p_ = p + i + 1;
             return true;
           }
-          break;
         }
-        default:
-          break;
       }
     }
+    return false;
   }
 
   bool SkipLiteral(std::string_view word) {
@@ -299,17 +332,11 @@ class Scanner {
   // The sources in `active` whose field at `depth` is `raw` (the key's bytes
   // between its quotes). Sets *bad for an invalid escape in the key.
   uint32_t MatchKey(std::string_view raw, bool escaped, size_t depth, uint32_t active, bool* bad) const {
-    std::string_view key = raw;
-    char buf[TimestampChain::kMaxNameBytes];
-    if (escaped) {
-      const ptrdiff_t n = DecodeJsonString(raw, buf, sizeof buf);
-      if (n == kDecodeInvalid) {
-        *bad = true;
-        return 0;
-      }
-      if (n == kDecodeTooLong) return 0;  // longer than any field name
-      key = std::string_view(buf, static_cast<size_t>(n));
-    }
+    if (escaped) return MatchEscapedKey(raw, depth, active, bad);
+    return MatchDecodedKey(raw, depth, active);
+  }
+
+  uint32_t MatchDecodedKey(std::string_view key, size_t depth, uint32_t active) const {
     uint32_t matched = 0;
     for (uint32_t m = active; m != 0; m &= m - 1) {
       const int i = LowestBit(m);
@@ -319,6 +346,18 @@ class Scanner {
       }
     }
     return matched;
+  }
+
+  // Keys with escapes are rare: decoded out of the hot path.
+  [[gnu::noinline]] uint32_t MatchEscapedKey(std::string_view raw, size_t depth, uint32_t active, bool* bad) const {
+    char buf[TimestampChain::kMaxNameBytes];
+    const ptrdiff_t n = DecodeJsonString(raw, buf, sizeof buf);
+    if (n == kDecodeInvalid) {
+      *bad = true;
+      return 0;
+    }
+    if (n == kDecodeTooLong) return 0;  // longer than any field name
+    return MatchDecodedKey(std::string_view(buf, static_cast<size_t>(n)), depth, active);
   }
 
   // p_ just after the '{' of an object at `depth` (0: the payload itself).
