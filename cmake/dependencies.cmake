@@ -15,14 +15,10 @@ if(NOT TARGET CLI11::CLI11)
   add_library(CLI11::CLI11 INTERFACE IMPORTED)  # header-only, in /usr/include/CLI
 endif()
 if(NOT TARGET httplib::httplib)
-  add_library(httplib::httplib INTERFACE IMPORTED)  # /usr/include/httplib.h
-  # Debian builds cpp-httplib as a shared library: the header declares, the .so defines.
-  find_library(CPP_HTTPLIB_LIBRARY NAMES cpp-httplib)
-  if(CPP_HTTPLIB_LIBRARY)
-    target_link_libraries(httplib::httplib INTERFACE ${CPP_HTTPLIB_LIBRARY} Threads::Threads)
-  else()
-    target_link_libraries(httplib::httplib INTERFACE Threads::Threads)
-  endif()
+  # Debian builds cpp-httplib as a compiled library (libcpp-httplib.so): link it.
+  pkg_check_modules(HTTPLIB REQUIRED IMPORTED_TARGET cpp-httplib)
+  add_library(httplib::httplib INTERFACE IMPORTED)
+  target_link_libraries(httplib::httplib INTERFACE PkgConfig::HTTPLIB Threads::Threads)
 endif()
 if(CHAPERONE_TESTS)
   find_package(GTest REQUIRED)

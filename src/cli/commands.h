@@ -9,6 +9,8 @@ namespace chaperone::cli {
 
 // Adds one subcommand to `app`. When it runs, its exit code goes to *exit_code.
 void AddMockKafkaCommand(CLI::App& app, int* exit_code);
+void AddCollectorCommand(CLI::App& app, int* exit_code);
+void AddWebCommand(CLI::App& app, int* exit_code);
 void AddServiceCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

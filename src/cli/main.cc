@@ -14,6 +14,8 @@ int main(int argc, char** argv) {
   int exit_code = 0;
 
   chaperone::cli::AddMockKafkaCommand(app, &exit_code);
+  chaperone::cli::AddCollectorCommand(app, &exit_code);
+  chaperone::cli::AddWebCommand(app, &exit_code);
   chaperone::cli::AddServiceCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();

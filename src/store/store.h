@@ -20,7 +20,7 @@ struct WindowRow {
   std::string topic, tier, datacenter, cluster;
   int64_t window_begin_sec = 0, window_end_sec = 0;
   int64_t count = 0, bytes = 0, no_time = 0, malformed = 0;
-  bool bytes_known = true;   // false when only legacy client records contributed
+  bool bytes_known = true;   // false when a contributing record lacked totalBytes (legacy client): bytes is a lower bound
   uint64_t digest = 0;
   bool digest_known = true;  // false when any contributing record lacked a digest (legacy)
   std::string latency_sketch;  // encoded merged LatencySketch; empty if none
@@ -75,6 +75,7 @@ struct ApplyStats {
   int64_t duplicates = 0;   // uuid seen before: skipped
   int64_t replayed = 0;     // service chunks replaced (see docs/architecture.md)
   int64_t quarantined = 0;
+  int64_t expired = 0;      // windows older than the retention horizon: skipped
 };
 
 struct TopicSummary {
@@ -94,6 +95,8 @@ class Store {
 
   virtual std::string backend() const = 0;  // "sqlite" | "postgresql"
   virtual int schema_version() const = 0;
+  // A cheap read: OK when the store can be read now (for /health).
+  virtual Status Ping() = 0;
 
   // Writes a batch in ONE transaction: each valid record exactly once (dedup by
   // uuid), invalid ones into quarantine, and the consumer positions. Either all
@@ -106,13 +109,17 @@ class Store {
   virtual Result<std::vector<TopicSummary>> ListTopics() = 0;
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
+  // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.
+  virtual Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) = 0;
   virtual Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
                                                             int64_t window_begin_sec) = 0;
   virtual Result<std::vector<EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) = 0;
   virtual Result<std::vector<QuarantineRow>> QueryQuarantine(int limit) = 0;
   virtual Result<int64_t> QuarantineCount() = 0;
 
-  // Deletes windows (and their partitions, chunks, dedup entries) that began before `before_sec`.
+  // Deletes windows (and their partitions, chunks, dedup entries) that began before `before_sec`,
+  // quarantine rows and emitters last seen before it; records for windows before the horizon
+  // are skipped from then on (ApplyStats::expired), so a late redelivery cannot resurrect them.
   virtual Status ApplyRetention(int64_t before_sec) = 0;
 };
 

@@ -1,0 +1,285 @@
+// Web API latency over a SQLite store holding 1000 topics × 7 days × 5 tiers
+// (10-minute windows: 5.04 million window rows), built once through
+// Store::Apply and reused (CHAPERONE_WEB_BENCH_DB, default
+// /tmp/chaperone-web-bench.db).
+//
+//   BM_StoreQueryWindows   the store read alone (7 days × 5 tiers of one topic)
+//   BM_StoreListTopics     the store's topic summaries (1000 topics)
+//   BM_StoreQueryAllWindows24h  every topic's windows of the last 24 h (the overview's read)
+//   BM_SeriesApi           GET /api/v1/topics/{t}/series, 7 days: read + merge + JSON, no sockets
+//   BM_SeriesHttp          the same through WebServer and an HTTP client on loopback
+//   BM_LossApi             GET /api/v1/topics/{t}/loss, 7 days, two tiers
+//   BM_TopicsApiCold       GET /api/v1/topics on a fresh server: statuses of all 1000 topics over 24 h
+//   BM_TopicsApiWarm       the same on a server that answered it before (incremental re-read)
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <httplib.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
+#include <memory>
+#include <string>
+
+#include "chaperone/latency_sketch.h"
+#include "store/store.h"
+#include "web/api.h"
+#include "web/store_pool.h"
+#include "web/web_server.h"
+
+namespace {
+
+using namespace chaperone;
+
+constexpr int kTopics = 1000;
+constexpr int64_t kWindowSec = 600;
+constexpr int64_t kWindows = 7 * 86400 / kWindowSec;  // 1008
+constexpr int64_t kStartSec = 1'795'000'200;          // window-aligned
+constexpr int64_t kEndSec = kStartSec + kWindows * kWindowSec;
+const char* const kTiers[] = {"producer", "regional", "replicator", "aggregate", "consumer:billing"};
+
+std::string DbPath() {
+  const char* p = std::getenv("CHAPERONE_WEB_BENCH_DB");
+  return p ? p : "/tmp/chaperone-web-bench.db";
+}
+
+std::string TopicName(int i) { return fmt::format("topic-{:04d}", i); }
+
+// A healthy tier's latency: 35 buckets' worth (10-20 ms), growing along the pipeline.
+std::string TierSketch(int tier) {
+  LatencySketch s;
+  for (int i = 0; i < 1000; ++i) s.Add((10.0 + (i % 100) / 10.0) * (1 + tier));
+  return s.Encode();
+}
+
+Status Fill(store::Store& st) {
+  std::vector<std::string> sketches;
+  for (int t = 0; t < 5; ++t) sketches.push_back(TierSketch(t));
+  int64_t seq[5] = {0, 0, 0, 0, 0};
+  std::vector<store::Incoming> batch;
+  batch.reserve(5000);
+  int64_t applied = 0;
+  auto flush = [&]() -> Status {
+    if (batch.empty()) return Status::Ok();
+    auto r = st.Apply(batch, {}, kEndSec * 1000);
+    if (!r.ok()) return r.status();
+    applied += r->applied;
+    batch.clear();
+    return Status::Ok();
+  };
+  for (int topic = 0; topic < kTopics; ++topic) {
+    for (int64_t w = 0; w < kWindows; ++w) {
+      for (int tier = 0; tier < 5; ++tier) {
+        AuditRecord r;
+        r.tier = kTiers[tier];
+        r.hostname = fmt::format("host-{}", tier);
+        r.datacenter = "dc1";
+        r.cluster = tier == 0 || tier == 4 ? "" : r.tier;
+        r.emitter_id = fmt::format("emitter-{}", tier);
+        r.seq = seq[tier]++;
+        r.uuid = fmt::format("{}-{}-{}", topic, tier, w);
+        r.flush_id = r.uuid;
+        r.topic = TopicName(topic);
+        r.window_begin_sec = kStartSec + w * kWindowSec;
+        r.window_end_sec = r.window_begin_sec + kWindowSec;
+        r.count = 1000;
+        r.total_bytes = 256'000;
+        r.no_time_count = 0;
+        r.malformed_count = 0;
+        r.latency_sketch = sketches[tier];
+        r.mean_latency_ms = 15 * (1 + tier);
+        r.latency50_ms = 15 * (1 + tier);
+        r.latency95_ms = 19.5 * (1 + tier);
+        r.latency99_ms = 19.9 * (1 + tier);
+        r.max_latency_ms = 19.9 * (1 + tier);
+        r.digest = 0x9E3779B97F4A7C15ULL * static_cast<uint64_t>(topic * kWindows + w + 1);
+        store::Incoming in;
+        in.record = std::move(r);
+        in.raw = "{}";
+        in.source = fmt::format("chaperone-audit/0@{}", applied + batch.size());
+        batch.push_back(std::move(in));
+        if (batch.size() == 5000) {
+          if (Status s = flush(); !s.ok()) return s;
+        }
+      }
+    }
+    if (topic % 100 == 99) std::fprintf(stderr, "web_api_bench: filled %d/%d topics\n", topic + 1, kTopics);
+  }
+  // Heartbeats: every emitter's watermark past the last window, so all windows are final.
+  for (int tier = 0; tier < 5; ++tier) {
+    AuditRecord h;
+    h.kind = RecordKind::kHeartbeat;
+    h.tier = kTiers[tier];
+    h.hostname = fmt::format("host-{}", tier);
+    h.datacenter = "dc1";
+    h.cluster = tier == 0 || tier == 4 ? "" : h.tier;
+    h.emitter_id = fmt::format("emitter-{}", tier);
+    h.seq = seq[tier]++;
+    h.uuid = fmt::format("hb-{}", tier);
+    h.watermark_ms = (kEndSec + 120) * 1000;
+    h.window_sec = kWindowSec;
+    store::Incoming in;
+    in.record = std::move(h);
+    in.raw = "{}";
+    in.source = fmt::format("chaperone-audit/0@hb{}", tier);
+    batch.push_back(std::move(in));
+  }
+  return flush();
+}
+
+// The store, filled on first use.
+store::Store& BenchStore() {
+  static std::unique_ptr<store::Store> st = [] {
+    std::string path = DbPath();
+    auto opened = store::Store::Open("sqlite:" + path);
+    if (!opened.ok()) {
+      std::fprintf(stderr, "web_api_bench: %s\n", opened.status().ToString().c_str());
+      std::exit(1);
+    }
+    auto topics = (*opened)->ListTopics();
+    if (!topics.ok() || topics->size() != static_cast<size_t>(kTopics)) {
+      std::fprintf(stderr, "web_api_bench: filling %s (once; %lld window rows)\n", path.c_str(),
+                   static_cast<long long>(kTopics * kWindows * 5));
+      if (Status s = Fill(**opened); !s.ok()) {
+        std::fprintf(stderr, "web_api_bench: fill failed: %s\n", s.ToString().c_str());
+        std::exit(1);
+      }
+    }
+    return std::move(*opened);
+  }();
+  return *st;
+}
+
+FakeClock& BenchClock() {
+  static FakeClock clock((kEndSec + 300) * 1000);
+  return clock;
+}
+
+struct ApiHarness {
+  web::StorePool pool{std::shared_ptr<store::Store>(&BenchStore(), [](store::Store*) {})};
+  web::WebMetrics metrics;
+  web::StaticAssetBundle assets{std::span<const web::StaticAsset>()};
+  std::unique_ptr<web::Api> api;
+  ApiHarness() {
+    (void)pool.Start();
+    api = std::make_unique<web::Api>(web::ApiOptions{}, pool, BenchClock(), assets, metrics);
+  }
+};
+
+ApiHarness& Harness() {
+  static ApiHarness h;
+  return h;
+}
+
+std::multimap<std::string, std::string> SevenDays() {
+  return {{"from", std::to_string(kStartSec)}, {"to", std::to_string(kEndSec)}};
+}
+
+void BM_StoreQueryWindows(benchmark::State& state) {
+  store::Store& st = BenchStore();
+  int i = 0;
+  size_t rows = 0;
+  for (auto _ : state) {
+    auto r = st.QueryWindows(TopicName(i++ % kTopics), std::nullopt, kStartSec, kEndSec);
+    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
+    rows = r->size();
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+}
+BENCHMARK(BM_StoreQueryWindows)->Unit(benchmark::kMillisecond);
+
+void BM_StoreListTopics(benchmark::State& state) {
+  store::Store& st = BenchStore();
+  for (auto _ : state) {
+    auto r = st.ListTopics();
+    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
+  }
+}
+BENCHMARK(BM_StoreListTopics)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_StoreQueryAllWindows24h(benchmark::State& state) {
+  store::Store& st = BenchStore();
+  size_t rows = 0;
+  for (auto _ : state) {
+    auto r = st.QueryAllWindows(kEndSec - 86400, kEndSec);
+    if (!r.ok()) state.SkipWithError(r.status().message().c_str());
+    rows = r->size();
+  }
+  state.counters["rows"] = static_cast<double>(rows);
+}
+BENCHMARK(BM_StoreQueryAllWindows24h)->Unit(benchmark::kMillisecond)->Iterations(3);
+
+void BM_SeriesApi(benchmark::State& state) {
+  ApiHarness& h = Harness();
+  int i = 0;
+  size_t bytes = 0;
+  for (auto _ : state) {
+    auto res = h.api->Handle({"GET", "/api/v1/topics/" + TopicName(i++ % kTopics) + "/series", SevenDays()});
+    if (res.status != 200) state.SkipWithError(res.body.c_str());
+    bytes = res.body.size();
+  }
+  state.counters["body_bytes"] = static_cast<double>(bytes);
+}
+BENCHMARK(BM_SeriesApi)->Unit(benchmark::kMillisecond);
+
+void BM_SeriesHttp(benchmark::State& state) {
+  web::WebServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.store_url = "sqlite:" + DbPath();
+  (void)BenchStore();  // filled
+  web::WebServer server(o, BenchClock());
+  if (Status s = server.Start(); !s.ok()) {
+    state.SkipWithError(s.message().c_str());
+    return;
+  }
+  httplib::Client client("127.0.0.1", server.port());
+  client.set_keep_alive(true);
+  int i = 0;
+  for (auto _ : state) {
+    auto r = client.Get(fmt::format("/api/v1/topics/{}/series?from={}&to={}", TopicName(i++ % kTopics), kStartSec,
+                                    kEndSec));
+    if (!r || r->status != 200) state.SkipWithError("HTTP request failed");
+  }
+  server.Stop();
+}
+BENCHMARK(BM_SeriesHttp)->Unit(benchmark::kMillisecond)->UseRealTime();
+
+void BM_LossApi(benchmark::State& state) {
+  ApiHarness& h = Harness();
+  int i = 0;
+  for (auto _ : state) {
+    auto params = SevenDays();
+    params.emplace("source", "regional");
+    params.emplace("target", "aggregate");
+    auto res = h.api->Handle({"GET", "/api/v1/topics/" + TopicName(i++ % kTopics) + "/loss", params});
+    if (res.status != 200) state.SkipWithError(res.body.c_str());
+  }
+}
+BENCHMARK(BM_LossApi)->Unit(benchmark::kMillisecond);
+
+// A fresh server: the topic listing and every topic's last 24 h are read.
+void BM_TopicsApiCold(benchmark::State& state) {
+  for (auto _ : state) {
+    ApiHarness h;
+    auto res = h.api->Handle({"GET", "/api/v1/topics", {}});
+    if (res.status != 200) state.SkipWithError(res.body.c_str());
+  }
+}
+BENCHMARK(BM_TopicsApiCold)->Unit(benchmark::kMillisecond)->Iterations(2);
+
+// A server that answered before: the listing is reused, and only the recent
+// windows of each topic are re-read (the clock moves 1 s per request).
+void BM_TopicsApiWarm(benchmark::State& state) {
+  ApiHarness& h = Harness();
+  (void)h.api->Handle({"GET", "/api/v1/topics", {}});
+  for (auto _ : state) {
+    BenchClock().AdvanceMs(1000);
+    auto res = h.api->Handle({"GET", "/api/v1/topics", {}});
+    if (res.status != 200) state.SkipWithError(res.body.c_str());
+  }
+}
+BENCHMARK(BM_TopicsApiWarm)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,638 @@
+#include "store/engine.h"
+
+#include <spdlog/spdlog.h>
+
+#include <algorithm>
+#include <charconv>
+#include <cmath>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <unordered_set>
+
+#include "store/latency.h"
+
+namespace chaperone::store::internal {
+
+// ---------------------------------------------------------------------------
+// Encodings of the chunk contributions and emitter gaps (text columns).
+
+std::string EncodeContributions(const std::map<int64_t, Contribution>& windows) {
+  nlohmann::json a = nlohmann::json::array();
+  for (const auto& [begin, c] : windows) {
+    a.push_back(nlohmann::json::array({begin, c.window_end_sec, c.count, c.bytes, c.no_time, c.malformed, c.digest,
+                                       c.sketch, c.latency_sum_ms, c.latency_samples, c.records,
+                                       c.partition_count}));
+  }
+  return a.dump();
+}
+
+Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& text) {
+  std::map<int64_t, Contribution> out;
+  if (text.empty()) return out;
+  try {
+    auto a = nlohmann::json::parse(text);
+    for (const auto& e : a) {
+      if (!e.is_array() || e.size() != 12) return Status::Corruption("chunk contributions: bad entry");
+      Contribution c;
+      int64_t begin = e[0].get<int64_t>();
+      c.window_end_sec = e[1].get<int64_t>();
+      c.count = e[2].get<int64_t>();
+      c.bytes = e[3].get<int64_t>();
+      c.no_time = e[4].get<int64_t>();
+      c.malformed = e[5].get<int64_t>();
+      c.digest = e[6].get<uint64_t>();
+      c.sketch = e[7].get<std::string>();
+      c.latency_sum_ms = e[8].get<double>();
+      c.latency_samples = e[9].get<int64_t>();
+      c.records = e[10].get<int64_t>();
+      c.partition_count = e[11].get<int64_t>();
+      out.emplace(begin, std::move(c));
+    }
+  } catch (const std::exception& ex) {
+    return Status::Corruption(std::string("chunk contributions: ") + ex.what());
+  }
+  return out;
+}
+
+std::string EncodeGaps(const std::vector<std::pair<int64_t, int64_t>>& gaps) {
+  std::string s;
+  for (const auto& [a, b] : gaps) {
+    if (!s.empty()) s += ',';
+    s += std::to_string(a);
+    s += '-';
+    s += std::to_string(b);
+  }
+  return s;
+}
+
+std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text) {
+  std::vector<std::pair<int64_t, int64_t>> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  while (p < end) {
+    int64_t a = 0, b = 0;
+    auto r1 = std::from_chars(p, end, a);
+    if (r1.ec != std::errc() || r1.ptr >= end || *r1.ptr != '-') break;
+    auto r2 = std::from_chars(r1.ptr + 1, end, b);
+    if (r2.ec != std::errc()) break;
+    out.emplace_back(a, b);
+    p = r2.ptr;
+    if (p < end && *p == ',') ++p;
+  }
+  return out;
+}
+
+namespace {
+
+// What one record adds to its window.
+struct RecordContribution {
+  int64_t count = 0, bytes = 0, no_time = 0, malformed = 0;
+  bool bytes_known = true, digest_known = true;
+  uint64_t digest = 0;
+  const LatencyAccumulator* sketch = nullptr;  // null when the record has none
+  double latency_sum_ms = 0;
+  int64_t latency_samples = 0;
+  bool max_merged = false;  // no sketch: percentiles can only be merged as max
+  double p50 = 0, p95 = 0, p99 = 0, max = 0;
+};
+
+struct EmitterEvent {
+  const AuditRecord* record;
+};
+
+class Applier {
+ public:
+  Applier(Txn& txn, int64_t now_ms) : txn_(txn), now_ms_(now_ms) {}
+
+  Status ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats);
+  void NoteEmitter(const AuditRecord& r) { emitter_events_[r.emitter_id].push_back(&r); }
+  Status Flush();
+
+ private:
+  struct CachedWindow {
+    WindowState st;
+    std::optional<LatencyAccumulator> sketch;  // decoded on first merge
+    bool dirty = false;
+  };
+  struct CachedPartition {
+    PartitionState st;
+    bool dirty = false;
+  };
+  struct CachedChunk {
+    ChunkState st;
+    std::map<int64_t, LatencyAccumulator> sketches;  // decoded contribution sketches, by window
+    bool dirty = false;
+  };
+
+  Result<CachedWindow*> Window(const WindowKey& key, bool create, int64_t window_end_sec);
+  Result<CachedPartition*> Partition(const PartitionKey& key, bool create);
+  Result<CachedChunk*> Chunk(const ChunkKey& key);
+  Result<LatencyAccumulator*> WindowSketch(CachedWindow& w);
+  Status Subtract(const ChunkKey& key, CachedChunk& chunk);
+  Status ApplyEmitter(EmitterState& e, const AuditRecord& r);
+
+  Txn& txn_;
+  const int64_t now_ms_;
+  std::map<WindowKey, CachedWindow> windows_;
+  std::map<PartitionKey, CachedPartition> partitions_;
+  std::map<ChunkKey, CachedChunk> chunks_;
+  std::map<std::string, std::vector<const AuditRecord*>> emitter_events_;  // sorted: a fixed lock order
+};
+
+Result<Applier::CachedWindow*> Applier::Window(const WindowKey& key, bool create, int64_t window_end_sec) {
+  auto it = windows_.find(key);
+  if (it == windows_.end()) {
+    auto loaded = txn_.LoadWindow(key, create);
+    if (!loaded.ok()) return loaded.status();
+    if (!loaded->has_value()) {
+      if (!create) return static_cast<CachedWindow*>(nullptr);
+      CachedWindow w;
+      w.st.row.topic = key.topic;
+      w.st.row.tier = key.tier;
+      w.st.row.datacenter = key.datacenter;
+      w.st.row.cluster = key.cluster;
+      w.st.row.window_begin_sec = key.window_begin_sec;
+      w.st.row.window_end_sec = window_end_sec;
+      it = windows_.emplace(key, std::move(w)).first;
+    } else {
+      CachedWindow w;
+      w.st = std::move(**loaded);
+      it = windows_.emplace(key, std::move(w)).first;
+    }
+  }
+  return &it->second;
+}
+
+Result<Applier::CachedPartition*> Applier::Partition(const PartitionKey& key, bool create) {
+  auto it = partitions_.find(key);
+  if (it == partitions_.end()) {
+    auto loaded = txn_.LoadPartition(key, create);
+    if (!loaded.ok()) return loaded.status();
+    CachedPartition p;
+    if (loaded->has_value()) {
+      p.st = std::move(**loaded);
+    } else {
+      if (!create) return static_cast<CachedPartition*>(nullptr);
+      p.st.row.topic = key.window.topic;
+      p.st.row.tier = key.window.tier;
+      p.st.row.datacenter = key.window.datacenter;
+      p.st.row.cluster = key.window.cluster;
+      p.st.row.window_begin_sec = key.window.window_begin_sec;
+      p.st.row.partition = key.partition;
+    }
+    it = partitions_.emplace(key, std::move(p)).first;
+  }
+  return &it->second;
+}
+
+Result<Applier::CachedChunk*> Applier::Chunk(const ChunkKey& key) {
+  auto it = chunks_.find(key);
+  if (it == chunks_.end()) {
+    auto loaded = txn_.LoadChunk(key);
+    if (!loaded.ok()) return loaded.status();
+    CachedChunk c;
+    if (loaded->has_value()) c.st = std::move(**loaded);
+    it = chunks_.emplace(key, std::move(c)).first;
+  }
+  return &it->second;
+}
+
+Result<LatencyAccumulator*> Applier::WindowSketch(CachedWindow& w) {
+  if (!w.sketch) {
+    auto s = LatencyAccumulator::Decode(w.st.row.latency_sketch);
+    if (!s.ok()) {
+      return Status::Corruption("stored sketch of " + w.st.row.topic + "/" + w.st.row.tier + "@" +
+                                std::to_string(w.st.row.window_begin_sec) + ": " + s.status().message());
+    }
+    w.sketch = std::move(*s);
+  }
+  return &*w.sketch;
+}
+
+// Takes a replaced flush's contribution back out of the windows and partitions it touched.
+Status Applier::Subtract(const ChunkKey& key, CachedChunk& chunk) {
+  for (const auto& [begin, c] : chunk.st.windows) {
+    WindowKey wk{key.topic, key.tier, key.datacenter, key.cluster, begin};
+    auto w = Window(wk, /*create=*/false, c.window_end_sec);
+    if (!w.ok()) return w.status();
+    if (*w != nullptr) {
+      WindowState& st = (*w)->st;
+      st.row.count -= c.count;
+      st.row.bytes -= c.bytes;
+      st.row.no_time -= c.no_time;
+      st.row.malformed -= c.malformed;
+      st.row.digest -= c.digest;  // mod 2^64
+      st.latency_sum_ms -= c.latency_sum_ms;
+      st.latency_samples -= c.latency_samples;
+      st.row.records -= c.records;
+      if (!c.sketch.empty()) {
+        auto mine = chunk.sketches.find(begin);
+        std::optional<LatencyAccumulator> decoded;
+        const LatencyAccumulator* sub = nullptr;
+        if (mine != chunk.sketches.end()) {
+          sub = &mine->second;
+        } else {
+          auto d = LatencyAccumulator::Decode(c.sketch);
+          if (!d.ok()) return Status::Corruption("chunk contribution sketch: " + d.status().message());
+          decoded = std::move(*d);
+          sub = &*decoded;
+        }
+        auto ws = WindowSketch(**w);
+        if (!ws.ok()) return ws.status();
+        if (!(*ws)->Subtract(*sub)) {
+          spdlog::warn("store: replayed sketch of {}/{}@{} was not contained in the window's sketch", key.topic,
+                       key.tier, begin);
+        }
+      }
+      (*w)->dirty = true;
+    }
+    if (c.partition_count != 0) {
+      auto p = Partition(PartitionKey{wk, key.partition}, /*create=*/false);
+      if (!p.ok()) return p.status();
+      if (*p != nullptr) {
+        PartitionRow& row = (*p)->st.row;
+        row.count -= c.partition_count;
+        if (row.count <= 0) {
+          row.count = 0;
+          row.first_offset = row.last_offset = -1;
+        }
+        (*p)->dirty = true;
+      }
+    }
+  }
+  return Status::Ok();
+}
+
+Status Applier::ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats) {
+  RecordContribution c;
+  c.count = r.count;
+  c.bytes = r.total_bytes.value_or(0);
+  c.bytes_known = r.total_bytes.has_value();
+  c.no_time = r.no_time_count.value_or(0);
+  c.malformed = r.malformed_count.value_or(0);
+  c.digest = r.digest.value_or(0);
+  c.digest_known = r.digest.has_value();
+  if (sketch != nullptr && !sketch->empty()) {
+    c.sketch = sketch;
+    c.latency_samples = static_cast<int64_t>(sketch->count());
+  } else {
+    c.latency_samples = std::max<int64_t>(0, c.count - c.no_time);
+    c.max_merged = c.latency_samples > 0;
+    c.p95 = r.latency95_ms;
+    c.p99 = r.latency99_ms;
+    c.max = r.max_latency_ms;
+    // A legacy record has no median: its p95 is an upper bound of it.
+    c.p50 = r.latency50_ms.value_or(r.latency95_ms);
+  }
+  c.latency_sum_ms = r.mean_latency_ms * static_cast<double>(c.latency_samples);
+
+  const WindowKey wk{r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec};
+
+  // Chunk replacement (docs/architecture.md): decide, per partition that
+  // carries a chunk start, whether this record continues the latest chunk,
+  // starts a new one (the previous is final), or replays it (take it back out).
+  CachedChunk* owner = nullptr;
+  for (const PartitionCount& p : r.partitions) {
+    if (p.chunk_start < 0) continue;
+    ChunkKey ck{r.tier, r.datacenter, r.cluster, r.topic, p.partition};
+    auto chunk = Chunk(ck);
+    if (!chunk.ok()) return chunk.status();
+    CachedChunk& ch = **chunk;
+    if (ch.st.chunk_start == p.chunk_start && ch.st.flush_id != r.flush_id) {
+      if (Status s = Subtract(ck, ch); !s.ok()) return s;
+      ++stats.replayed;
+    }
+    if (ch.st.chunk_start != p.chunk_start || ch.st.flush_id != r.flush_id) {
+      ch.st.chunk_start = p.chunk_start;
+      ch.st.flush_id = r.flush_id;
+      ch.st.windows.clear();
+      ch.sketches.clear();
+    }
+    ch.st.updated_ms = now_ms_;
+    ch.dirty = true;
+    Contribution& con = ch.st.windows[r.window_begin_sec];
+    con.window_end_sec = r.window_end_sec;
+    con.partition_count += p.count;
+    if (owner == nullptr) {
+      // The record's window-level sums belong to its first chunk partition.
+      owner = &ch;
+      con.count += c.count;
+      con.bytes += c.bytes;
+      con.no_time += c.no_time;
+      con.malformed += c.malformed;
+      con.digest += c.digest;
+      con.latency_sum_ms += c.latency_sum_ms;
+      con.latency_samples += c.latency_samples;
+      con.records += 1;
+      if (c.sketch != nullptr) {
+        auto it = ch.sketches.find(r.window_begin_sec);
+        if (it == ch.sketches.end()) {
+          auto d = LatencyAccumulator::Decode(con.sketch);
+          if (!d.ok()) return Status::Corruption("chunk contribution sketch: " + d.status().message());
+          it = ch.sketches.emplace(r.window_begin_sec, std::move(*d)).first;
+        }
+        it->second.Merge(*c.sketch);
+        con.sketch = "*";  // re-encoded at flush
+      }
+    }
+  }
+
+  auto w = Window(wk, /*create=*/true, r.window_end_sec);
+  if (!w.ok()) return w.status();
+  WindowState& st = (*w)->st;
+  st.row.window_end_sec = std::max(st.row.window_end_sec, r.window_end_sec);
+  st.row.count += c.count;
+  st.row.bytes += c.bytes;
+  st.row.bytes_known = st.row.bytes_known && c.bytes_known;
+  st.row.no_time += c.no_time;
+  st.row.malformed += c.malformed;
+  st.row.digest += c.digest;
+  st.row.digest_known = st.row.digest_known && c.digest_known;
+  st.latency_sum_ms += c.latency_sum_ms;
+  st.latency_samples += c.latency_samples;
+  if (c.sketch != nullptr) {
+    auto ws = WindowSketch(**w);
+    if (!ws.ok()) return ws.status();
+    (*ws)->Merge(*c.sketch);
+  }
+  if (c.max_merged) {
+    st.legacy_records += 1;
+    st.legacy_p50 = std::max(st.legacy_p50, c.p50);
+    st.legacy_p95 = std::max(st.legacy_p95, c.p95);
+    st.legacy_p99 = std::max(st.legacy_p99, c.p99);
+    st.legacy_max = std::max(st.legacy_max, c.max);
+  }
+  st.row.records += 1;
+  (*w)->dirty = true;
+
+  for (const PartitionCount& p : r.partitions) {
+    auto part = Partition(PartitionKey{wk, p.partition}, /*create=*/true);
+    if (!part.ok()) return part.status();
+    PartitionRow& row = (*part)->st.row;
+    row.count += p.count;
+    if (p.first_offset >= 0) row.first_offset = row.first_offset < 0 ? p.first_offset : std::min(row.first_offset, p.first_offset);
+    if (p.last_offset >= 0) row.last_offset = std::max(row.last_offset, p.last_offset);
+    (*part)->dirty = true;
+  }
+  return Status::Ok();
+}
+
+// Sequence accounting: a seq above the last opens a gap of the values skipped;
+// a seq inside a gap fills it. Heartbeats move the watermark forward.
+Status Applier::ApplyEmitter(EmitterState& e, const AuditRecord& r) {
+  EmitterRow& row = e.row;
+  row.tier = r.tier;
+  row.datacenter = r.datacenter;
+  row.cluster = r.cluster;
+  row.hostname = r.hostname;
+  row.last_seen_ms = now_ms_;
+  if (r.seq >= 0) {
+    if (r.seq > row.last_seq) {
+      if (r.seq > row.last_seq + 1) {
+        e.gaps.emplace_back(row.last_seq + 1, r.seq - 1);
+        row.missing_records += r.seq - row.last_seq - 1;
+        if (e.gaps.size() > kMaxGapRanges) e.gaps.erase(e.gaps.begin());  // stays counted as missing
+      }
+      row.last_seq = r.seq;
+    } else {
+      auto it = std::find_if(e.gaps.begin(), e.gaps.end(),
+                             [&](const auto& g) { return g.first <= r.seq && r.seq <= g.second; });
+      if (it != e.gaps.end()) {
+        --row.missing_records;
+        auto [a, b] = *it;
+        if (a == b) {
+          e.gaps.erase(it);
+        } else if (r.seq == a) {
+          it->first = a + 1;
+        } else if (r.seq == b) {
+          it->second = b - 1;
+        } else {
+          it->second = r.seq - 1;
+          e.gaps.insert(it + 1, {r.seq + 1, b});
+        }
+      }
+    }
+  }
+  if (r.kind == RecordKind::kHeartbeat) {
+    row.watermark_ms = std::max(row.watermark_ms, r.watermark_ms);
+    if (r.window_sec > 0) row.window_sec = r.window_sec;
+    row.dropped_records = std::max(row.dropped_records, r.dropped_records);
+    row.failed_deliveries = std::max(row.failed_deliveries, r.failed_deliveries);
+  }
+  return Status::Ok();
+}
+
+Status Applier::Flush() {
+  for (auto& [key, w] : windows_) {
+    if (!w.dirty) continue;
+    WindowState& st = w.st;
+    if (w.sketch) st.row.latency_sketch = w.sketch->Encode();
+    LatencySummary s;
+    if (w.sketch) {
+      s = w.sketch->Summary();
+    } else if (!st.row.latency_sketch.empty()) {
+      auto d = LatencyAccumulator::Decode(st.row.latency_sketch);
+      if (d.ok()) s = d->Summary();
+    }
+    st.row.latency_p50 = s.p50;
+    st.row.latency_p95 = s.p95;
+    st.row.latency_p99 = s.p99;
+    st.row.latency_max = s.max;
+    st.row.latency_upper_bound = st.legacy_records > 0;
+    if (st.legacy_records > 0) {
+      st.row.latency_p50 = std::max(st.row.latency_p50, st.legacy_p50);
+      st.row.latency_p95 = std::max(st.row.latency_p95, st.legacy_p95);
+      st.row.latency_p99 = std::max(st.row.latency_p99, st.legacy_p99);
+      st.row.latency_max = std::max(st.row.latency_max, st.legacy_max);
+    }
+    st.row.latency_mean = st.latency_samples > 0 ? st.latency_sum_ms / static_cast<double>(st.latency_samples) : 0;
+    st.row.updated_ms = now_ms_;
+    if (Status status = txn_.SaveWindow(st); !status.ok()) return status;
+  }
+  for (auto& [key, p] : partitions_) {
+    if (!p.dirty) continue;
+    if (Status s = txn_.SavePartition(p.st, now_ms_); !s.ok()) return s;
+  }
+  for (auto& [key, c] : chunks_) {
+    if (!c.dirty) continue;
+    for (auto& [begin, acc] : c.sketches) c.st.windows[begin].sketch = acc.Encode();
+    if (Status s = txn_.SaveChunk(key, c.st); !s.ok()) return s;
+  }
+  // Emitters last and in id order: several collectors update the same
+  // emitters (one emitter reports many topics), so a fixed order avoids deadlocks.
+  for (auto& [id, events] : emitter_events_) {
+    auto loaded = txn_.LoadEmitter(id);
+    if (!loaded.ok()) return loaded.status();
+    EmitterState e;
+    if (loaded->has_value()) {
+      e = std::move(**loaded);
+    } else {
+      e.row.emitter_id = id;
+    }
+    for (const AuditRecord* r : events) {
+      if (Status s = ApplyEmitter(e, *r); !s.ok()) return s;
+    }
+    if (Status s = txn_.SaveEmitter(e); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+std::string Truncate(const std::string& s, size_t n) { return s.size() <= n ? s : s.substr(0, n); }
+
+// Valid UTF-8 without NUL: what every text column of both backends accepts.
+bool IsCleanText(std::string_view s) {
+  size_t i = 0;
+  while (i < s.size()) {
+    auto c = static_cast<unsigned char>(s[i]);
+    if (c == 0) return false;
+    if (c < 0x80) {
+      ++i;
+      continue;
+    }
+    size_t n = (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3 : (c & 0xF8) == 0xF0 ? 4 : 0;
+    if (n == 0 || i + n > s.size()) return false;
+    uint32_t cp = c & (0x7F >> n);
+    for (size_t k = 1; k < n; ++k) {
+      auto d = static_cast<unsigned char>(s[i + k]);
+      if ((d & 0xC0) != 0x80) return false;
+      cp = (cp << 6) | (d & 0x3F);
+    }
+    if ((n == 2 && cp < 0x80) || (n == 3 && cp < 0x800) || (n == 4 && (cp < 0x10000 || cp > 0x10FFFF)) ||
+        (cp >= 0xD800 && cp <= 0xDFFF)) {
+      return false;
+    }
+    i += n;
+  }
+  return true;
+}
+
+// Makes any bytes storable as text: bad bytes become '?'.
+std::string CleanText(std::string_view s) {
+  if (IsCleanText(s)) return std::string(s);
+  std::string out;
+  out.reserve(s.size());
+  for (char ch : s) out += (static_cast<unsigned char>(ch) < 0x80 && ch != 0) ? ch : '?';
+  return out;
+}
+
+// Basic sanity the codec may not enforce for every version.
+std::string Invalid(const AuditRecord& r) {
+  const std::pair<const char*, const std::string*> texts[] = {
+      {"topicName", &r.topic},      {"tier", &r.tier},           {"datacenter", &r.datacenter},
+      {"cluster", &r.cluster},      {"hostname", &r.hostname},   {"uuid", &r.uuid},
+      {"emitterId", &r.emitter_id}, {"flushId", &r.flush_id},
+  };
+  for (const auto& [name, value] : texts) {
+    if (!IsCleanText(*value)) return std::string(name) + ": not valid UTF-8 text (or contains NUL)";
+  }
+  if (r.uuid.empty()) return "uuid: missing";
+  for (double v : {r.mean_latency_ms, r.latency95_ms, r.latency99_ms, r.max_latency_ms, r.latency50_ms.value_or(0)}) {
+    if (!std::isfinite(v)) return "latency: not a finite number";
+  }
+  if (r.kind == RecordKind::kHeartbeat) {
+    if (r.emitter_id.empty()) return "emitterId: missing in heartbeat";
+    return {};
+  }
+  if (r.topic.empty()) return "topicName: missing";
+  if (r.tier.empty()) return "tier: missing";
+  if (r.window_end_sec <= r.window_begin_sec) return "timeEndInSec: not after timeBeginInSec";
+  if (r.count < 0) return "count: negative";
+  return {};
+}
+
+}  // namespace
+
+Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
+                              const std::vector<ConsumerPosition>& positions, int64_t now_ms) {
+  ApplyStats stats;
+  auto horizon = txn.RetentionHorizon();
+  if (!horizon.ok()) return horizon.status();
+
+  // Pass 1: validate, decode sketches, drop in-batch repeats, then claim uuids.
+  struct Pending {
+    const Incoming* in;
+    std::string error;  // non-empty: quarantine
+    std::optional<LatencyAccumulator> sketch;
+    bool apply = false;
+  };
+  std::vector<Pending> items;
+  items.reserve(batch.size());
+  std::vector<std::pair<std::string, int64_t>> claims;
+  std::vector<size_t> claim_items;
+  std::unordered_set<std::string_view> seen;
+  for (const Incoming& in : batch) {
+    Pending p{&in, {}, std::nullopt, false};
+    if (!in.record) {
+      p.error = in.error.empty() ? "not a valid audit record" : in.error;
+    } else {
+      const AuditRecord& r = *in.record;
+      p.error = Invalid(r);
+      if (p.error.empty() && r.kind == RecordKind::kCount && !r.latency_sketch.empty()) {
+        auto d = LatencyAccumulator::Decode(r.latency_sketch);
+        if (!d.ok()) {
+          p.error = "latencySketch: " + d.status().message();
+        } else {
+          p.sketch = std::move(*d);
+        }
+      }
+      if (p.error.empty()) {
+        int64_t begin = r.kind == RecordKind::kHeartbeat ? r.watermark_ms / 1000 : r.window_begin_sec;
+        if (*horizon > 0 && begin < *horizon) {
+          ++stats.expired;
+        } else if (!seen.insert(r.uuid).second) {
+          ++stats.duplicates;
+        } else {
+          claim_items.push_back(items.size());
+          claims.emplace_back(r.uuid, begin);
+        }
+      }
+    }
+    items.push_back(std::move(p));
+  }
+  if (!claims.empty()) {
+    auto fresh = txn.ClaimUuids(claims, now_ms);
+    if (!fresh.ok()) return fresh.status();
+    for (size_t i = 0; i < claim_items.size(); ++i) {
+      if ((*fresh)[i]) {
+        items[claim_items[i]].apply = true;
+      } else {
+        ++stats.duplicates;
+      }
+    }
+  }
+
+  // Pass 2: merge, in audit-topic order.
+  Applier applier(txn, now_ms);
+  for (Pending& p : items) {
+    if (!p.error.empty()) {
+      const Incoming& in = *p.in;
+      if (!in.source.empty()) {
+        auto has = txn.QuarantineHas(CleanText(in.source));
+        if (!has.ok()) return has.status();
+        if (*has) continue;  // redelivered: already quarantined
+      }
+      QuarantineRow q;
+      q.received_ms = now_ms;
+      q.reason = CleanText(p.error);
+      q.raw = Truncate(in.raw, kQuarantineRawLimit);
+      q.source = CleanText(in.source);
+      if (Status s = txn.InsertQuarantine(q); !s.ok()) return s;
+      ++stats.quarantined;
+      continue;
+    }
+    if (!p.apply) continue;
+    const AuditRecord& r = *p.in->record;
+    if (r.kind == RecordKind::kCount) {
+      if (Status s = applier.ApplyCount(r, p.sketch ? &*p.sketch : nullptr, stats); !s.ok()) return s;
+    }
+    if (!r.emitter_id.empty()) applier.NoteEmitter(r);
+    ++stats.applied;
+  }
+  if (Status s = applier.Flush(); !s.ok()) return s;
+  for (const ConsumerPosition& pos : positions) {
+    if (Status s = txn.SavePosition(pos, now_ms); !s.ok()) return s;
+  }
+  return stats;
+}
+
+}  // namespace chaperone::store::internal

@@ -1,0 +1,123 @@
+// The apply engine: the merge rules of Store::Apply (dedup, sums, sketch merge,
+// legacy upper bounds, chunk replacement, emitter sequence gaps, heartbeats),
+// written once over a small set of row operations that each backend implements
+// inside its own transaction (see docs/architecture.md, "exactly once").
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <tuple>
+#include <vector>
+
+#include "store/store.h"
+
+namespace chaperone::store::internal {
+
+struct WindowKey {
+  std::string topic, tier, datacenter, cluster;
+  int64_t window_begin_sec = 0;
+  auto tie() const { return std::tie(topic, tier, datacenter, cluster, window_begin_sec); }
+  bool operator<(const WindowKey& o) const { return tie() < o.tie(); }
+};
+
+struct PartitionKey {
+  WindowKey window;
+  int32_t partition = 0;
+  bool operator<(const PartitionKey& o) const {
+    return std::tie(window, partition) < std::tie(o.window, o.partition);
+  }
+};
+
+// Columns of `windows` that are not in WindowRow: what the percentiles are recomputed from.
+struct WindowState {
+  WindowRow row;
+  double latency_sum_ms = 0;  // sum of (record mean x latency samples): an exact mean
+  int64_t latency_samples = 0;
+  int64_t legacy_records = 0;  // records merged without a sketch (max-merged percentiles below)
+  double legacy_p50 = 0, legacy_p95 = 0, legacy_p99 = 0, legacy_max = 0;
+};
+
+struct PartitionState {
+  PartitionRow row;
+};
+
+// Per (tier, datacenter, cluster, topic, partition): the latest, not yet final chunk.
+struct ChunkKey {
+  std::string tier, datacenter, cluster, topic;
+  int32_t partition = 0;
+  auto tie() const { return std::tie(tier, datacenter, cluster, topic, partition); }
+  bool operator<(const ChunkKey& o) const { return tie() < o.tie(); }
+};
+
+// What one chunk added to one window (so a replay can take it back out).
+struct Contribution {
+  int64_t window_end_sec = 0;
+  int64_t count = 0, bytes = 0, no_time = 0, malformed = 0;
+  uint64_t digest = 0;
+  std::string sketch;  // encoded, merged over the chunk's records
+  double latency_sum_ms = 0;
+  int64_t latency_samples = 0;
+  int64_t records = 0;
+  int64_t partition_count = 0;  // added to this chunk's partition row
+};
+
+struct ChunkState {
+  int64_t chunk_start = -1;
+  std::string flush_id;
+  std::map<int64_t, Contribution> windows;  // by window_begin_sec
+  int64_t updated_ms = 0;
+};
+
+struct EmitterState {
+  EmitterRow row;
+  std::vector<std::pair<int64_t, int64_t>> gaps;  // missing seq ranges [a, b], ascending
+};
+
+std::string EncodeContributions(const std::map<int64_t, Contribution>& windows);
+Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& text);
+std::string EncodeGaps(const std::vector<std::pair<int64_t, int64_t>>& gaps);
+std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text);
+
+// Row operations inside the backend's open transaction. Loads of rows that
+// will be written must lock them against concurrent writers (PostgreSQL:
+// FOR UPDATE / upsert-returning; SQLite: the write transaction already does).
+class Txn {
+ public:
+  virtual ~Txn() = default;
+  // Records each uuid; result[i] is true when uuids[i] was new. `window_begin_sec`
+  // is kept with it for retention.
+  virtual Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
+                                               int64_t now_ms) = 0;
+  // `create`: the caller will add to the row; a backend with concurrent
+  // writers may insert an empty row here so that it can lock it.
+  virtual Result<std::optional<WindowState>> LoadWindow(const WindowKey& key, bool create) = 0;
+  virtual Status SaveWindow(const WindowState& w) = 0;
+  virtual Result<std::optional<PartitionState>> LoadPartition(const PartitionKey& key, bool create) = 0;
+  virtual Status SavePartition(const PartitionState& p, int64_t now_ms) = 0;
+  // Chunks and emitters are always written after loading: a backend may insert a
+  // placeholder (chunk_start -1, last_seq -1) to lock them.
+  virtual Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& key) = 0;
+  virtual Status SaveChunk(const ChunkKey& key, const ChunkState& c) = 0;
+  virtual Result<std::optional<EmitterState>> LoadEmitter(const std::string& emitter_id) = 0;
+  virtual Status SaveEmitter(const EmitterState& e) = 0;
+  // True when a message from `source` is already in quarantine (a redelivery).
+  virtual Result<bool> QuarantineHas(const std::string& source) = 0;
+  virtual Status InsertQuarantine(const QuarantineRow& q) = 0;
+  // Moves a position forward only (a late, stale writer never moves it back).
+  virtual Status SavePosition(const ConsumerPosition& p, int64_t now_ms) = 0;
+  // Windows that began before this were deleted by retention (0: none).
+  virtual Result<int64_t> RetentionHorizon() = 0;
+};
+
+// Applies a batch through `txn`. Does not begin or commit.
+Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
+                              const std::vector<ConsumerPosition>& positions, int64_t now_ms);
+
+// Raw text kept in quarantine is cut to this many bytes.
+inline constexpr size_t kQuarantineRawLimit = 64 * 1024;
+// Emitter gap ranges kept per emitter; older ranges are forgotten (still counted missing).
+inline constexpr size_t kMaxGapRanges = 1024;
+
+}  // namespace chaperone::store::internal

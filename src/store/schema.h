@@ -1,0 +1,36 @@
+// Versioned schema migrations (src/store/SCHEMA.md). Migration N is a list of
+// SQL statements per backend, applied in one transaction with its row in
+// `schema_migrations`. Never edit a released migration: add the next one.
+#pragma once
+
+#include <string>
+#include <vector>
+
+namespace chaperone::store::internal {
+
+struct Migration {
+  int version;
+  const char* description;
+  std::vector<const char*> sqlite;
+  std::vector<const char*> postgresql;
+};
+
+const std::vector<Migration>& Migrations();
+int LatestSchemaVersion();
+
+// The columns of `windows` in the order every backend reads them.
+inline constexpr const char* kWindowColumns =
+    "topic, tier, datacenter, cluster, window_begin_sec, window_end_sec, count, bytes, bytes_known, no_time, "
+    "malformed, digest, digest_known, latency_sketch, latency_mean, latency_p50, latency_p95, latency_p99, "
+    "latency_max, latency_upper_bound, records, updated_ms, latency_sum_ms, latency_samples, legacy_records, "
+    "legacy_p50, legacy_p95, legacy_p99, legacy_max";
+inline constexpr int kWindowColumnCount = 29;
+
+inline constexpr const char* kPartitionColumns =
+    "topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, first_offset, last_offset";
+
+inline constexpr const char* kEmitterColumns =
+    "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "
+    "last_seen_ms, dropped_records, failed_deliveries";
+
+}  // namespace chaperone::store::internal

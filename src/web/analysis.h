@@ -1,0 +1,190 @@
+// The web service's query logic, independent of HTTP: merging stored window
+// rows per tier, window finality from emitter heartbeats, loss and duplication
+// between two tiers, digest comparison and the status of a topic
+// (docs/api.md). Everything here is pure: rows and emitters in, values out.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "chaperone/status.h"
+#include "store/store.h"
+#include "web/tier_order.h"
+
+namespace chaperone::web {
+
+// ---------------------------------------------------------------------------
+// Merging
+
+// What one tier (or one tier in one datacenter) saw of a topic in one window,
+// summed over the datacenters and clusters that were merged.
+struct MergedWindow {
+  int64_t window_begin_sec = 0, window_end_sec = 0;
+  int64_t count = 0, no_time = 0, malformed = 0, records = 0;
+  std::optional<int64_t> bytes;    // unknown when some merged row's bytes are unknown (legacy)
+  std::optional<uint64_t> digest;  // sum mod 2^64; unknown when some merged row lacks one
+  // Latency in ms; absent when no merged row observed any latency.
+  bool has_latency = false;
+  double mean = 0, p50 = 0, p95 = 0, p99 = 0, max = 0;
+  // Some row had no sketch (legacy) or an undecodable one: percentiles are the
+  // maximum over rows, an upper bound of the true percentile.
+  bool latency_upper_bound = false;
+  int64_t updated_ms = 0;
+};
+
+// Merges rows of the same window (not checked): counts, bytes and digests add
+// up; latency sketches merge bucket-wise; without sketches for every row that
+// observed latency, percentiles are the max over rows (latency_upper_bound).
+MergedWindow MergeRows(std::span<const store::WindowRow* const> rows);
+
+// One line of the series endpoint: a tier, or a tier in one datacenter.
+struct Series {
+  std::string tier;
+  std::optional<std::string> datacenter;
+  std::vector<MergedWindow> points;  // ascending window
+};
+
+// Groups rows per tier (or per tier and datacenter) and merges each window.
+// Series come in tier order, then datacenter name.
+std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter,
+                                const TierOrder& order);
+
+// ---------------------------------------------------------------------------
+// Finality
+
+struct FinalityOptions {
+  int64_t grace_sec = 60;
+  // An emitter whose last record is older than this is stale (3 flush intervals).
+  int64_t stale_after_ms = 180'000;
+};
+
+bool IsStale(const store::EmitterRow& e, int64_t now_ms, const FinalityOptions& opts);
+
+// Per tier: the emitters and what they say about finality.
+struct TierFinality {
+  std::string tier;
+  int emitters = 0;        // known emitters of the tier
+  int stale_emitters = 0;  // of which stale
+  // Lowest heartbeat watermark among the live (non-stale) emitters that send
+  // heartbeats; absent when no live emitter heartbeats.
+  std::optional<int64_t> watermark_ms;
+};
+
+// Decides whether a window is final for a tier. A window [begin, end) is final
+// for a tier when every live emitter of that tier that sends heartbeats has a
+// watermark >= end + grace. A tier without such an emitter (legacy clients, or
+// every emitter stale) falls back to the wall clock: final when now >= end + grace.
+class Finality {
+ public:
+  // `datacenters`: when non-empty, only emitters in these datacenters count.
+  Finality(const std::vector<store::EmitterRow>& emitters, int64_t now_ms, FinalityOptions opts,
+           const std::vector<std::string>& datacenters = {});
+
+  bool IsFinal(std::string_view tier, int64_t window_end_sec) const;
+  // The time (ms) at which windows ending at or before it are final for the tier.
+  int64_t FinalBeforeMs(std::string_view tier) const;
+  // Stale emitters of the tier that were still reporting at or after `since_ms`.
+  bool HasStaleEmitter(std::string_view tier, int64_t since_ms) const;
+  const TierFinality* Find(std::string_view tier) const;
+  const FinalityOptions& options() const { return opts_; }
+  int64_t now_ms() const { return now_ms_; }
+
+ private:
+  struct TierState {
+    TierFinality info;
+    int64_t latest_stale_seen_ms = -1;  // most recent last_seen_ms among stale emitters
+  };
+  int64_t now_ms_;
+  FinalityOptions opts_;
+  std::unordered_map<std::string, TierState> tiers_;
+};
+
+// ---------------------------------------------------------------------------
+// Loss between two tiers
+
+struct LossQuery {
+  std::string source, target;
+  std::vector<std::string> source_datacenters;  // empty = all
+  std::vector<std::string> target_datacenters;  // empty = all
+};
+
+struct LossWindow {
+  int64_t window_begin_sec = 0, window_end_sec = 0;
+  int64_t source_count = 0, target_count = 0;
+  int64_t lost = 0, duplicated = 0;
+  double loss_ratio = 0;             // lost / source (0 when the source saw nothing)
+  std::optional<bool> digest_match;  // absent when either side lacks a digest
+  bool final = false;                // final for both tiers
+};
+
+// Per window present in either tier: the target compared to the SUM of the
+// source over the chosen datacenters (the aggregate-cluster rule). A tier with
+// no row in a window saw nothing (count 0, digest 0). Ascending window.
+std::vector<LossWindow> ComputeLoss(const std::vector<store::WindowRow>& rows, const LossQuery& q,
+                                    const Finality& source_finality, const Finality& target_finality);
+
+// ---------------------------------------------------------------------------
+// Topic status
+
+enum class TopicStatus { kHealthy, kNoData, kStaleEmitter, kDelay, kLoss };  // ascending severity
+std::string_view StatusName(TopicStatus s);
+std::optional<TopicStatus> ParseStatus(std::string_view s);
+
+struct PairSummary {
+  std::string source, target;
+  int64_t lost = 0, duplicated = 0;  // over the final windows of the range
+  bool digest_mismatch = false;      // equal counts, different digests, in some final window
+  int64_t final_windows = 0;
+};
+
+struct TopicAnalysis {
+  std::string topic;
+  TopicStatus status = TopicStatus::kNoData;
+  std::vector<std::string> tiers;  // tiers with data in the range, in pipeline order
+  std::optional<int64_t> last_window_sec;        // latest window in the range
+  std::optional<int64_t> latest_window_sec;      // latest window known at all (summary or range)
+  std::optional<int64_t> last_final_window_sec;  // final for every tier of the topic
+  std::vector<PairSummary> pairs;                // consecutive tiers
+  // p99 per tier in the last final window (the last window when none is final).
+  std::vector<std::pair<std::string, double>> p99_by_tier;
+  int64_t last_updated_ms = 0;  // the later of the summary's and the range's rows
+
+  int64_t loss_total() const;  // lost + duplicated over all pairs
+  double max_p99() const;      // -1 when unknown
+};
+
+struct AnalysisOptions {
+  TierOrder tier_order;
+  int64_t delay_threshold_ms = 60'000;
+};
+
+// Status of one topic over a range from its rows in that range. `range_from_sec`
+// bounds which stale emitters matter (those that went silent within the range).
+TopicAnalysis AnalyzeTopic(const store::TopicSummary& summary, const std::vector<store::WindowRow>& rows,
+                           const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec);
+// The same from the topic's per-tier series (BuildSeries without datacenters, in tier order).
+TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vector<Series>& series,
+                            const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec);
+
+// ---------------------------------------------------------------------------
+// Listing topics
+
+enum class TopicSortKey { kTopic, kStatus, kLoss, kP99 };
+struct TopicSort {
+  TopicSortKey key = TopicSortKey::kTopic;
+  bool descending = false;
+};
+// "topic" | "status" | "loss" | "p99", optionally prefixed by '-'.
+Result<TopicSort> ParseTopicSort(std::string_view s);
+// Sorts by the key (status by severity, loss by lost + duplicated, p99 by the
+// largest p99 of the topic, unknown last); ties by topic name ascending.
+void SortTopics(std::vector<TopicAnalysis>& topics, const TopicSort& sort);
+// Case-insensitive substring match of `q` in `topic` (empty q matches all).
+bool TopicMatches(std::string_view topic, std::string_view q);
+
+}  // namespace chaperone::web

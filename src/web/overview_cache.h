@@ -1,0 +1,62 @@
+// Per-topic series kept between /api/v1/topics requests. The overview judges
+// every topic over the last day: re-reading it all each time reads every row of
+// that day. Instead, each refresh re-reads only the recent windows (those that
+// are still filling up or closing) and reuses the older, merged ones; a full
+// re-read every `full_refresh_sec` picks up late changes to older windows.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "chaperone/clock.h"
+#include "chaperone/status.h"
+#include "store/store.h"
+#include "web/analysis.h"
+#include "web/tier_order.h"
+
+namespace chaperone::web {
+
+struct OverviewCacheOptions {
+  int64_t recent_sec = 3600;        // windows that began this close to `to` are always re-read
+  int64_t full_refresh_sec = 300;   // older windows are re-read at least this often
+  int64_t max_range_sec = 2 * 86400;  // longer ranges are not cached (memory bound)
+};
+
+class OverviewCache {
+ public:
+  using SeriesList = std::vector<Series>;
+
+  OverviewCache(const Clock& clock, OverviewCacheOptions opts, TierOrder order);
+
+  // The per-tier series (BuildSeries without datacenters) of `topic` over
+  // windows beginning in [from, to). Ranges longer than max_range_sec are read
+  // in full and not kept.
+  Result<std::shared_ptr<const SeriesList>> Get(store::Store& store, const std::string& topic, int64_t from_sec,
+                                                int64_t to_sec);
+  // Forgets topics not in `keep` (deleted by retention, or gone from the listing).
+  void Retain(const std::unordered_set<std::string>& keep);
+
+  size_t topics() const;
+  int64_t rows_read() const;  // rows read from the store so far (for tests and metrics)
+
+ private:
+  struct Entry {
+    std::shared_ptr<const SeriesList> series;
+    int64_t from_sec = 0, to_sec = 0;  // the range it holds
+    int64_t full_read_ns = 0;          // monotonic time of the last full read
+  };
+
+  const Clock& clock_;
+  const OverviewCacheOptions opts_;
+  const TierOrder order_;
+  mutable std::mutex mu_;
+  std::unordered_map<std::string, Entry> entries_;  // guarded by mu_
+  int64_t rows_read_ = 0;                           // guarded by mu_
+};
+
+}  // namespace chaperone::web

@@ -1,0 +1,82 @@
+// chaperone web: the REST query API (docs/api.md), /health, /metrics and the
+// dashboard, over HTTP. Runs in-process: `chaperone web`, `chaperone up` and
+// tests start it with Start() and end it with Stop().
+//
+//   store (read-only) ──▶ StorePool ──▶ Api (routing, validation, analysis, JSON) ──▶ httplib::Server
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <thread>
+#include <vector>
+
+#include "chaperone/clock.h"
+#include "chaperone/status.h"
+#include "chaperone/types.h"
+#include "store/store.h"
+#include "web/assets.h"
+#include "web/metrics.h"
+
+namespace httplib {
+class Server;
+}
+
+namespace chaperone::web {
+
+class Api;
+class StorePool;
+
+struct WebServerOptions {
+  std::string listen = "127.0.0.1:8080";  // HOST:PORT ("[::1]:8080" for IPv6); port 0 picks a free port
+  std::string store_url;                  // "sqlite:PATH" | PATH | "postgresql://..."; opened at Start()
+  std::shared_ptr<store::Store> store;    // or an open store shared with the caller (takes precedence)
+  std::vector<std::string> tier_order;    // --tier-order patterns ("proxy*" allowed); empty: the default order
+  int64_t delay_threshold_ms = 60'000;    // status "delay" above this p99 (last final window)
+  int64_t grace_sec = 60;                 // a window is final once watermarks pass its end + grace
+  int64_t stale_emitter_sec = 180;        // an emitter silent this long is stale (3 flush intervals)
+  int64_t window_sec = kDefaultWindowSec; // window size reported when the data does not say
+  const AssetBundle* assets = nullptr;    // the dashboard; nullptr: DashboardAssets() (built in)
+  int threads = 8;                        // HTTP worker threads
+  size_t store_connections = 4;           // store connections opened from store_url at most
+};
+
+// Checks the options (listen address, ranges, tier order); InvalidArgument naming the option at fault.
+Status ValidateOptions(const WebServerOptions& options);
+
+// "127.0.0.1:8080", "[::1]:0", ":8080" (all interfaces) → host and port.
+Result<std::pair<std::string, int>> ParseListenAddress(std::string_view listen);
+
+class WebServer {
+ public:
+  WebServer(WebServerOptions options, const Clock& clock);
+  ~WebServer();  // Stop()
+  WebServer(const WebServer&) = delete;
+  WebServer& operator=(const WebServer&) = delete;
+
+  // Opens the store, binds the listen address and serves on background threads.
+  // Errors: invalid options, the store cannot be opened, the address cannot be bound.
+  Status Start();
+  // Stops accepting, finishes requests in flight, joins the threads. Idempotent.
+  void Stop();
+
+  int port() const { return port_; }  // the bound port (useful with port 0); 0 before Start
+  const std::string& host() const { return host_; }
+  std::string url() const;  // "http://HOST:PORT"
+  const WebMetrics& metrics() const { return metrics_; }
+
+ private:
+  WebServerOptions options_;
+  const Clock& clock_;
+  WebMetrics metrics_;
+  std::unique_ptr<StorePool> stores_;
+  std::unique_ptr<Api> api_;
+  std::unique_ptr<httplib::Server> server_;
+  std::thread thread_;  // runs server_->listen_after_bind()
+  std::string host_;
+  int port_ = 0;
+};
+
+}  // namespace chaperone::web

@@ -1,0 +1,52 @@
+// The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h).
+#include "support/store_suite.h"
+
+namespace chaperone::store {
+INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::Values("postgresql"));
+}  // namespace chaperone::store
+
+namespace chaperone::store {
+namespace {
+
+// Losing the database for a while: Apply reports kUnavailable (the collector
+// retries), nothing is half-written, and the store reconnects by itself.
+TEST(PostgresStore, ReconnectsWhenTheServerComesBack) {
+  auto server = test::PgServer::Start();
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  auto url = (*server)->CreateDatabase("reconnect");
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  auto store = Store::Open(*url);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  ASSERT_TRUE((*store)->Apply({In(Count("a", 5))}, {{"g", "t", 0, 1}}, kNow).ok());
+
+  ASSERT_TRUE((*server)->Stop().ok());
+  auto down = (*store)->Apply({In(Count("b", 7))}, {{"g", "t", 0, 2}}, kNow);
+  ASSERT_FALSE(down.ok());
+  EXPECT_EQ(down.status().code(), Status::Code::kUnavailable) << down.status().ToString();
+  EXPECT_EQ((*store)->Ping().code(), Status::Code::kUnavailable);
+  auto reopen = Store::Open(*url);
+  ASSERT_FALSE(reopen.ok());
+  EXPECT_EQ(reopen.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(reopen.status().message().find("password"), std::string::npos);
+
+  ASSERT_TRUE((*server)->Restart().ok());
+  auto up = (*store)->Apply({In(Count("b", 7))}, {{"g", "t", 0, 2}}, kNow);
+  ASSERT_TRUE(up.ok()) << up.status().ToString();
+  EXPECT_EQ(up->applied, 1);
+  auto rows = (*store)->QueryWindows("orders", std::nullopt, kW, kW + 1);
+  ASSERT_TRUE(rows.ok());
+  ASSERT_EQ(rows->size(), 1u);
+  EXPECT_EQ((*rows)[0].count, 12);
+  EXPECT_EQ((*store)->LoadPositions("g", "t")->at(0).next_offset, 2);
+}
+
+TEST(PostgresStore, RedactsThePasswordInErrors) {
+  auto s = Store::Open("postgresql://user:s3cret@127.0.0.1:1/db?connect_timeout=2");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().code(), Status::Code::kUnavailable);
+  EXPECT_EQ(s.status().message().find("s3cret"), std::string::npos) << s.status().message();
+  EXPECT_NE(s.status().message().find("user:***@127.0.0.1"), std::string::npos) << s.status().message();
+}
+
+}  // namespace
+}  // namespace chaperone::store

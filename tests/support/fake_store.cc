@@ -1,0 +1,142 @@
+#include "support/fake_store.h"
+
+#include <algorithm>
+#include <map>
+#include <set>
+
+namespace chaperone::testing {
+
+Status FakeStore::CheckRead() {
+  ++reads_;
+  return fail_;
+}
+
+void FakeStore::FailReads(Status s) {
+  std::lock_guard lock(mu_);
+  fail_ = std::move(s);
+}
+
+void FakeStore::AddWindow(store::WindowRow r) {
+  std::lock_guard lock(mu_);
+  windows_.push_back(std::move(r));
+}
+void FakeStore::AddPartition(store::PartitionRow r) {
+  std::lock_guard lock(mu_);
+  partitions_.push_back(std::move(r));
+}
+void FakeStore::AddEmitter(store::EmitterRow e) {
+  std::lock_guard lock(mu_);
+  emitters_.push_back(std::move(e));
+}
+void FakeStore::AddQuarantine(store::QuarantineRow q) {
+  std::lock_guard lock(mu_);
+  quarantine_.push_back(std::move(q));
+}
+void FakeStore::Clear() {
+  std::lock_guard lock(mu_);
+  windows_.clear();
+  partitions_.clear();
+  emitters_.clear();
+  quarantine_.clear();
+}
+
+Result<std::vector<store::TopicSummary>> FakeStore::ListTopics() {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::map<std::string, store::TopicSummary> by_topic;
+  std::map<std::string, std::set<std::string>> tiers;
+  for (const auto& r : windows_) {
+    auto [it, fresh] = by_topic.try_emplace(r.topic);
+    store::TopicSummary& t = it->second;
+    if (fresh) {
+      t.topic = r.topic;
+      t.first_window_sec = t.last_window_sec = r.window_begin_sec;
+    }
+    t.first_window_sec = std::min(t.first_window_sec, r.window_begin_sec);
+    t.last_window_sec = std::max(t.last_window_sec, r.window_begin_sec);
+    t.last_updated_ms = std::max(t.last_updated_ms, r.updated_ms);
+    tiers[r.topic].insert(r.tier);
+  }
+  std::vector<store::TopicSummary> out;
+  for (auto& [name, t] : by_topic) {
+    t.tiers.assign(tiers[name].begin(), tiers[name].end());
+    out.push_back(std::move(t));
+  }
+  return out;
+}
+
+Result<std::vector<store::WindowRow>> FakeStore::QueryWindows(const std::string& topic,
+                                                              const std::optional<std::string>& tier, int64_t from_sec,
+                                                              int64_t to_sec) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::WindowRow> out;
+  for (const auto& r : windows_) {
+    if (r.topic == topic && (!tier || r.tier == *tier) && r.window_begin_sec >= from_sec && r.window_begin_sec < to_sec) {
+      out.push_back(r);
+    }
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.window_begin_sec, a.tier, a.datacenter, a.cluster) <
+           std::tie(b.window_begin_sec, b.tier, b.datacenter, b.cluster);
+  });
+  return out;
+}
+
+Result<std::vector<store::WindowRow>> FakeStore::QueryAllWindows(int64_t from_sec, int64_t to_sec) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::WindowRow> out;
+  for (const auto& r : windows_) {
+    if (r.window_begin_sec >= from_sec && r.window_begin_sec < to_sec) out.push_back(r);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) {
+    return std::tie(a.topic, a.window_begin_sec, a.tier, a.datacenter, a.cluster) <
+           std::tie(b.topic, b.window_begin_sec, b.tier, b.datacenter, b.cluster);
+  });
+  return out;
+}
+
+Result<std::vector<store::PartitionRow>> FakeStore::QueryPartitions(const std::string& topic, const std::string& tier,
+                                                                    int64_t window_begin_sec) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::PartitionRow> out;
+  for (const auto& r : partitions_) {
+    if (r.topic == topic && r.tier == tier && r.window_begin_sec == window_begin_sec) out.push_back(r);
+  }
+  return out;
+}
+
+Result<std::vector<store::EmitterRow>> FakeStore::QueryEmitters(const std::optional<std::string>& tier) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::EmitterRow> out;
+  for (const auto& e : emitters_) {
+    if (!tier || e.tier == *tier) out.push_back(e);
+  }
+  return out;
+}
+
+Result<std::vector<store::QuarantineRow>> FakeStore::QueryQuarantine(int limit) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::QuarantineRow> out(quarantine_.rbegin(), quarantine_.rend());  // newest first
+  if (static_cast<int>(out.size()) > limit) out.resize(limit);
+  return out;
+}
+
+Result<int64_t> FakeStore::QuarantineCount() {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  return static_cast<int64_t>(quarantine_.size());
+}
+
+Status FakeStore::ApplyRetention(int64_t before_sec) {
+  std::lock_guard lock(mu_);
+  std::erase_if(windows_, [&](const auto& r) { return r.window_begin_sec < before_sec; });
+  std::erase_if(partitions_, [&](const auto& r) { return r.window_begin_sec < before_sec; });
+  return Status::Ok();
+}
+
+}  // namespace chaperone::testing

@@ -1,0 +1,70 @@
+// An in-memory Store for unit tests of the readers (the web service): rows are
+// put in directly, reads filter them like the real stores do, and a switch
+// makes every read fail. Apply() is not supported: the collector's merging is
+// tested against the real stores.
+#pragma once
+
+#include <atomic>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "store/store.h"
+
+namespace chaperone::testing {
+
+class FakeStore final : public store::Store {
+ public:
+  std::string backend() const override { return "fake"; }
+  int schema_version() const override { return 1; }
+
+  Result<store::ApplyStats> Apply(const std::vector<store::Incoming>&, const std::vector<store::ConsumerPosition>&,
+                                  int64_t) override {
+    return Status::Internal("FakeStore does not merge records; add rows with AddWindow()");
+  }
+  Result<std::vector<store::ConsumerPosition>> LoadPositions(const std::string&, const std::string&) override {
+    return std::vector<store::ConsumerPosition>();
+  }
+
+  Status Ping() override { return CheckReadLocked(); }
+  Result<std::vector<store::WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override;
+
+  // ListTopics is derived from the window rows.
+  Result<std::vector<store::TopicSummary>> ListTopics() override;
+  Result<std::vector<store::WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
+                                                     int64_t from_sec, int64_t to_sec) override;
+  Result<std::vector<store::PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
+                                                           int64_t window_begin_sec) override;
+  Result<std::vector<store::EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) override;
+  Result<std::vector<store::QuarantineRow>> QueryQuarantine(int limit) override;
+  Result<int64_t> QuarantineCount() override;
+  Status ApplyRetention(int64_t before_sec) override;
+
+  void AddWindow(store::WindowRow r);
+  void AddPartition(store::PartitionRow r);
+  void AddEmitter(store::EmitterRow e);
+  void AddQuarantine(store::QuarantineRow q);
+  void Clear();
+
+  // Every read fails with `s` (OK to heal).
+  void FailReads(Status s);
+  // Reads served so far (successful or not).
+  int64_t reads() const { return reads_.load(); }
+
+ private:
+  Status CheckRead();  // mu_ held
+  Status CheckReadLocked() {
+    std::lock_guard lock(mu_);
+    return CheckRead();
+  }
+
+  mutable std::mutex mu_;
+  std::vector<store::WindowRow> windows_;
+  std::vector<store::PartitionRow> partitions_;
+  std::vector<store::EmitterRow> emitters_;
+  std::vector<store::QuarantineRow> quarantine_;
+  Status fail_;
+  std::atomic<int64_t> reads_{0};
+};
+
+}  // namespace chaperone::testing
