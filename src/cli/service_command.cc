@@ -1,4 +1,5 @@
 // chaperone service: audits every message of one cluster as a tier.
+#include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -48,6 +49,8 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
       *exit_code = 0;
       return;
     }
+    // Logs go to stderr; stdout stays free for output meant for programs.
+    spdlog::set_default_logger(spdlog::stderr_color_mt("service"));
     spdlog::set_level(spdlog::level::from_str(opts->log_level));
     std::vector<service::FlagValue> values;
     const auto& flags = service::ServiceFlags();

@@ -19,8 +19,8 @@
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "service/message_audit.h"
 #include "service/partition_ledger.h"
-#include "service/snapshot_record.h"
 #include "service/topic_selector.h"
 
 namespace chaperone::service {
@@ -137,8 +137,8 @@ class AuditService::Impl final : public ServiceControl {
   void OnAssign(rd_kafka_topic_partition_list_t* parts);
   void OnRevoke(rd_kafka_topic_partition_list_t* parts);
   void FlushCycle(const char* reason);
-  Status Flush();
-  void SendHeartbeat(int64_t flush_ms);
+  Status Flush(bool final = false);
+  void PrepareHeartbeat();
   void StartRewind(const std::set<std::pair<std::string, int32_t>>& exclude);
   void TryRewind();
   void ApplyPendingSubscription();
@@ -178,12 +178,15 @@ class AuditService::Impl final : public ServiceControl {
   int64_t last_flush_ms_ = 0;
   bool last_flush_ok_ = true;
   int64_t watermark_ms_ = 0;
+  std::optional<AuditRecord> pending_heartbeat_;  // stamped after a commit, sent with the next flush
   std::string last_error_;
   // Hot-path counters, published to metrics_ once per batch.
   int64_t n_audited_ = 0, n_bytes_ = 0, n_malformed_ = 0, n_no_time_ = 0;
   RateLimitedLog log_consume_, log_stale_, log_loss_, log_flush_, log_rewind_;
 
   bool closed_ = false;  // rd_kafka_consumer_close was called
+  bool subscribed_ever_ = false;
+  bool assignment_seen_ = false;  // the rebalance callback assigned (possibly nothing)
   std::atomic<bool> flush_requested_{false};
   std::atomic<bool> running_{false};
 
@@ -210,7 +213,15 @@ AuditService::Impl::~Impl() {
     if (!closed_) rd_kafka_consumer_close(rk_);
     for (auto& [name, ts] : topics_) rd_kafka_topic_destroy(ts->rkt);
     topics_.clear();
-    rd_kafka_destroy(rk_);
+    // librdkafka before 2.3.0 asserts when a cooperative-sticky consumer that
+    // joined a group but never received an assignment is destroyed
+    // (librdkafka issue #4312). The consumer is closed (it left the group);
+    // in that one case its handle is left behind rather than crash the process.
+    if (subscribed_ever_ && !assignment_seen_ && rd_kafka_version() < 0x020300ff) {
+      spdlog::debug("service: not destroying a consumer that never had an assignment (librdkafka #4312)");
+    } else {
+      rd_kafka_destroy(rk_);
+    }
   }
 }
 
@@ -407,21 +418,10 @@ void AuditService::Impl::OnMessage(rd_kafka_message_t* m) {
   v.record_timestamp_ms = rd_kafka_message_timestamp(m, &tstype);
   v.headers_ctx = m;
   v.find_header = &FindHeader;
-  EventTime et = ts->chain->Extract(v);
-
-  Observation o;
-  o.topic = ts->id;
-  o.partition = m->partition;
-  o.offset = m->offset;
-  o.event_ms = et.found ? et.ms : -1;
-  o.observed_ms = now_ms_;
-  o.bytes = static_cast<uint32_t>(std::min<size_t>(v.key.size() + v.value.size(), UINT32_MAX));
-  o.digest = MessageDigest(v.key, v.key_null, v.value, v.value_null);
-  o.malformed = et.malformed;
-  tracker_->Add(o);
+  EventTime et = AuditMessage(*ts->chain, *tracker_, ts->id, m->partition, m->offset, v, now_ms_);
 
   ++n_audited_;
-  n_bytes_ += o.bytes;
+  n_bytes_ += static_cast<int64_t>(v.key.size() + v.value.size());
   n_malformed_ += et.malformed;
   n_no_time_ += !et.found;
 }
@@ -506,14 +506,14 @@ void AuditService::Impl::PublishStatus() {
 // Flush: report, then commit; any failure rewinds.
 
 void AuditService::Impl::FlushCycle(const char* reason) {
-  Status s = Flush();
+  Status s = Flush(/*final=*/std::string_view(reason) == "shutdown");
   if (s.ok()) return;
   last_error_ = "flush (" + std::string(reason) + "): " + s.ToString();
   log_flush_.Warn(clock_, "flush ({}) failed, rewinding to the committed offsets: {}", reason, s.ToString());
   StartRewind({});
 }
 
-Status AuditService::Impl::Flush() {
+Status AuditService::Impl::Flush(bool final) {
   const int64_t flush_ms = clock_.NowMs();
   last_flush_ms_ = flush_ms;
   std::vector<WindowSnapshot> snaps = tracker_->Drain();
@@ -521,49 +521,70 @@ Status AuditService::Impl::Flush() {
   for (PartitionState* ps : Assigned())
     if (ps->ledger.has_pending()) to_commit.push_back(ps);
 
-  if (!snaps.empty() || !to_commit.empty()) {
-    emitter_->BeginFlush();
-    std::vector<AuditRecord> records;
-    records.reserve(snaps.size());
-    for (const WindowSnapshot& snap : snaps) {
-      AuditRecord r = CountRecordFromSnapshot(snap);
-      auto t = topics_.find(snap.topic);
-      if (r.partitions.size() != 1 || t == topics_.end() || !t->second->Find(r.partitions[0].partition)) {
-        // Cannot happen: every counted message belongs to an assigned partition,
-        // and revoked partitions are flushed before they go.
-        last_flush_ok_ = false;
-        metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
-        return Status::Internal("window snapshot of " + snap.topic + " has no assigned partition");
-      }
-      r.partitions[0].chunk_start = t->second->Find(r.partitions[0].partition)->ledger.chunk_start();
-      emitter_->Stamp(r);
-      records.push_back(std::move(r));
+  // The heartbeat prepared at the previous commit rides with this flush's
+  // records (one round trip per flush); it was stamped first, so its seq is
+  // below theirs.
+  std::vector<AuditRecord> records;
+  records.reserve(snaps.size() + 1);
+  const bool with_heartbeat = pending_heartbeat_.has_value();
+  if (with_heartbeat) records.push_back(*pending_heartbeat_);
+  if (!snaps.empty() || !to_commit.empty()) emitter_->BeginFlush();
+  for (const WindowSnapshot& snap : snaps) {
+    AuditRecord r;
+    FillAuditRecord(snap, &r);
+    auto t = topics_.find(snap.topic);
+    if (r.partitions.size() != 1 || t == topics_.end() || !t->second->Find(r.partitions[0].partition)) {
+      // Cannot happen: every counted message belongs to an assigned partition,
+      // and revoked partitions are flushed before they go.
+      last_flush_ok_ = false;
+      metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
+      return Status::Internal("window snapshot of " + snap.topic + " has no assigned partition");
     }
+    r.partitions[0].chunk_start = t->second->Find(r.partitions[0].partition)->ledger.chunk_start();
+    emitter_->Stamp(r);
+    records.push_back(std::move(r));
+  }
+  const int64_t count_records = static_cast<int64_t>(records.size()) - (with_heartbeat ? 1 : 0);
+
+  if (!records.empty()) {
     if (Status s = reporter_->Send(records, opts_.send_timeout); !s.ok()) {
+      if (count_records == 0) {
+        // Only the heartbeat was at stake: keep it for the next flush (its
+        // uuid lets the collector drop a second copy).
+        metrics_.errors_heartbeat.fetch_add(1, std::memory_order_relaxed);
+        log_flush_.Warn(clock_, "heartbeat not delivered: {}", s.ToString());
+        return Status::Ok();
+      }
       metrics_.errors_send.fetch_add(1, std::memory_order_relaxed);
       metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
       last_flush_ok_ = false;
       if (s.code() == Status::Code::kInvalidArgument) return Status::Internal("audit record rejected: " + s.message());
       return Status::Unavailable("send: " + s.message());
     }
-    if (!to_commit.empty()) {
-      TpList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size())));
-      for (PartitionState* ps : to_commit)
-        rd_kafka_topic_partition_list_add(offsets.get(), ps->topic->name.c_str(), ps->partition)->offset =
-            ps->ledger.commit_offset();
-      rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), /*async=*/0);
-      std::string why = err ? rd_kafka_err2str(err) : "";
-      for (int i = 0; i < offsets->cnt && why.empty(); ++i) {
-        if (offsets->elems[i].err)
-          why = fmt::format("{} [{}]: {}", offsets->elems[i].topic, offsets->elems[i].partition,
-                            rd_kafka_err2str(offsets->elems[i].err));
-      }
-      if (!why.empty()) {
-        metrics_.errors_commit.fetch_add(1, std::memory_order_relaxed);
-        metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
-        last_flush_ok_ = false;
-        return Status::Unavailable("commit: " + why);
-      }
+    if (with_heartbeat) {
+      metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
+      watermark_ms_ = pending_heartbeat_->watermark_ms;
+      pending_heartbeat_.reset();
+    }
+    metrics_.records_emitted.fetch_add(count_records, std::memory_order_relaxed);
+  }
+  if (!to_commit.empty()) {
+    TpList offsets(rd_kafka_topic_partition_list_new(static_cast<int>(to_commit.size())));
+    for (PartitionState* ps : to_commit)
+      rd_kafka_topic_partition_list_add(offsets.get(), ps->topic->name.c_str(), ps->partition)->offset =
+          ps->ledger.commit_offset();
+    rd_kafka_resp_err_t err = rd_kafka_commit(rk_, offsets.get(), /*async=*/0);
+    std::string why = err ? rd_kafka_err2str(err) : "";
+    for (int i = 0; i < offsets->cnt && why.empty(); ++i) {
+      if (offsets->elems[i].err)
+        why = fmt::format("{} [{}]: {}", offsets->elems[i].topic, offsets->elems[i].partition,
+                          rd_kafka_err2str(offsets->elems[i].err));
+    }
+    if (!why.empty()) {
+      metrics_.errors_commit.fetch_add(1, std::memory_order_relaxed);
+      metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
+      last_flush_ok_ = false;
+      return Status::Unavailable("commit: " + why);
     }
     int64_t committed = 0;
     for (PartitionState* ps : to_commit) {
@@ -571,13 +592,21 @@ Status AuditService::Impl::Flush() {
       ps->ledger.OnCommitted();
     }
     metrics_.messages_committed.fetch_add(committed, std::memory_order_relaxed);
-    metrics_.records_emitted.fetch_add(static_cast<int64_t>(records.size()), std::memory_order_relaxed);
   }
   metrics_.flushes_ok.fetch_add(1, std::memory_order_relaxed);
   last_flush_ok_ = true;
   last_good_flush_ms_ = flush_ms;
-  SendHeartbeat(flush_ms);
+  PrepareHeartbeat();
   prev_flush_ms_ = flush_ms;
+  if (final && pending_heartbeat_) {
+    if (Status s = reporter_->Send({*pending_heartbeat_}, opts_.send_timeout); s.ok()) {
+      metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
+      watermark_ms_ = pending_heartbeat_->watermark_ms;
+      pending_heartbeat_.reset();
+    } else {
+      metrics_.errors_heartbeat.fetch_add(1, std::memory_order_relaxed);
+    }
+  }
   return Status::Ok();
 }
 
@@ -591,11 +620,12 @@ Status AuditService::Impl::Flush() {
 // heartbeat is sent (the count records still show the process is alive). A
 // member without partitions reports its flush time once it has joined the
 // group. Partitions moving between members are covered by neither side for
-// the moment of the move, which the finality grace period absorbs.
-void AuditService::Impl::SendHeartbeat(int64_t flush_ms) {
+// the moment of the move, which the finality grace period absorbs. The
+// heartbeat is stamped now, after the commit, and sent with the next flush.
+void AuditService::Impl::PrepareHeartbeat() {
   // Before the group gave us an assignment we cannot speak for any partition.
   if (!joined_) return;
-  int64_t watermark = flush_ms;
+  int64_t watermark = last_good_flush_ms_;
   for (PartitionState* ps : Assigned()) {
     int64_t low = -1, high = -1;
     bool have = rd_kafka_get_watermark_offsets(rk_, ps->topic->name.c_str(), ps->partition, &low, &high) ==
@@ -610,14 +640,7 @@ void AuditService::Impl::SendHeartbeat(int64_t flush_ms) {
     watermark = std::min(watermark, ps->caught_up_ms);
   }
   if (watermark <= 0) return;
-  AuditRecord hb = emitter_->Heartbeat(watermark, opts_.window_sec, /*dropped=*/0, /*failed=*/0);
-  if (Status s = reporter_->Send({hb}, opts_.send_timeout); !s.ok()) {
-    metrics_.errors_heartbeat.fetch_add(1, std::memory_order_relaxed);
-    log_flush_.Warn(clock_, "heartbeat not delivered: {}", s.ToString());
-    return;
-  }
-  watermark_ms_ = watermark;
-  metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
+  pending_heartbeat_ = emitter_->Heartbeat(watermark, opts_.window_sec, /*dropped=*/0, /*failed=*/0);
 }
 
 // ---------------------------------------------------------------------------
@@ -740,6 +763,7 @@ void AuditService::Impl::DropTopicIfUnused(TopicState* ts) {
 void AuditService::Impl::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   metrics_.rebalances_assign.fetch_add(1, std::memory_order_relaxed);
   joined_ = true;
+  assignment_seen_ = true;
   // The committed offsets, for retention-loss detection (best effort).
   TpList committed(rd_kafka_topic_partition_list_copy(parts));
   bool have_committed = rd_kafka_committed(rk_, committed.get(), kBrokerCallTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR;
@@ -831,6 +855,7 @@ void AuditService::Impl::ApplyPendingSubscription() {
     TpList list(rd_kafka_topic_partition_list_new(static_cast<int>(next->size())));
     for (const auto& t : *next) rd_kafka_topic_partition_list_add(list.get(), t.c_str(), RD_KAFKA_PARTITION_UA);
     err = rd_kafka_subscribe(rk_, list.get());
+    subscribed_ever_ = true;
   }
   if (err) {
     metrics_.errors_discovery.fetch_add(1, std::memory_order_relaxed);

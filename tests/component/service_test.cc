@@ -367,6 +367,37 @@ TEST_F(ServiceTest, TwoMembersSplitThePartitionsAndHandThemOverExactly) {
   EXPECT_GE(a->svc->metrics().rebalances_revoke.load(), 1);
 }
 
+TEST_F(ServiceTest, AHeartbeatPromisesOnlyWhatWasReportedBeforeIt) {
+  ASSERT_TRUE(cluster_->CreateTopic({"beats", 3}).ok());
+  Runner* r = Start(Options());
+  ASSERT_NE(r, nullptr);
+  ProduceJson("beats", 3, 300);
+  const int64_t produced_by_ms = SystemClock::Instance().NowMs();
+  ASSERT_TRUE(WaitCommitted(300));
+  // Wait for a heartbeat whose watermark covers the production.
+  auto reader = AuditReader::Create(cluster_->bootstrap_servers(), kAuditTopic, 1);
+  ASSERT_TRUE(reader.ok());
+  const AuditRecord* beat = nullptr;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        (*reader)->Poll(100ms);
+        for (const auto& rec : (*reader)->records())
+          if (rec.kind == RecordKind::kHeartbeat && rec.watermark_ms >= produced_by_ms) beat = &rec;
+        return beat != nullptr;
+      },
+      20s));
+  // Everything the heartbeat promises was reported in records of the same
+  // emitter with a smaller seq.
+  ChunkMerger before;
+  for (const auto& rec : (*reader)->records())
+    if (rec.emitter_id == beat->emitter_id && rec.seq < beat->seq) before.Apply(rec);
+  EXPECT_EQ(TotalCount(before.Totals("test")), 300);
+  EXPECT_LE(beat->watermark_ms, SystemClock::Instance().NowMs());
+  EXPECT_EQ(beat->window_sec, kWindowSec);
+  r->Stop();
+  EXPECT_GT(r->svc->metrics().heartbeats_emitted.load(), 0);
+}
+
 TEST_F(ServiceTest, CreateRejectsBadOptionsAndABusyPort) {
   ServiceOptions o = Options();
   o.cluster_properties = {{"bootstrap.servers", cluster_->bootstrap_servers()}, {"no.such.property", "1"}};
