@@ -61,6 +61,10 @@ fuzz: test-deps
 	  build-fuzz/bin/$$n -artifact_prefix=build-fuzz/work/$$n- -runs=$(FUZZ_RUNS) -max_len=4096 -print_final_stats=0 build-fuzz/work/$$n $$corpus >build-fuzz/work/$$n.log 2>&1 \
 	    || { tail -50 build-fuzz/work/$$n.log; exit 1; }; done
 
+# Only the dashboard (npm build + embedding), e.g. after editing web/dashboard/src.
+web-assets: $(BUILD)/CMakeCache.txt
+	cmake --build $(BUILD) --target chaperone_dashboard
+
 bench: build
 	@for b in $(BUILD)/bin/*_bench; do echo "== $$b"; $$b; done
 

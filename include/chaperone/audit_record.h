@@ -84,6 +84,10 @@ struct AuditRecord {
   int64_t window_sec = 0;            // the emitter's window size
   int64_t dropped_records = 0;       // records dropped on the way out since start (never queued without bound)
   int64_t failed_deliveries = 0;     // client tier: messages whose delivery failed, since start
+  // Client tier: messages observed but never counted (the emitter's bounded
+  // queue was full), since start. Optional on the wire ("droppedObservations",
+  // written when non-zero; absent = 0).
+  int64_t dropped_observations = 0;
 
   bool is_legacy() const { return version == 0; }
   friend bool operator==(const AuditRecord&, const AuditRecord&) = default;

@@ -16,6 +16,8 @@ int main(int argc, char** argv) {
   chaperone::cli::AddMockKafkaCommand(app, &exit_code);
   chaperone::cli::AddCollectorCommand(app, &exit_code);
   chaperone::cli::AddWebCommand(app, &exit_code);
+  chaperone::cli::AddServiceCommand(app, &exit_code);
+  chaperone::cli::AddUpCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {

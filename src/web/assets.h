@@ -1,7 +1,8 @@
 // The dashboard's static files, served by the web server at `/` and
-// `/assets/*`. The front-end (web/dashboard, built with Vite) is embedded into
-// the binary as a generated C++ source that defines DashboardAssets(); a build
-// without it links the empty bundle of dashboard_assets.cc.
+// `/assets/*`. The front-end (web/dashboard, bundled with esbuild) is embedded
+// into the binary by web/dashboard/CMakeLists.txt as a generated C++ source that
+// defines FindAsset(); DashboardAssets() is the bundle over it. No file is read
+// at run time and nothing is fetched from the network.
 #pragma once
 
 #include <cstddef>
@@ -47,7 +48,12 @@ class StaticAssetBundle final : public AssetBundle {
 // The content type for a file name by its extension ("application/octet-stream" if unknown).
 std::string_view ContentTypeForPath(std::string_view path);
 
-// The dashboard built into this binary (empty when it was not built).
+// One file of the embedded dashboard, or nullptr (generated code). `path` is a URL
+// path without query string: "/app.js" and "app.js" are the same file, "/" and ""
+// mean "/index.html".
+const Asset* FindAsset(std::string_view path);
+
+// The dashboard built into this binary, as a bundle over FindAsset().
 const AssetBundle& DashboardAssets();
 
 }  // namespace chaperone::web

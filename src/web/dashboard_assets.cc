@@ -1,13 +1,24 @@
-// The dashboard bundle when the front-end was not built into this binary: empty,
-// so `/` answers 404 with a JSON error saying so. A build that embeds
-// web/dashboard replaces this file with a generated one defining the same function.
+// DashboardAssets(): the AssetBundle the web server serves, over the files
+// that web/dashboard/CMakeLists.txt embeds (FindAsset, generated code).
 #include "web/assets.h"
 
 namespace chaperone::web {
+namespace {
+
+class EmbeddedDashboard final : public AssetBundle {
+ public:
+  std::optional<Asset> Lookup(std::string_view path) const override {
+    const Asset* a = FindAsset(path);
+    if (!a) return std::nullopt;
+    return *a;
+  }
+};
+
+}  // namespace
 
 const AssetBundle& DashboardAssets() {
-  static const StaticAssetBundle kEmpty{std::span<const StaticAsset>()};
-  return kEmpty;
+  static const EmbeddedDashboard kDashboard;
+  return kDashboard;
 }
 
 }  // namespace chaperone::web

@@ -184,11 +184,28 @@ TEST_F(WebServerTest, HealthFollowsTheStore) {
   EXPECT_NE(r->body.find("chaperone_web_requests_total{route=\"/health\",status=\"503\"} 1"), std::string::npos);
 }
 
-TEST_F(WebServerTest, DashboardNotBuiltIsAJson404) {
+TEST_F(WebServerTest, RootServesTheEmbeddedDashboard) {
   auto r = client_->Get("/");
   ASSERT_TRUE(r);
+  EXPECT_EQ(r->status, 200);
+  EXPECT_NE(r->get_header_value("Content-Type").find("text/html"), std::string::npos);
+  EXPECT_NE(r->body.find("<html"), std::string::npos);
+}
+
+TEST(WebServer, DashboardNotBuiltIsAJson404) {
+  FakeClock clock(kNowMs);
+  const StaticAssetBundle empty{std::span<const StaticAsset>()};
+  WebServerOptions o;
+  o.listen = "127.0.0.1:0";
+  o.store = std::make_shared<testing::FakeStore>();
+  o.assets = &empty;
+  WebServer server(o, clock);
+  ASSERT_TRUE(server.Start().ok());
+  httplib::Client c("127.0.0.1", server.port());
+  auto r = c.Get("/");
+  ASSERT_TRUE(r);
   EXPECT_EQ(r->status, 404);
-  EXPECT_NE(ParseBody(r)["error"]["message"].get<std::string>().find("not built"), std::string::npos);
+  EXPECT_NE(nlohmann::json::parse(r->body)["error"]["message"].get<std::string>().find("not built"), std::string::npos);
 }
 
 TEST_F(WebServerTest, StopIsIdempotentAndClosesThePort) {

@@ -446,7 +446,49 @@ class Scanner {
 
 }  // namespace
 
+namespace {
+
+// The common shape, answered without the general scanner: the object's first
+// key is the first path (a single field), written without escapes, and its
+// value a number that is a usable event time: {"ts":1795303800123,...
+// nullopt for any other shape, which the general scanner then decides. The
+// answer is the general scanner's: path 0 wins as soon as it is usable, which
+// it knows right after the number (whose next byte must end a number).
+std::optional<JsonScanResult> ScanFirstKeyFast(std::string_view payload, const JsonPath* paths) {
+  const JsonPath& first = paths[0];
+  if (first.fields.size() != 1) return std::nullopt;
+  const std::string& name = first.fields[0];
+  const size_t n = name.size();
+  if (payload.size() < n + 5 || payload[0] != '{' || payload[1] != '"' || payload[n + 2] != '"' ||
+      payload[n + 3] != ':' || !IsDigit(payload[n + 4])) {
+    return std::nullopt;
+  }
+  const char* key = payload.data() + 2;
+  for (size_t i = 0; i < n; ++i) {
+    // No quote (the key would end there) and no escape inside the key.
+    if (key[i] == '"' || key[i] == '\\' || LowerAscii(key[i]) != name[i]) return std::nullopt;
+  }
+  const char* end = payload.data() + payload.size();
+  Decimal d;
+  const char* q = ParseJsonNumber(key + n + 2, end, &d);
+  if (q == nullptr || q == end || !EndsNumber(*q)) return std::nullopt;
+  const std::optional<int64_t> ms = EpochMsFromDecimal(d);
+  if (!ms) return std::nullopt;
+  JsonScanResult r;
+  r.path = 0;
+  r.ms = *ms;
+  return r;
+}
+
+}  // namespace
+
 JsonScanResult ScanJsonForEventTime(std::string_view payload, const JsonPath* paths, size_t count) {
+  if (count == 0 || count > kMaxScanPaths) return JsonScanResult{};
+  if (std::optional<JsonScanResult> fast = ScanFirstKeyFast(payload, paths)) return *fast;
+  return Scanner(payload, paths, count).Run();
+}
+
+JsonScanResult ScanJsonForEventTimeGeneral(std::string_view payload, const JsonPath* paths, size_t count) {
   if (count == 0 || count > kMaxScanPaths) return JsonScanResult{};
   return Scanner(payload, paths, count).Run();
 }

@@ -40,6 +40,11 @@ struct JsonScanResult {
 // reached before the answer is known sets `malformed`.
 JsonScanResult ScanJsonForEventTime(std::string_view payload, const JsonPath* paths, size_t count);
 
+// The general scanner alone, without the fast path ScanJsonForEventTime takes
+// for payloads that start with the first path's field ({"ts":<number>...).
+// Both give the same result for every payload (tests compare them).
+JsonScanResult ScanJsonForEventTimeGeneral(std::string_view payload, const JsonPath* paths, size_t count);
+
 // Decodes the body of a JSON string (without its quotes) into out[0, cap).
 // Returns the decoded length, kDecodeTooLong when it does not fit, or
 // kDecodeInvalid for a bad escape. Unpaired surrogates decode as WTF-8.

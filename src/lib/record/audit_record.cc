@@ -48,6 +48,7 @@ enum class Field : uint8_t {
   kWindowSize,
   kDroppedRecords,
   kFailedDeliveries,
+  kDroppedObservations,
   kNumFields,
 };
 
@@ -57,6 +58,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Field::kNumFields)> k
     "latency99",   "maxLatency",  "latencySketch",  "digest",         "tier",           "hostname",
     "datacenter",  "cluster",     "uuid",           "emitterId",      "seq",            "flushId",
     "partitions",  "watermarkMs", "windowSizeInSec", "droppedRecords", "failedDeliveries",
+    "droppedObservations",
 };
 static_assert(kFieldNames.size() <= 32, "field sets are 32-bit masks");
 
@@ -246,6 +248,7 @@ Status CheckHeartbeat(const AuditRecord& r) {
   if (r.window_sec <= 0 || r.window_sec > kMaxWindowSec)
     return Invalid("windowSizeInSec", "must be from 1 s to 7 days (got " + std::to_string(r.window_sec) + ")");
   if (Status s = CheckNonNegative("droppedRecords", r.dropped_records); !s.ok()) return s;
+  if (Status s = CheckNonNegative("droppedObservations", r.dropped_observations); !s.ok()) return s;
   return CheckNonNegative("failedDeliveries", r.failed_deliveries);
 }
 
@@ -384,6 +387,7 @@ class Decoder {
       case Field::kWindowSize: return Int(name, e, &r_.window_sec);
       case Field::kDroppedRecords: return Int(name, e, &r_.dropped_records);
       case Field::kFailedDeliveries: return Int(name, e, &r_.failed_deliveries);
+      case Field::kDroppedObservations: return Int(name, e, &r_.dropped_observations);
       case Field::kNumFields: break;
     }
     return Status::Internal("unhandled field");
@@ -535,6 +539,7 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
     w.Int("windowSizeInSec", r.window_sec);
     w.Int("droppedRecords", r.dropped_records);
     w.Int("failedDeliveries", r.failed_deliveries);
+    if (r.dropped_observations != 0) w.Int("droppedObservations", r.dropped_observations);
   }
   w.Close();
   return out;

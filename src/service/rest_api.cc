@@ -1,0 +1,170 @@
+#include "service/rest_api.h"
+
+#include <httplib.h>
+
+#include <charconv>
+#include <nlohmann/json.hpp>
+
+namespace chaperone::service {
+namespace {
+
+using nlohmann::json;
+
+constexpr size_t kMaxBodyBytes = 64 * 1024;
+
+HttpResponse Error(int status, const std::string& message) {
+  return HttpResponse{status, "application/json", json{{"error", message}}.dump()};
+}
+
+int StatusToHttp(const Status& s) {
+  switch (s.code()) {
+    case Status::Code::kOk:
+      return 200;
+    case Status::Code::kInvalidArgument:
+      return 400;
+    case Status::Code::kNotFound:
+      return 404;
+    case Status::Code::kAlreadyExists:
+      return 409;
+    case Status::Code::kUnavailable:
+      return 503;
+    default:
+      return 500;
+  }
+}
+
+HttpResponse ListTopics(ServiceControl& c) {
+  json topics = json::array();
+  for (const auto& t : c.ListTopics()) {
+    json j{{"topic", t.topic}, {"source", t.source}, {"assignedPartitions", t.assigned}};
+    if (t.partitions >= 0) j["partitions"] = t.partitions;
+    if (t.expected_partitions > 0) j["numPartitions"] = t.expected_partitions;
+    topics.push_back(std::move(j));
+  }
+  return HttpResponse{200, "application/json", json{{"topics", topics}}.dump()};
+}
+
+HttpResponse AddTopic(ServiceControl& c, std::string_view body) {
+  if (body.size() > kMaxBodyBytes) return Error(413, "request body larger than 64 KiB");
+  json j = json::parse(body.begin(), body.end(), nullptr, /*allow_exceptions=*/false);
+  if (j.is_discarded()) return Error(400, "request body is not valid JSON");
+  if (!j.is_object()) return Error(400, "request body must be a JSON object {\"topic\": ..., \"numPartitions\": ...}");
+  auto t = j.find("topic");
+  if (t == j.end() || !t->is_string()) return Error(400, "\"topic\" (a string) is required");
+  std::string topic = t->get<std::string>();
+  int partitions = 0;
+  if (auto n = j.find("numPartitions"); n != j.end() && !n->is_null()) {
+    // Chaperone's clients send the number as a string ("numPartitions": "1").
+    int64_t v = -1;
+    if (n->is_number_integer()) {
+      v = n->get<int64_t>();
+    } else if (n->is_string()) {
+      const std::string& s = n->get_ref<const std::string&>();
+      auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), v);
+      if (ec != std::errc() || p != s.data() + s.size()) v = -1;
+    }
+    if (v < 1 || v > 100000) return Error(400, "\"numPartitions\" must be an integer from 1 to 100000");
+    partitions = static_cast<int>(v);
+  }
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    if (it.key() != "topic" && it.key() != "numPartitions") return Error(400, "unknown field \"" + it.key() + "\"");
+  }
+  if (Status s = c.AddTopic(topic, partitions); !s.ok()) return Error(StatusToHttp(s), s.message());
+  json out{{"topic", topic}, {"added", true}};
+  if (partitions > 0) out["numPartitions"] = partitions;
+  return HttpResponse{201, "application/json", out.dump()};
+}
+
+HttpResponse RemoveTopic(ServiceControl& c, std::string_view topic) {
+  if (Status s = c.RemoveTopic(std::string(topic)); !s.ok()) return Error(StatusToHttp(s), s.message());
+  return HttpResponse{200, "application/json", json{{"topic", std::string(topic)}, {"removed", true}}.dump()};
+}
+
+}  // namespace
+
+HttpResponse HandleRestRequest(ServiceControl& control, std::string_view method, std::string_view path,
+                               std::string_view body) {
+  // Tolerate one trailing slash ("/topics/").
+  if (path.size() > 1 && path.back() == '/') path.remove_suffix(1);
+  if (path == "/topics") {
+    if (method == "GET") return ListTopics(control);
+    if (method == "POST") return AddTopic(control, body);
+    return Error(405, "method " + std::string(method) + " not allowed on /topics (GET, POST)");
+  }
+  if (path.starts_with("/topics/")) {
+    std::string_view topic = path.substr(8);
+    if (topic.find('/') != std::string_view::npos) return Error(404, "no such resource: " + std::string(path));
+    if (method == "DELETE") return RemoveTopic(control, topic);
+    if (method == "GET") {
+      for (const auto& t : control.ListTopics()) {
+        if (t.topic == topic) {
+          json j{{"topic", t.topic}, {"source", t.source}, {"assignedPartitions", t.assigned}};
+          if (t.partitions >= 0) j["partitions"] = t.partitions;
+          return HttpResponse{200, "application/json", j.dump()};
+        }
+      }
+      return Error(404, "topic " + std::string(topic) + " is not audited");
+    }
+    return Error(405, "method " + std::string(method) + " not allowed on /topics/{topic} (GET, DELETE)");
+  }
+  if (path == "/health") {
+    if (method != "GET") return Error(405, "method " + std::string(method) + " not allowed on /health (GET)");
+    HealthReport h = control.Health();
+    return HttpResponse{h.healthy ? 200 : 503, "application/json", h.json};
+  }
+  if (path == "/metrics") {
+    if (method != "GET") return Error(405, "method " + std::string(method) + " not allowed on /metrics (GET)");
+    return HttpResponse{200, "text/plain; version=0.0.4", control.PrometheusMetrics()};
+  }
+  return Error(404, "no such resource: " + std::string(path) + " (try /topics, /health, /metrics)");
+}
+
+Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen, ServiceControl* control) {
+  size_t colon = listen.rfind(':');
+  if (colon == std::string::npos) return Status::InvalidArgument("listen address must be host:port: " + listen);
+  std::string host = listen.substr(0, colon);
+  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
+  int port = 0;
+  try {
+    port = std::stoi(listen.substr(colon + 1));
+  } catch (...) {
+    return Status::InvalidArgument("listen address: bad port in " + listen);
+  }
+  std::unique_ptr<RestServer> rs(new RestServer());
+  rs->server_ = std::make_unique<httplib::Server>();
+  httplib::Server& srv = *rs->server_;
+  srv.set_payload_max_length(kMaxBodyBytes + 1);
+  // cpp-httplib sets SO_REUSEPORT by default, which lets a second process bind
+  // the same port silently; a port conflict must be an error.
+  srv.set_socket_options([](socket_t sock) {
+    int yes = 1;
+    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
+  });
+  srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  auto handler = [control](const httplib::Request& req, httplib::Response& res) {
+    HttpResponse r = HandleRestRequest(*control, req.method, req.path, req.body);
+    res.status = r.status;
+    res.set_content(r.body, r.content_type.c_str());
+  };
+  srv.Get(".*", handler);
+  srv.Post(".*", handler);
+  srv.Put(".*", handler);
+  srv.Delete(".*", handler);
+  srv.Patch(".*", handler);
+  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+    res.status = 500;
+    res.set_content(R"({"error":"internal error"})", "application/json");
+  });
+  int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
+  if (bound < 0) return Status::Unavailable("cannot listen on " + listen + " (address in use or not available)");
+  rs->port_ = bound;
+  rs->thread_ = std::thread([s = &srv] { s->listen_after_bind(); });
+  return rs;
+}
+
+RestServer::~RestServer() {
+  if (server_) server_->stop();
+  if (thread_.joinable()) thread_.join();
+}
+
+}  // namespace chaperone::service

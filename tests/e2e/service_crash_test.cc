@@ -1,0 +1,354 @@
+// Crash test of exactly-once auditing at the service tier.
+//
+// M messages with known event times are produced into P partitions of an
+// in-process mock cluster WHILE real `chaperone service` processes audit them
+// as one consumer group. Meanwhile the members are killed with SIGKILL and
+// restarted at random moments, a third member joins and leaves, and the
+// brokers misbehave (request errors on commit, produce and fetch; a broker
+// down and up). At the end the service-tier records on the audit topic,
+// merged with the chunk-replacement rule, must give per (topic, partition,
+// window) exactly the produced counts and digests.
+//
+// CHAPERONE_CRASH_SEED=<n> replays a schedule; CHAPERONE_CRASH_MESSAGES=<n>
+// changes M (default 100000).
+#include <fcntl.h>
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <atomic>
+#include <chrono>
+#include <cstdio>
+#include <fstream>
+#include <mutex>
+#include <random>
+#include <thread>
+
+#include "chaperone/mock_cluster.h"
+#include "support/service_support.h"
+
+extern char** environ;
+
+namespace chaperone {
+namespace {
+
+using namespace std::chrono_literals;
+using testing::AuditReader;
+using testing::ChunkMerger;
+using testing::DiffTotals;
+using testing::TestMessage;
+using testing::TestProducer;
+using testing::TotalCount;
+using testing::WaitFor;
+
+constexpr int kPartitions = 8;
+constexpr int64_t kWindowSec = 60;
+constexpr const char* kTopic = "crash.events";
+constexpr const char* kAuditTopic = "chaperone-audit";
+constexpr const char* kTier = "crash";
+constexpr const char* kGroup = "chaperone-crash-test";
+
+int64_t EnvInt(const char* name, int64_t dflt) {
+  const char* v = std::getenv(name);
+  return v && *v ? std::stoll(v) : dflt;
+}
+
+// One `chaperone service` process; restartable.
+class Member {
+ public:
+  Member(std::string name, std::string config, std::string dir)
+      : name_(std::move(name)), config_(std::move(config)), dir_(std::move(dir)) {}
+  ~Member() {
+    if (pid_ > 0) Kill();
+  }
+
+  void Start() {
+    std::string log = dir_ + "/" + name_ + "-" + std::to_string(incarnation_++) + ".log";
+    posix_spawn_file_actions_t fa;
+    posix_spawn_file_actions_init(&fa);
+    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    posix_spawn_file_actions_adddup2(&fa, 1, 2);
+    std::vector<std::string> args = {CHAPERONE_BIN, "service", "--config", config_, "--log-level", "info"};
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    int rc = posix_spawn(&pid_, CHAPERONE_BIN, &fa, nullptr, argv.data(), environ);
+    posix_spawn_file_actions_destroy(&fa);
+    ASSERT_EQ(rc, 0) << "cannot start " << CHAPERONE_BIN;
+  }
+  void Kill() {
+    if (pid_ <= 0) return;
+    kill(pid_, SIGKILL);
+    waitpid(pid_, nullptr, 0);
+    pid_ = -1;
+    ++kills_;
+  }
+  // SIGTERM and wait; returns the exit code (-1: killed by a signal or timeout).
+  int Stop(std::chrono::seconds timeout = 30s) {
+    if (pid_ <= 0) return -1;
+    kill(pid_, SIGTERM);
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    int status = 0;
+    while (waitpid(pid_, &status, WNOHANG) == 0) {
+      if (std::chrono::steady_clock::now() > deadline) {
+        Kill();
+        return -1;
+      }
+      std::this_thread::sleep_for(20ms);
+    }
+    pid_ = -1;
+    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
+  }
+  bool running() const { return pid_ > 0; }
+  int kills() const { return kills_; }
+
+ private:
+  std::string name_, config_, dir_;
+  pid_t pid_ = -1;
+  int incarnation_ = 0;
+  int kills_ = 0;
+};
+
+// Reads the audit topic continuously (the mock keeps only ~5 MiB per partition).
+class BackgroundReader {
+ public:
+  explicit BackgroundReader(std::unique_ptr<AuditReader> r) : reader_(std::move(r)) {
+    thread_ = std::thread([this] {
+      while (!stop_.load()) {
+        std::lock_guard lock(mu_);
+        reader_->Poll(200ms);
+      }
+    });
+  }
+  ~BackgroundReader() { Stop(); }
+  void Stop() {
+    stop_ = true;
+    if (thread_.joinable()) thread_.join();
+  }
+  AuditReader& reader() { return *reader_; }
+
+ private:
+  std::unique_ptr<AuditReader> reader_;
+  std::mutex mu_;
+  std::atomic<bool> stop_{false};
+  std::thread thread_;
+};
+
+// The group's committed offsets and the high watermarks, through a handle
+// that never joins the group.
+class GroupProbe {
+ public:
+  explicit GroupProbe(const std::string& bootstrap) {
+    rd_kafka_conf_t* conf = rd_kafka_conf_new();
+    char err[256];
+    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
+    rd_kafka_conf_set(conf, "group.id", kGroup, err, sizeof err);
+    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
+    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
+  }
+  ~GroupProbe() { rd_kafka_destroy(rk_); }
+  // True when every partition's committed offset equals its high watermark.
+  bool CaughtUp(std::string* status) {
+    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
+    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, kTopic, p);
+    bool ok = rd_kafka_committed(rk_, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
+    int64_t behind = 0;
+    for (int p = 0; ok && p < kPartitions; ++p) {
+      int64_t lo = 0, hi = 0;
+      if (rd_kafka_query_watermark_offsets(rk_, kTopic, p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
+        ok = false;
+        break;
+      }
+      behind += hi - std::max<int64_t>(0, l->elems[p].offset);
+    }
+    rd_kafka_topic_partition_list_destroy(l);
+    *status = ok ? std::to_string(behind) + " messages not committed" : "probe failed";
+    return ok && behind == 0;
+  }
+
+ private:
+  rd_kafka_t* rk_ = nullptr;
+};
+
+TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageExactlyOnce) {
+  const uint64_t seed = static_cast<uint64_t>(EnvInt("CHAPERONE_CRASH_SEED", std::random_device{}()));
+  const int64_t total = EnvInt("CHAPERONE_CRASH_MESSAGES", 100'000);
+  std::printf("crash test: seed %llu, %lld messages (replay with CHAPERONE_CRASH_SEED=%llu)\n",
+              static_cast<unsigned long long>(seed), static_cast<long long>(total),
+              static_cast<unsigned long long>(seed));
+  std::mt19937_64 rng(seed);
+  auto uniform = [&](double lo, double hi) { return std::uniform_real_distribution<double>(lo, hi)(rng); };
+
+  auto cluster = MockCluster::Start(3, {{kTopic, kPartitions}, {kAuditTopic, 1}});
+  ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  const std::string bootstrap = (*cluster)->bootstrap_servers();
+
+  char tmpl[] = "/tmp/chaperone-crash-XXXXXX";
+  ASSERT_NE(mkdtemp(tmpl), nullptr);
+  const std::string dir = tmpl;
+  const std::string config = dir + "/service.yaml";
+  std::ofstream(config) << "clusters:\n"
+                        << "  mock:\n"
+                        << "    bootstrap.servers: \"" << bootstrap << "\"\n"
+                        << "    log_level: 3\n"
+                        << "service:\n"
+                        << "  cluster: mock\n"
+                        << "  tier: " << kTier << "\n"
+                        << "  group_id: " << kGroup << "\n"
+                        << "  topics: {include: [\"crash\\\\..*\"]}\n"
+                        << "  window_sec: " << kWindowSec << "\n"
+                        << "  flush_interval_ms: 1000\n"
+                        << "  discovery_interval_ms: 1000\n"
+                        << "  send_timeout_ms: 3000\n"
+                        << "  listen: \"\"\n"
+                        << "  consumer:\n"
+                        << "    session.timeout.ms: 6000\n"
+                        << "    heartbeat.interval.ms: 500\n";
+
+  auto reader = AuditReader::Create(bootstrap, kAuditTopic, 1);
+  ASSERT_TRUE(reader.ok());
+  BackgroundReader audit(std::move(*reader));
+
+  std::vector<std::unique_ptr<Member>> members;
+  for (const char* name : {"a", "b", "c"}) members.push_back(std::make_unique<Member>(name, config, dir));
+  members[0]->Start();
+  members[1]->Start();
+
+  // The producer: ~total messages over ~40 s, event times advancing with
+  // jitter so that every flush touches a few windows.
+  auto producer = TestProducer::Create(bootstrap, {{"message.timeout.ms", "120000"}});
+  ASSERT_TRUE(producer.ok());
+  std::atomic<bool> produced{false};
+  std::thread produce_thread([&] {
+    std::mt19937_64 prng(seed ^ 0x9e3779b97f4a7c15ULL);
+    const int64_t base_ms = 1'700'000'000'000;
+    const int batches = 400;
+    const int64_t per_batch = (total + batches - 1) / batches;
+    int64_t i = 0;
+    for (int b = 0; b < batches && i < total; ++b) {
+      auto next = std::chrono::steady_clock::now() + 100ms;
+      for (int64_t k = 0; k < per_batch && i < total; ++k, ++i) {
+        TestMessage m;
+        m.topic = kTopic;
+        m.partition = static_cast<int32_t>(prng() % kPartitions);
+        int64_t ts = base_ms + i * (12 * kWindowSec * 1000) / total +
+                     static_cast<int64_t>(prng() % 180'000) - 90'000;
+        m.timestamp_ms = ts;
+        if (i % 53 != 0) m.key = "key-" + std::to_string(i);
+        switch (i % 100) {
+          case 7: m.value = std::nullopt; break;        // tombstone
+          case 17: m.value = ""; break;                  // empty
+          case 27: m.value = "plain text " + std::to_string(i); break;  // not JSON
+          default:
+            m.value = "{\"id\":" + std::to_string(i) + ",\"ts\":" + std::to_string(ts) + ",\"v\":\"" +
+                      std::string(static_cast<size_t>(prng() % 80), 'x') + "\"}";
+        }
+        Status s = (*producer)->Produce(m, kWindowSec);
+        ASSERT_TRUE(s.ok()) << s.ToString();
+      }
+      std::this_thread::sleep_until(next);
+    }
+    Status s = (*producer)->Flush(120s);
+    EXPECT_TRUE(s.ok()) << s.ToString();
+    produced = true;
+  });
+
+  // Chaos while producing.
+  const auto start = std::chrono::steady_clock::now();
+  auto elapsed = [&] { return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count(); };
+  int kills = 0, broker_outages = 0, error_injections = 0;
+  bool c_joined = false, c_left = false;
+  const double c_join_at = uniform(8, 14), c_leave_at = uniform(24, 30);
+  while (!produced.load() || kills < 4 || !c_left) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(static_cast<int>(uniform(2500, 6000))));
+    if (!c_joined && elapsed() >= c_join_at) {
+      std::printf("  t=%5.1fs  c joins\n", elapsed());
+      members[2]->Start();
+      c_joined = true;
+      continue;
+    }
+    if (c_joined && !c_left && elapsed() >= c_leave_at) {
+      int rc = members[2]->Stop();
+      std::printf("  t=%5.1fs  c leaves (exit %d)\n", elapsed(), rc);
+      EXPECT_EQ(rc, 0);
+      c_left = true;
+      continue;
+    }
+    int action = static_cast<int>(uniform(0, 6));
+    if (action <= 2 || (produced.load() && kills < 4)) {
+      Member& m = *members[static_cast<size_t>(uniform(0, 2))];
+      m.Kill();
+      ++kills;
+      int pause_ms = static_cast<int>(uniform(0, 1500));
+      std::printf("  t=%5.1fs  kill -9, restart after %d ms\n", elapsed(), pause_ms);
+      std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
+      m.Start();
+    } else if (action == 3) {
+      int broker = static_cast<int>(uniform(1, 4));
+      int down_ms = static_cast<int>(uniform(500, 2000));
+      std::printf("  t=%5.1fs  broker %d down for %d ms\n", elapsed(), broker, down_ms);
+      ASSERT_TRUE((*cluster)->SetBrokerDown(broker).ok());
+      std::this_thread::sleep_for(std::chrono::milliseconds(down_ms));
+      ASSERT_TRUE((*cluster)->SetBrokerUp(broker).ok());
+      ++broker_outages;
+    } else {
+      // Kafka API keys: 0 Produce, 1 Fetch, 8 OffsetCommit, 9 OffsetFetch.
+      struct Fault {
+        int api, count, error;
+        const char* what;
+      };
+      const Fault faults[] = {
+          {8, 2, RD_KAFKA_RESP_ERR_INVALID_COMMIT_OFFSET_SIZE, "commit fails"},
+          {8, 1, RD_KAFKA_RESP_ERR_REBALANCE_IN_PROGRESS, "commit: rebalance in progress"},
+          {8, 1, RD_KAFKA_RESP_ERR_NOT_COORDINATOR, "commit: not coordinator"},
+          {0, 5, RD_KAFKA_RESP_ERR_NOT_ENOUGH_REPLICAS, "produce: not enough replicas"},
+          {0, 3, RD_KAFKA_RESP_ERR_REQUEST_TIMED_OUT, "produce: timed out"},
+          {1, 5, RD_KAFKA_RESP_ERR_NOT_LEADER_FOR_PARTITION, "fetch: not leader"},
+          {9, 2, RD_KAFKA_RESP_ERR_COORDINATOR_LOAD_IN_PROGRESS, "offset fetch: coordinator loading"},
+      };
+      const Fault& f = faults[static_cast<size_t>(uniform(0, std::size(faults)))];
+      std::printf("  t=%5.1fs  inject %d x %s\n", elapsed(), f.count, f.what);
+      (*cluster)->PushRequestErrors(f.api, f.count, f.error);
+      ++error_injections;
+    }
+  }
+  produce_thread.join();
+  ASSERT_EQ((*producer)->failed(), 0);
+  for (int i = 0; i < 2; ++i)
+    if (!members[static_cast<size_t>(i)]->running()) members[static_cast<size_t>(i)]->Start();
+  std::printf("  t=%5.1fs  produced %lld; %d kills, %d broker outages, %d error injections; waiting for commits\n",
+              elapsed(), static_cast<long long>((*producer)->produced()), kills, broker_outages, error_injections);
+
+  // Everything produced is committed by the group (records are sent before
+  // their offsets are committed, so they are all on the audit topic then).
+  GroupProbe probe(bootstrap);
+  std::string status;
+  ASSERT_TRUE(WaitFor([&] { return probe.CaughtUp(&status); }, 120s)) << status;
+  std::printf("  t=%5.1fs  group caught up\n", elapsed());
+
+  audit.Stop();
+  ASSERT_TRUE(audit.reader().ReadToEnd(30s).ok());
+  EXPECT_EQ(audit.reader().bad(), 0);
+  ChunkMerger merged;
+  merged.ApplyAll(audit.reader().records());
+  EXPECT_TRUE(merged.violations().empty()) << merged.violations().front();
+  const auto actual = merged.Totals(kTier);
+  std::printf("  %zu audit records, %lld chunk replacements, %lld heartbeats, %zu (partition, window) cells\n",
+              audit.reader().records().size(), static_cast<long long>(merged.replacements()),
+              static_cast<long long>(merged.heartbeats()), actual.size());
+  EXPECT_EQ(TotalCount(actual), (*producer)->produced());
+  EXPECT_EQ(DiffTotals((*producer)->expected(), actual), "");
+
+  // A clean shutdown: exit code 0, and its final flush changes nothing.
+  for (int i = 0; i < 2; ++i) EXPECT_EQ(members[static_cast<size_t>(i)]->Stop(), 0) << "member " << i;
+  ASSERT_TRUE(audit.reader().ReadToEnd(30s).ok());
+  ChunkMerger after;
+  after.ApplyAll(audit.reader().records());
+  EXPECT_EQ(DiffTotals((*producer)->expected(), after.Totals(kTier)), "");
+  std::printf("  t=%5.1fs  done (logs in %s)\n", elapsed(), dir.c_str());
+}
+
+}  // namespace
+}  // namespace chaperone
