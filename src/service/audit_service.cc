@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <condition_variable>
+#include <cstdlib>
 #include <cstring>
 #include <map>
 #include <mutex>
@@ -27,6 +28,7 @@ namespace chaperone::service {
 namespace {
 
 using std::chrono::milliseconds;
+using namespace std::chrono_literals;
 
 // Messages taken from the consumer between two looks at the clock and timers.
 constexpr int kMaxBatch = 4096;
@@ -109,8 +111,10 @@ class AuditService::Impl final : public ServiceControl {
     int32_t partition = 0;
     PartitionLedger ledger;
     int64_t assigned_ms = 0;   // wall clock of the assignment
-    int64_t caught_up_ms = 0;  // everything appended before this time was counted (0 unknown)
+    int64_t caught_up_ms = 0;  // everything appended before this time was committed (0 unknown)
     int64_t high_watermark = -1;
+    int64_t sampled_high = -1, sampled_low = -1;  // high/low watermark sampled at sampled_ms (-1 none)
+    int64_t sampled_ms = 0;
   };
   struct TopicState {
     std::string name;
@@ -171,7 +175,6 @@ class AuditService::Impl final : public ServiceControl {
   int64_t next_flush_ns_ = 0;
   int64_t next_status_ns_ = 0;
   int64_t next_rewind_ns_ = 0;
-  int64_t prev_flush_ms_ = 0;          // wall clock of the previous flush
   bool rewind_pending_ = false;
   bool joined_ = false;                // had an assignment (possibly empty) from the group
   int64_t last_good_flush_ms_ = 0;
@@ -179,6 +182,7 @@ class AuditService::Impl final : public ServiceControl {
   bool last_flush_ok_ = true;
   int64_t watermark_ms_ = 0;
   std::optional<AuditRecord> pending_heartbeat_;  // stamped after a commit, sent with the next flush
+  int64_t hwm_staleness_ms_ = 1000;  // how old the consumer's cached high watermark can be
   std::string last_error_;
   // Hot-path counters, published to metrics_ once per batch.
   int64_t n_audited_ = 0, n_bytes_ = 0, n_malformed_ = 0, n_no_time_ = 0;
@@ -263,6 +267,10 @@ Status AuditService::Impl::Init() {
                              {"enable.auto.offset.store", "false"},
                              {"enable.partition.eof", "false"},
                              {"partition.assignment.strategy", "cooperative-sticky"}});
+  if (const std::string* w = FindKafkaProperty(props, "fetch.wait.max.ms")) {
+    // An idle partition's high watermark is refreshed every fetch.wait.max.ms.
+    hwm_staleness_ms_ = std::max<int64_t>(1000, std::atoll(w->c_str()) + 500);
+  }
   auto conf = BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   rd_kafka_conf_set_rebalance_cb(*conf, &Impl::RebalanceTrampoline);
@@ -311,7 +319,6 @@ Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
   std::thread discovery([this] { DiscoveryLoop(); });
   const int64_t interval_ns = opts_.flush_interval.count() * 1'000'000;
   next_flush_ns_ = clock_.MonotonicNs() + interval_ns;
-  prev_flush_ms_ = clock_.NowMs();
   spdlog::info("service: auditing cluster {} as tier {} (group {}, window {} s, flush every {} ms)", opts_.cluster_name,
                opts_.tier, opts_.EffectiveGroupId(), opts_.window_sec, opts_.flush_interval.count());
 
@@ -545,9 +552,15 @@ Status AuditService::Impl::Flush(bool final) {
     records.push_back(std::move(r));
   }
   const int64_t count_records = static_cast<int64_t>(records.size()) - (with_heartbeat ? 1 : 0);
+  // A heartbeat alone never holds the consume loop for long, and shutdown is
+  // bounded even when the audit cluster is gone (what is not committed is
+  // replayed by the next owner).
+  std::chrono::milliseconds timeout = opts_.send_timeout;
+  if (count_records == 0) timeout = std::min(timeout, std::max<std::chrono::milliseconds>(opts_.flush_interval, 1000ms));
+  if (final) timeout = std::min<std::chrono::milliseconds>(timeout, 10'000ms);
 
   if (!records.empty()) {
-    if (Status s = reporter_->Send(records, opts_.send_timeout); !s.ok()) {
+    if (Status s = reporter_->Send(records, timeout); !s.ok()) {
       if (count_records == 0) {
         // Only the heartbeat was at stake: keep it for the next flush (its
         // uuid lets the collector drop a second copy).
@@ -597,9 +610,9 @@ Status AuditService::Impl::Flush(bool final) {
   last_flush_ok_ = true;
   last_good_flush_ms_ = flush_ms;
   PrepareHeartbeat();
-  prev_flush_ms_ = flush_ms;
   if (final && pending_heartbeat_) {
-    if (Status s = reporter_->Send({*pending_heartbeat_}, opts_.send_timeout); s.ok()) {
+    if (Status s = reporter_->Send({*pending_heartbeat_}, std::min<std::chrono::milliseconds>(timeout, 5'000ms));
+        s.ok()) {
       metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
       watermark_ms_ = pending_heartbeat_->watermark_ms;
       pending_heartbeat_.reset();
@@ -611,12 +624,14 @@ Status AuditService::Impl::Flush(bool final) {
 }
 
 // The heartbeat's watermark W promises: every message appended to this
-// process's partitions before W has been counted, reported and committed. A
-// partition counts as caught up at this flush when its position has reached
-// the high watermark the fetcher last saw; the fetcher refreshes that at least
-// every fetch.wait.max.ms, so the promise is made for the previous flush time,
-// not this one. A partition that has never caught up since its assignment
-// holds the watermark back; until every partition has caught up once, no
+// process's partitions before W has been counted, reported and committed.
+// At every flush each partition samples the high watermark H its consumer last
+// saw (refreshed by every fetch response, so it covers everything appended
+// until hwm_staleness_ms_ before the sample time T). When a later commit
+// reaches H, everything appended before T - hwm_staleness_ms_ is committed:
+// that is the partition's caught-up time. W is the minimum over the assigned
+// partitions, so a lagging partition holds W back by its lag; a partition that
+// has not caught up once since its assignment holds it at 0, and then no
 // heartbeat is sent (the count records still show the process is alive). A
 // member without partitions reports its flush time once it has joined the
 // group. Partitions moving between members are covered by neither side for
@@ -625,16 +640,23 @@ Status AuditService::Impl::Flush(bool final) {
 void AuditService::Impl::PrepareHeartbeat() {
   // Before the group gave us an assignment we cannot speak for any partition.
   if (!joined_) return;
-  int64_t watermark = last_good_flush_ms_;
+  const int64_t now = last_good_flush_ms_;
+  int64_t watermark = now;
   for (PartitionState* ps : Assigned()) {
     int64_t low = -1, high = -1;
     bool have = rd_kafka_get_watermark_offsets(rk_, ps->topic->name.c_str(), ps->partition, &low, &high) ==
                     RD_KAFKA_RESP_ERR_NO_ERROR &&
                 high >= 0;
-    int64_t pos = ps->ledger.position();
-    if (have && !ps->ledger.rewinding() && (pos >= high || (pos < 0 && low == high)) &&
-        ps->assigned_ms <= prev_flush_ms_) {
-      ps->caught_up_ms = std::max(ps->caught_up_ms, prev_flush_ms_);
+    if (!ps->ledger.rewinding() && ps->sampled_high >= 0) {
+      int64_t pos = ps->ledger.position();
+      if (pos >= ps->sampled_high || (pos < 0 && ps->sampled_high == ps->sampled_low))
+        ps->caught_up_ms = std::max(ps->caught_up_ms, ps->sampled_ms - hwm_staleness_ms_);
+    }
+    // A fresh sample, once the fetcher has surely answered since the assignment.
+    if (have && now >= ps->assigned_ms + hwm_staleness_ms_) {
+      ps->sampled_high = high;
+      ps->sampled_low = low;
+      ps->sampled_ms = now;
     }
     ps->high_watermark = high;
     watermark = std::min(watermark, ps->caught_up_ms);
