@@ -236,8 +236,8 @@ void BM_SeriesHttp(benchmark::State& state) {
   client.set_keep_alive(true);
   int i = 0;
   for (auto _ : state) {
-    auto r = client.Get(fmt::format("/api/v1/topics/{}/series?from={}&to={}", TopicName(i++ % kTopics), kStartSec,
-                                    kEndSec));
+    auto r =
+        client.Get(fmt::format("/api/v1/topics/{}/series?from={}&to={}", TopicName(i++ % kTopics), kStartSec, kEndSec));
     if (!r || r->status != 200) state.SkipWithError("HTTP request failed");
   }
   server.Stop();

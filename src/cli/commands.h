@@ -12,5 +12,6 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code);
 void AddCollectorCommand(CLI::App& app, int* exit_code);
 void AddWebCommand(CLI::App& app, int* exit_code);
 void AddServiceCommand(CLI::App& app, int* exit_code);
+void AddUpCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

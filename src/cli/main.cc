@@ -17,6 +17,7 @@ int main(int argc, char** argv) {
   chaperone::cli::AddCollectorCommand(app, &exit_code);
   chaperone::cli::AddWebCommand(app, &exit_code);
   chaperone::cli::AddServiceCommand(app, &exit_code);
+  chaperone::cli::AddUpCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {

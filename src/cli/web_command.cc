@@ -20,7 +20,8 @@ void AddWebCommand(CLI::App& app, int* exit_code) {
     std::string tier_order;
   };
   auto opts = std::make_shared<Opts>();
-  CLI::App* cmd = app.add_subcommand("web", "Serve the REST query API (/api/v1), /metrics and the dashboard until SIGINT/SIGTERM");
+  CLI::App* cmd =
+      app.add_subcommand("web", "Serve the REST query API (/api/v1), /metrics and the dashboard until SIGINT/SIGTERM");
   cmd->add_option("--config", opts->config, "Config file (YAML; its 'web' section); flags override it");
   cmd->add_option("--listen", opts->web.listen, "Listen address HOST:PORT (port 0: any free port)")
       ->default_str(opts->web.listen);
@@ -63,7 +64,8 @@ void AddWebCommand(CLI::App& app, int* exit_code) {
     if (cmd->count("--window-sec")) o.window_sec = f.window_sec;
     if (cmd->count("--threads")) o.threads = f.threads;
     if (cmd->count("--tier-order")) {
-      if (auto t = web::TierOrder::Parse(opts->tier_order); !t.ok()) return fail("--tier-order: " + t.status().message(), 2);
+      if (auto t = web::TierOrder::Parse(opts->tier_order); !t.ok())
+        return fail("--tier-order: " + t.status().message(), 2);
       o.tier_order = opts->tier_order.empty() ? std::vector<std::string>() : web::SplitList(opts->tier_order);
     }
     if (Status s = web::ValidateOptions(o); !s.ok()) return fail(s.message(), 2);

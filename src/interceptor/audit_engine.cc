@@ -209,6 +209,13 @@ void AuditEngine::DrainLoop() {
 
 void AuditEngine::CutBatch(std::vector<std::shared_ptr<Ticket>> tickets) {
   std::vector<WindowSnapshot> snaps = tracker_->Drain();
+  // Messages the tracker had to discard (more open windows than it may hold)
+  // were observed but are in no record: they count as dropped observations.
+  int64_t tracker_dropped = tracker_->dropped_messages();
+  if (tracker_dropped > tracker_dropped_) {
+    dropped_observations_.fetch_add(tracker_dropped - tracker_dropped_, std::memory_order_relaxed);
+    tracker_dropped_ = tracker_dropped;
+  }
   int64_t watermark = control_clock_.NowMs() - kWatermarkSlackMs;
   std::vector<AuditRecord> records;
   records.reserve(snaps.size());

@@ -149,6 +149,7 @@ class AuditEngine {
   std::vector<Slot> scratch_;
   int64_t drained_ = 0;         // slots popped since start (for stats)
   int64_t first_flush_ns_ = 0;  // control clock; set before the thread starts
+  int64_t tracker_dropped_ = 0;  // tracker_->dropped_messages() already counted
 
   // Requests to the drain thread.
   std::atomic<bool> pause_drain_{false};

@@ -22,9 +22,7 @@ bool HasLatency(const store::WindowRow& r) {
          r.latency_p99 > 0 || r.latency_p95 > 0 || r.latency_p50 > 0;
 }
 
-int64_t LatencyWeight(const store::WindowRow& r) {
-  return std::max<int64_t>(0, r.count - r.no_time - r.malformed);
-}
+int64_t LatencyWeight(const store::WindowRow& r) { return std::max<int64_t>(0, r.count - r.no_time - r.malformed); }
 
 void CopyLatency(const store::WindowRow& r, MergedWindow& m) {
   m.has_latency = true;
@@ -109,8 +107,7 @@ MergedWindow MergeRows(std::span<const store::WindowRow* const> rows) {
   return m;
 }
 
-std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter,
-                                const TierOrder& order) {
+std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter, const TierOrder& order) {
   std::vector<const store::WindowRow*> sorted;
   sorted.reserve(rows.size());
   for (const auto& r : rows) sorted.push_back(&r);
@@ -265,11 +262,16 @@ std::vector<LossWindow> ComputeLoss(const std::vector<store::WindowRow>& rows, c
 
 std::string_view StatusName(TopicStatus s) {
   switch (s) {
-    case TopicStatus::kHealthy: return "healthy";
-    case TopicStatus::kNoData: return "no_data";
-    case TopicStatus::kStaleEmitter: return "stale_emitter";
-    case TopicStatus::kDelay: return "delay";
-    case TopicStatus::kLoss: return "loss";
+    case TopicStatus::kHealthy:
+      return "healthy";
+    case TopicStatus::kNoData:
+      return "no_data";
+    case TopicStatus::kStaleEmitter:
+      return "stale_emitter";
+    case TopicStatus::kDelay:
+      return "delay";
+    case TopicStatus::kLoss:
+      return "loss";
   }
   return "unknown";
 }
@@ -394,8 +396,10 @@ TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vecto
   bool stale = std::any_of(t.tiers.begin(), t.tiers.end(), [&](const std::string& tier) {
     return finality.HasStaleEmitter(tier, range_from_sec * 1000);
   });
-  t.status = loss ? TopicStatus::kLoss
-                  : delay ? TopicStatus::kDelay : stale ? TopicStatus::kStaleEmitter : TopicStatus::kHealthy;
+  t.status = loss    ? TopicStatus::kLoss
+             : delay ? TopicStatus::kDelay
+             : stale ? TopicStatus::kStaleEmitter
+                     : TopicStatus::kHealthy;
   return t;
 }
 
@@ -427,8 +431,10 @@ Result<TopicSort> ParseTopicSort(std::string_view s) {
 void SortTopics(std::vector<TopicAnalysis>& topics, const TopicSort& sort) {
   auto by_key = [&](const TopicAnalysis& a, const TopicAnalysis& b) -> int {  // <0, 0, >0
     switch (sort.key) {
-      case TopicSortKey::kTopic: return a.topic.compare(b.topic);
-      case TopicSortKey::kStatus: return static_cast<int>(a.status) - static_cast<int>(b.status);
+      case TopicSortKey::kTopic:
+        return a.topic.compare(b.topic);
+      case TopicSortKey::kStatus:
+        return static_cast<int>(a.status) - static_cast<int>(b.status);
       case TopicSortKey::kLoss: {
         int64_t la = a.loss_total(), lb = b.loss_total();
         return la < lb ? -1 : la > lb ? 1 : 0;

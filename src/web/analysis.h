@@ -51,8 +51,7 @@ struct Series {
 
 // Groups rows per tier (or per tier and datacenter) and merges each window.
 // Series come in tier order, then datacenter name.
-std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter,
-                                const TierOrder& order);
+std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter, const TierOrder& order);
 
 // ---------------------------------------------------------------------------
 // Finality
@@ -145,7 +144,7 @@ struct PairSummary {
 struct TopicAnalysis {
   std::string topic;
   TopicStatus status = TopicStatus::kNoData;
-  std::vector<std::string> tiers;  // tiers with data in the range, in pipeline order
+  std::vector<std::string> tiers;                // tiers with data in the range, in pipeline order
   std::optional<int64_t> last_window_sec;        // latest window in the range
   std::optional<int64_t> latest_window_sec;      // latest window known at all (summary or range)
   std::optional<int64_t> last_final_window_sec;  // final for every tier of the topic

@@ -110,9 +110,7 @@ int64_t InferWindowSec(const std::vector<store::WindowRow>& rows, int64_t dflt) 
   return dflt;
 }
 
-void WriteRange(JsonWriter& w, const TimeRange& r) {
-  w.Field("from", r.from_sec).Field("to", r.to_sec);
-}
+void WriteRange(JsonWriter& w, const TimeRange& r) { w.Field("from", r.from_sec).Field("to", r.to_sec); }
 
 void WritePoint(JsonWriter& w, const MergedWindow& p, bool final) {
   w.BeginObject();
@@ -157,9 +155,12 @@ FinalityOptions Api::finality_options() const {
 
 void Api::Error(HttpResponse& res, const Status& s) {
   switch (s.code()) {
-    case Status::Code::kInvalidArgument: return WriteError(res, 400, "bad_request", s.message());
-    case Status::Code::kNotFound: return WriteError(res, 404, "not_found", s.message());
-    default: return WriteError(res, 500, "internal", s.message());
+    case Status::Code::kInvalidArgument:
+      return WriteError(res, 400, "bad_request", s.message());
+    case Status::Code::kNotFound:
+      return WriteError(res, 404, "not_found", s.message());
+    default:
+      return WriteError(res, 500, "internal", s.message());
   }
 }
 
@@ -177,7 +178,9 @@ HttpResponse Api::Handle(const HttpRequest& req) {
     Route(req, res);
   } catch (const std::exception& e) {
     spdlog::error("web: {} {} failed: {}", req.method, req.path, e.what());
+    std::string route = std::move(res.route);
     res = HttpResponse();
+    res.route = std::move(route);
     WriteError(res, 500, "internal", "internal error");
   }
   if (res.route.empty()) res.route = kRouteUnmatched;
@@ -254,8 +257,8 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
   if (status_s->has_value()) {
     status_filter = ParseStatus(**status_s);
     if (!status_filter) {
-      return Error(res, Status::InvalidArgument(
-                            "status: expected one of healthy, loss, delay, no_data, stale_emitter"));
+      return Error(res,
+                   Status::InvalidArgument("status: expected one of healthy, loss, delay, no_data, stale_emitter"));
     }
   }
   auto limit = ParseIntParam(c.q, "limit", 1000, 1, 10000);
@@ -390,9 +393,8 @@ void Api::Series(const Ctx& c, const std::string& topic, HttpResponse& res) {
   auto rows = (*lease)->QueryWindows(topic, tier_filter, range->from_sec, range->to_sec);
   if (!rows.ok()) return StoreError(res, rows.status(), &*lease);
   if (tiers.size() > 1) {
-    std::erase_if(*rows, [&](const store::WindowRow& r) {
-      return std::find(tiers.begin(), tiers.end(), r.tier) == tiers.end();
-    });
+    std::erase_if(
+        *rows, [&](const store::WindowRow& r) { return std::find(tiers.begin(), tiers.end(), r.tier) == tiers.end(); });
   }
   if (rows->empty()) {
     auto exists = catalog_.Exists(**lease, topic);
@@ -548,7 +550,8 @@ void Api::Partitions(const Ctx& c, const std::string& topic, const std::string& 
     if (!merged.empty() && key(merged.back()) == key(r)) {
       auto& m = merged.back();
       m.count += r.count;
-      if (r.first_offset >= 0) m.first_offset = m.first_offset < 0 ? r.first_offset : std::min(m.first_offset, r.first_offset);
+      if (r.first_offset >= 0)
+        m.first_offset = m.first_offset < 0 ? r.first_offset : std::min(m.first_offset, r.first_offset);
       m.last_offset = std::max(m.last_offset, r.last_offset);
     } else {
       merged.push_back(r);
@@ -766,9 +769,10 @@ void Api::Dashboard(const HttpRequest& req, HttpResponse& res) {
   };
   // Bundle paths are plain: anything that looks like traversal or encoding
   // tricks is simply not there.
-  bool suspicious = path.empty() || path[0] != '/' || path.find("..") != std::string_view::npos ||
-                    path.find('\\') != std::string_view::npos || path.find("//") != std::string_view::npos ||
-                    std::any_of(path.begin(), path.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
+  bool suspicious =
+      path.empty() || path[0] != '/' || path.find("..") != std::string_view::npos ||
+      path.find('\\') != std::string_view::npos || path.find("//") != std::string_view::npos ||
+      std::any_of(path.begin(), path.end(), [](char ch) { return static_cast<unsigned char>(ch) < 0x20; });
   if (suspicious) return not_found();
   if (path == "/" || path == "/index.html") {
     auto index = assets_.Lookup("/index.html");

@@ -16,16 +16,16 @@
 #include "web/metrics.h"
 #include "web/overview_cache.h"
 #include "web/store_pool.h"
-#include "web/topic_catalog.h"
 #include "web/tier_order.h"
+#include "web/topic_catalog.h"
 
 namespace chaperone::web {
 
 struct ApiOptions {
   TierOrder tier_order;
-  int64_t delay_threshold_ms = 60'000;  // a topic whose last final window's p99 exceeds this is "delay"
-  int64_t grace_sec = 60;               // finality: watermark >= window end + grace
-  int64_t stale_emitter_sec = 180;      // an emitter silent this long is stale (3 flush intervals)
+  int64_t delay_threshold_ms = 60'000;     // a topic whose last final window's p99 exceeds this is "delay"
+  int64_t grace_sec = 60;                  // finality: watermark >= window end + grace
+  int64_t stale_emitter_sec = 180;         // an emitter silent this long is stale (3 flush intervals)
   int64_t window_sec = kDefaultWindowSec;  // reported when no row says otherwise
   int64_t topic_cache_ms = 15'000;         // topic summaries are reused this long
   int64_t topic_miss_refresh_ms = 5'000;   // an unknown topic re-reads them at most this often

@@ -19,18 +19,40 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
   if (c >= 0xE0 && c <= 0xEF) {
     if (n < 3 || !cont(i + 1) || !cont(i + 2)) return 0;
     unsigned char c1 = byte(i + 1);
-    if (c == 0xE0 && c1 < 0xA0) return 0;  // overlong
+    if (c == 0xE0 && c1 < 0xA0) return 0;   // overlong
     if (c == 0xED && c1 >= 0xA0) return 0;  // UTF-16 surrogate
     return 3;
   }
   if (c >= 0xF0 && c <= 0xF4) {
     if (n < 4 || !cont(i + 1) || !cont(i + 2) || !cont(i + 3)) return 0;
     unsigned char c1 = byte(i + 1);
-    if (c == 0xF0 && c1 < 0x90) return 0;  // overlong
+    if (c == 0xF0 && c1 < 0x90) return 0;   // overlong
     if (c == 0xF4 && c1 >= 0x90) return 0;  // > U+10FFFF
     return 4;
   }
   return 0;
+}
+
+// The two-character JSON escape of `c`, or nullptr.
+const char* ShortEscape(unsigned char c) {
+  switch (c) {
+    case '"':
+      return "\\\"";
+    case '\\':
+      return "\\\\";
+    case '\n':
+      return "\\n";
+    case '\r':
+      return "\\r";
+    case '\t':
+      return "\\t";
+    case '\b':
+      return "\\b";
+    case '\f':
+      return "\\f";
+    default:
+      return nullptr;
+  }
 }
 
 }  // namespace
@@ -53,15 +75,10 @@ void AppendJsonString(std::string& out, std::string_view s) {
       i = j;
       continue;
     }
-    switch (c) {
-      case '"': out += "\\\""; ++i; continue;
-      case '\\': out += "\\\\"; ++i; continue;
-      case '\n': out += "\\n"; ++i; continue;
-      case '\r': out += "\\r"; ++i; continue;
-      case '\t': out += "\\t"; ++i; continue;
-      case '\b': out += "\\b"; ++i; continue;
-      case '\f': out += "\\f"; ++i; continue;
-      default: break;
+    if (const char* esc = ShortEscape(c)) {
+      out += esc;
+      ++i;
+      continue;
     }
     if (c < 0x20) {
       out += "\\u00";

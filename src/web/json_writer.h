@@ -39,7 +39,9 @@ class JsonWriter {
   JsonWriter& Field(std::string_view k, double v) { return Key(k).Double(v); }
   JsonWriter& Field(std::string_view k, bool v) { return Key(k).Bool(v); }
   JsonWriter& Field(std::string_view k, const std::optional<int64_t>& v) { return v ? Key(k).Int(*v) : Key(k).Null(); }
-  JsonWriter& Field(std::string_view k, const std::optional<double>& v) { return v ? Key(k).Double(*v) : Key(k).Null(); }
+  JsonWriter& Field(std::string_view k, const std::optional<double>& v) {
+    return v ? Key(k).Double(*v) : Key(k).Null();
+  }
   JsonWriter& Field(std::string_view k, const std::optional<bool>& v) { return v ? Key(k).Bool(*v) : Key(k).Null(); }
   JsonWriter& Field(std::string_view k, const std::optional<std::string>& v) {
     return v ? Key(k).String(*v) : Key(k).Null();

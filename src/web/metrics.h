@@ -34,7 +34,7 @@ class WebMetrics {
   };
   mutable std::mutex mu_;
   std::map<std::pair<std::string, int>, int64_t> requests_;  // guarded by mu_
-  std::map<std::string, Histogram, std::less<>> latency_;   // guarded by mu_
+  std::map<std::string, Histogram, std::less<>> latency_;    // guarded by mu_
   int64_t store_errors_ = 0;                                 // guarded by mu_
 };
 

@@ -23,8 +23,8 @@ void OverviewCache::Retain(const std::unordered_set<std::string>& keep) {
 }
 
 Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(store::Store& store,
-                                                                            const std::string& topic,
-                                                                            int64_t from_sec, int64_t to_sec) {
+                                                                            const std::string& topic, int64_t from_sec,
+                                                                            int64_t to_sec) {
   if (to_sec - from_sec > opts_.max_range_sec) {
     auto rows = store.QueryWindows(topic, std::nullopt, from_sec, to_sec);
     if (!rows.ok()) return rows.status();

@@ -22,8 +22,8 @@
 namespace chaperone::web {
 
 struct OverviewCacheOptions {
-  int64_t recent_sec = 3600;        // windows that began this close to `to` are always re-read
-  int64_t full_refresh_sec = 300;   // older windows are re-read at least this often
+  int64_t recent_sec = 3600;          // windows that began this close to `to` are always re-read
+  int64_t full_refresh_sec = 300;     // older windows are re-read at least this often
   int64_t max_range_sec = 2 * 86400;  // longer ranges are not cached (memory bound)
 };
 

@@ -113,9 +113,9 @@ Status QueryParams::OnlyAllow(std::initializer_list<std::string_view> known) con
     if (std::find(known.begin(), known.end(), name) == known.end()) {
       std::string list;
       for (auto k : known) list += (list.empty() ? "" : ", ") + std::string(k);
-      return Status::InvalidArgument(fmt::format("unknown parameter {}{}", Quote(name),
-                                                 list.empty() ? " (this endpoint takes none)"
-                                                              : fmt::format(" (expected one of: {})", list)));
+      return Status::InvalidArgument(
+          fmt::format("unknown parameter {}{}", Quote(name),
+                      list.empty() ? " (this endpoint takes none)" : fmt::format(" (expected one of: {})", list)));
     }
   }
   return Status::Ok();
@@ -165,8 +165,7 @@ Result<TimeRange> ParseTimeRange(const QueryParams& q, int64_t now_sec) {
   return r;
 }
 
-Result<int64_t> ParseIntParam(const QueryParams& q, const std::string& name, int64_t dflt, int64_t min,
-                              int64_t max) {
+Result<int64_t> ParseIntParam(const QueryParams& q, const std::string& name, int64_t dflt, int64_t min, int64_t max) {
   auto s = q.Get(name);
   if (!s.ok()) return s.status();
   if (!s->has_value()) return dflt;

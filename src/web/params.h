@@ -65,7 +65,6 @@ struct TimeRange {
 Result<TimeRange> ParseTimeRange(const QueryParams& q, int64_t now_sec);
 
 // An integer parameter with a default and an inclusive range.
-Result<int64_t> ParseIntParam(const QueryParams& q, const std::string& name, int64_t dflt, int64_t min,
-                              int64_t max);
+Result<int64_t> ParseIntParam(const QueryParams& q, const std::string& name, int64_t dflt, int64_t min, int64_t max);
 
 }  // namespace chaperone::web

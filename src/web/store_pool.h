@@ -71,9 +71,9 @@ class StorePool {
   mutable std::mutex mu_;
   std::condition_variable cv_;
   std::vector<std::unique_ptr<store::Store>> idle_;  // guarded by mu_
-  size_t open_ = 0;                                 // connections open (idle or leased), guarded by mu_
-  bool shared_busy_ = false;                        // guarded by mu_
-  std::string backend_;                             // guarded by mu_
+  size_t open_ = 0;                                  // connections open (idle or leased), guarded by mu_
+  bool shared_busy_ = false;                         // guarded by mu_
+  std::string backend_;                              // guarded by mu_
 };
 
 }  // namespace chaperone::web

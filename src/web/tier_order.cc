@@ -8,7 +8,7 @@ namespace chaperone::web {
 namespace {
 
 const std::vector<std::string>& DefaultPatterns() {
-  static const std::vector<std::string> kDefault = {"producer",  "proxy*",    "regional",
+  static const std::vector<std::string> kDefault = {"producer",   "proxy*",    "regional",
                                                     "replicator", "aggregate", "consumer*"};
   return kDefault;
 }

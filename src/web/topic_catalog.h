@@ -34,10 +34,10 @@ class TopicCatalog {
 
   const Clock& clock_;
   const int64_t max_age_ns_, miss_refresh_ns_;
-  std::mutex mu_;  // serialises refreshes too: concurrent requests wait for one
-  std::shared_ptr<const List> list_;          // guarded by mu_
-  std::unordered_set<std::string> names_;     // guarded by mu_
-  int64_t fetched_ns_ = 0;                    // monotonic; guarded by mu_
+  std::mutex mu_;                          // serialises refreshes too: concurrent requests wait for one
+  std::shared_ptr<const List> list_;       // guarded by mu_
+  std::unordered_set<std::string> names_;  // guarded by mu_
+  int64_t fetched_ns_ = 0;                 // monotonic; guarded by mu_
 };
 
 }  // namespace chaperone::web

@@ -3,7 +3,6 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
-
 #include <sys/socket.h>
 
 #include <cerrno>
@@ -88,7 +87,8 @@ Status WebServer::Start() {
                            : std::make_unique<StorePool>(options_.store_url, memory ? 1 : options_.store_connections);
   if (auto s = stores_->Start(); !s.ok()) {
     stores_.reset();
-    return Status(s.code() == Status::Code::kInvalidArgument ? s : Status::Unavailable("cannot open the store: " + s.message()));
+    return Status(
+        s.code() == Status::Code::kInvalidArgument ? s : Status::Unavailable("cannot open the store: " + s.message()));
   }
   const AssetBundle& assets = options_.assets ? *options_.assets : DashboardAssets();
   api_ = std::make_unique<Api>(std::move(api_opts), *stores_, clock_, assets, metrics_);
@@ -125,21 +125,21 @@ Status WebServer::Start() {
   server_->Delete(".*", handler);
   server_->Options(".*", handler);
   // Errors raised by httplib itself (malformed request line, URI too long, ...).
-  server_->set_error_handler(httplib::Server::HandlerWithResponse([this](const httplib::Request&,
-                                                                           httplib::Response& res) {
-    if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
-    metrics_.RecordRequest("unmatched", res.status, 0);
-    JsonWriter w;
-    w.BeginObject().Key("error").BeginObject().Field("code", res.status == 404 ? "not_found" : "bad_request");
-    const char* why = res.status == 413   ? "request too large"
-                      : res.status == 414 ? "request URI too long (8 KiB at most)"
-                      : res.status == 404 ? "not found"
-                                          : "malformed HTTP request";
-    w.Field("message", fmt::format("HTTP {}: {}", res.status, why));
-    w.EndObject().EndObject();
-    res.set_content(w.str(), "application/json");
-    return httplib::Server::HandlerResponse::Handled;
-  }));
+  server_->set_error_handler(
+      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
+        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
+        metrics_.RecordRequest("unmatched", res.status, 0);
+        JsonWriter w;
+        w.BeginObject().Key("error").BeginObject().Field("code", res.status == 404 ? "not_found" : "bad_request");
+        const char* why = res.status == 413   ? "request too large"
+                          : res.status == 414 ? "request URI too long (8 KiB at most)"
+                          : res.status == 404 ? "not found"
+                                              : "malformed HTTP request";
+        w.Field("message", fmt::format("HTTP {}: {}", res.status, why));
+        w.EndObject().EndObject();
+        res.set_content(w.str(), "application/json");
+        return httplib::Server::HandlerResponse::Handled;
+      }));
   server_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
     res.status = 500;
     res.set_content(R"({"error":{"code":"internal","message":"internal error"}})", "application/json");

@@ -30,17 +30,17 @@ class Api;
 class StorePool;
 
 struct WebServerOptions {
-  std::string listen = "127.0.0.1:8080";  // HOST:PORT ("[::1]:8080" for IPv6); port 0 picks a free port
-  std::string store_url;                  // "sqlite:PATH" | PATH | "postgresql://..."; opened at Start()
-  std::shared_ptr<store::Store> store;    // or an open store shared with the caller (takes precedence)
-  std::vector<std::string> tier_order;    // --tier-order patterns ("proxy*" allowed); empty: the default order
-  int64_t delay_threshold_ms = 60'000;    // status "delay" above this p99 (last final window)
-  int64_t grace_sec = 60;                 // a window is final once watermarks pass its end + grace
-  int64_t stale_emitter_sec = 180;        // an emitter silent this long is stale (3 flush intervals)
-  int64_t window_sec = kDefaultWindowSec; // window size reported when the data does not say
-  const AssetBundle* assets = nullptr;    // the dashboard; nullptr: DashboardAssets() (built in)
-  int threads = 8;                        // HTTP worker threads
-  size_t store_connections = 4;           // store connections opened from store_url at most
+  std::string listen = "127.0.0.1:8080";   // HOST:PORT ("[::1]:8080" for IPv6); port 0 picks a free port
+  std::string store_url;                   // "sqlite:PATH" | PATH | "postgresql://..."; opened at Start()
+  std::shared_ptr<store::Store> store;     // or an open store shared with the caller (takes precedence)
+  std::vector<std::string> tier_order;     // --tier-order patterns ("proxy*" allowed); empty: the default order
+  int64_t delay_threshold_ms = 60'000;     // status "delay" above this p99 (last final window)
+  int64_t grace_sec = 60;                  // a window is final once watermarks pass its end + grace
+  int64_t stale_emitter_sec = 180;         // an emitter silent this long is stale (3 flush intervals)
+  int64_t window_sec = kDefaultWindowSec;  // window size reported when the data does not say
+  const AssetBundle* assets = nullptr;     // the dashboard; nullptr: DashboardAssets() (built in)
+  int threads = 8;                         // HTTP worker threads
+  size_t store_connections = 4;            // store connections opened from store_url at most
 };
 
 // Checks the options (listen address, ranges, tier order); InvalidArgument naming the option at fault.

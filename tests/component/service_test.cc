@@ -189,6 +189,9 @@ TEST_F(ServiceTest, CountsEveryMessageOnceInItsWindowWhateverThePayload) {
   Runner* r = Start(Options());
   ASSERT_NE(r, nullptr);
   ASSERT_TRUE(WaitCommitted(total)) << "committed " << r->svc->metrics().messages_committed.load() << " of " << total;
+  // A heartbeat needs a high-watermark sample taken after the assignment and a
+  // later flush that commits up to it: wait for one rather than for time.
+  ASSERT_TRUE(WaitFor([&] { return r->svc->metrics().heartbeats_emitted.load() > 0; }, 30s));
   r->Stop();
   ASSERT_TRUE(r->result.ok()) << r->result.ToString();
 

@@ -19,8 +19,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr int64_t kW = 1'795'303'800;                   // a window start
-constexpr int64_t kNowMs = (kW + 1200 + 120) * 1000;    // two windows later, past end + grace
+constexpr int64_t kW = 1'795'303'800;                      // a window start
+constexpr int64_t kNowMs = (kW + 1200 + 120) * 1000;       // two windows later, past end + grace
 constexpr int64_t kWatermarkMs = (kW + 1200 + 60) * 1000;  // every emitter reported both windows
 
 std::string Sketch(int from_ms, int to_ms) {
@@ -304,8 +304,10 @@ TEST_F(WebApiTest, HostileInputIsRejectedOrHandledVerbatim) {
   EXPECT_TRUE(j["series"].empty());
   j = GetJson("/api/v1/topics?q=%27%20OR%201%3D1%20--");
   EXPECT_EQ(j["total"], 0);
-  j = GetJson("/api/v1/topics/orders/loss?source=regional&target=aggregate&sourceDatacenters="
-              "dc1%27)%3B%20DROP%20TABLE%20windows%3B--&" + Range());
+  j = GetJson(
+      "/api/v1/topics/orders/loss?source=regional&target=aggregate&sourceDatacenters="
+      "dc1%27)%3B%20DROP%20TABLE%20windows%3B--&" +
+      Range());
   EXPECT_EQ(j["windows"][0]["sourceCount"], 0);
   j = GetJson("/api/v1/emitters?tier=x%27%20OR%20%27a%27%3D%27a");
   EXPECT_TRUE(j["emitters"].empty());

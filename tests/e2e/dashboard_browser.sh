@@ -39,19 +39,20 @@ cleanup() {
 trap cleanup EXIT
 
 if [[ -z ${CHAPERONE_DASHBOARD_URL:-} ]]; then
-  if ! "$bin" --help 2>/dev/null | grep -qE '^ +up( |$)'; then
-    echo "dashboard_browser: skipped: '$bin up' is not available; set CHAPERONE_DASHBOARD_URL to test a running server"
-    exit 77
-  fi
-  export CHAPERONE_DASHBOARD_URL=http://127.0.0.1:8080/
-  (cd "$scratch" && exec "$bin" up ${CHAPERONE_UP_ARGS:-}) >"$scratch/up.log" 2>&1 &
+  # The all-in-one demo on a free port; its banner names the web URL and the
+  # mock cluster's bootstrap address (for the loss hook).
+  (cd "$scratch" && exec "$bin" up --listen 127.0.0.1:0 ${CHAPERONE_UP_ARGS:-}) >"$scratch/up.log" 2>&1 &
   server_pid=$!
-  for _ in $(seq 1 120); do
-    curl -sf "${CHAPERONE_DASHBOARD_URL}health" >/dev/null 2>&1 && break
+  url=""
+  for _ in $(seq 1 240); do
+    url=$(sed -n 's|^chaperone up: web: \(http://[0-9.:]*\).*|\1|p' "$scratch/up.log" | head -1)
+    [[ -n $url ]] && curl -sf "$url/health" >/dev/null 2>&1 && break
     kill -0 "$server_pid" 2>/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up exited"; }
     sleep 0.5
   done
-  curl -sf "${CHAPERONE_DASHBOARD_URL}health" >/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up did not answer /health"; }
+  [[ -n $url ]] && curl -sf "$url/health" >/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up did not answer /health"; }
+  export CHAPERONE_DASHBOARD_URL="$url/"
+  export CHAPERONE_BOOTSTRAP=${CHAPERONE_BOOTSTRAP:-$(sed -n 's|^chaperone up: mock Kafka cluster ([0-9]* brokers): \([^ ]*\).*|\1|p' "$scratch/up.log" | head -1)}
 fi
 
 if [[ -z ${CHAPERONE_LOSS_HOOK:-} && -n ${CHAPERONE_BOOTSTRAP:-} ]]; then

@@ -13,6 +13,8 @@
 // changes M (default 100000).
 #include <fcntl.h>
 #include <gtest/gtest.h>
+#include <librdkafka/rdkafka.h>
+#include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
 #include <spawn.h>
 #include <sys/wait.h>
@@ -183,6 +185,11 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
 
   auto cluster = MockCluster::Start(3, {{kTopic, kPartitions}, {kAuditTopic, 1}});
   ASSERT_TRUE(cluster.ok()) << cluster.status().ToString();
+  // librdkafka 2.0.2's mock group coordinator aborts the whole process
+  // (rd_kafka_mock_cgrp_member_sync_set: Assertion `!member->resp') when its
+  // broker goes down in the middle of a SyncGroup. Pin the coordinator to
+  // broker 1 and take only brokers 2 and 3 down (partition leaders still move).
+  ASSERT_EQ(rd_kafka_mock_coordinator_set((*cluster)->raw(), "group", kGroup, 1), RD_KAFKA_RESP_ERR_NO_ERROR);
   const std::string bootstrap = (*cluster)->bootstrap_servers();
 
   char tmpl[] = "/tmp/chaperone-crash-XXXXXX";
@@ -286,7 +293,7 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
       std::this_thread::sleep_for(std::chrono::milliseconds(pause_ms));
       m.Start();
     } else if (action == 3) {
-      int broker = static_cast<int>(uniform(1, 4));
+      int broker = static_cast<int>(uniform(2, 4));  // never the group coordinator (broker 1)
       int down_ms = static_cast<int>(uniform(500, 2000));
       std::printf("  t=%5.1fs  broker %d down for %d ms\n", elapsed(), broker, down_ms);
       ASSERT_TRUE((*cluster)->SetBrokerDown(broker).ok());

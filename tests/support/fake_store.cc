@@ -72,7 +72,8 @@ Result<std::vector<store::WindowRow>> FakeStore::QueryWindows(const std::string&
   if (auto s = CheckRead(); !s.ok()) return s;
   std::vector<store::WindowRow> out;
   for (const auto& r : windows_) {
-    if (r.topic == topic && (!tier || r.tier == *tier) && r.window_begin_sec >= from_sec && r.window_begin_sec < to_sec) {
+    if (r.topic == topic && (!tier || r.tier == *tier) && r.window_begin_sec >= from_sec &&
+        r.window_begin_sec < to_sec) {
       out.push_back(r);
     }
   }

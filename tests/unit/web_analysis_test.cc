@@ -1,15 +1,13 @@
 // The web service's query logic on hand-built rows: merging, finality, loss,
 // topic status, ordering.
-#include "web/analysis.h"
-
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
-#include "web/tier_order.h"
-
 #include "chaperone/latency_sketch.h"
+#include "web/analysis.h"
+#include "web/tier_order.h"
 
 namespace chaperone::web {
 namespace {
@@ -135,7 +133,7 @@ TEST(MergeRows, NoLatencyAnywhereMeansNoLatency) {
 }
 
 TEST(MergeRows, LegacyRowsGiveTheMaxOfPercentilesAsAnUpperBound) {
-  WindowRow a = WithLatency(Row("producer", kW, 300), 10, 8, 20, 30, 50);   // legacy: no sketch
+  WindowRow a = WithLatency(Row("producer", kW, 300), 10, 8, 20, 30, 50);  // legacy: no sketch
   WindowRow b = WithLatency(Row("producer", kW, 100, "dc2"), 30, 25, 40, 45, 60);
   MergedWindow m = Merge({a, b});
   ASSERT_TRUE(m.has_latency);
@@ -159,10 +157,10 @@ TEST(MergeRows, AnUndecodableSketchFallsBackToUpperBounds) {
 
 TEST(MergeRows, SketchesMergeIntoExactPercentilesWithinOnePercent) {
   LatencySketch s1, s2;
-  for (int i = 1; i <= 900; ++i) s1.Add(i);        // 1..900 ms
+  for (int i = 1; i <= 900; ++i) s1.Add(i);          // 1..900 ms
   for (int i = 901; i <= 1000; ++i) s2.Add(i * 10);  // 9010..10000 ms
-  WindowRow a = WithLatency(Row("regional", kW, 900), s1.mean(), s1.Quantile(0.5), s1.Quantile(0.95),
-                            s1.Quantile(0.99), s1.max());
+  WindowRow a = WithLatency(Row("regional", kW, 900), s1.mean(), s1.Quantile(0.5), s1.Quantile(0.95), s1.Quantile(0.99),
+                            s1.max());
   WindowRow b = WithLatency(Row("regional", kW, 100, "dc2"), s2.mean(), s2.Quantile(0.5), s2.Quantile(0.95),
                             s2.Quantile(0.99), s2.max());
   a.latency_sketch = s1.Encode();
@@ -184,8 +182,8 @@ TEST(MergeRows, SketchesMergeIntoExactPercentilesWithinOnePercent) {
 TEST(MergeRows, ALegacyRowAmongSketchesMakesTheResultAnUpperBound) {
   LatencySketch s1;
   for (int i = 1; i <= 100; ++i) s1.Add(i);
-  WindowRow a = WithLatency(Row("regional", kW, 100), s1.mean(), s1.Quantile(0.5), s1.Quantile(0.95),
-                            s1.Quantile(0.99), s1.max());
+  WindowRow a = WithLatency(Row("regional", kW, 100), s1.mean(), s1.Quantile(0.5), s1.Quantile(0.95), s1.Quantile(0.99),
+                            s1.max());
   a.latency_sketch = s1.Encode();
   WindowRow b = WithLatency(Row("regional", kW, 100, "dc2"), 500, 400, 700, 800, 900);  // legacy
   MergedWindow m = Merge({a, b});
@@ -197,7 +195,7 @@ TEST(MergeRows, ALegacyRowAmongSketchesMakesTheResultAnUpperBound) {
 // BuildSeries and tier order
 
 TEST(TierOrder, DefaultOrderFollowsThePipelineThenAlphabetical) {
-  std::vector<std::string> tiers = {"zeta",       "consumer:billing", "aggregate", "regional", "alpha",
+  std::vector<std::string> tiers = {"zeta",       "consumer:billing", "aggregate", "regional",       "alpha",
                                     "replicator", "proxy-west",       "producer",  "consumer:audit", "proxy-east"};
   TierOrder().Sort(tiers);
   EXPECT_EQ(tiers, (std::vector<std::string>{"producer", "proxy-east", "proxy-west", "regional", "replicator",
@@ -220,7 +218,7 @@ TEST(TierOrder, ParseRejectsEmptyAndRepeatedItems) {
 }
 
 TEST(BuildSeries, GroupsPerTierInPipelineOrderWithWindowsAscending) {
-  std::vector<WindowRow> rows = {Row("regional", kW + 600, 7),  Row("producer", kW, 5), Row("regional", kW, 3),
+  std::vector<WindowRow> rows = {Row("regional", kW + 600, 7), Row("producer", kW, 5), Row("regional", kW, 3),
                                  Row("regional", kW, 4, "dc2"), Row("producer", kW + 600, 6)};
   auto series = BuildSeries(rows, /*by_datacenter=*/false, TierOrder());
   ASSERT_EQ(series.size(), 2u);
@@ -340,8 +338,7 @@ TEST(ComputeLoss, EqualSumsAndDigestsMatch) {
 }
 
 TEST(ComputeLoss, AWindowMissingFromTheTargetIsEntirelyLost) {
-  std::vector<WindowRow> rows = {Row("producer", kW, 10), Row("producer", kW + 600, 20),
-                                 Row("regional", kW, 10)};
+  std::vector<WindowRow> rows = {Row("producer", kW, 10), Row("producer", kW + 600, 20), Row("regional", kW, 10)};
   rows[2].digest = rows[0].digest;
   Finality fin({}, kNowMs, Opts());
   auto w = ComputeLoss(rows, LossQuery{"producer", "regional", {}, {}}, fin, fin);
@@ -431,7 +428,7 @@ TEST(AnalyzeTopic, LossInAFinalWindowIsLoss) {
 
 TEST(AnalyzeTopic, DifferencesInWindowsNotYetFinalAreNotLoss) {
   auto rows = HealthyRows();
-  rows[5].count = 97;  // regional, second window: still open
+  rows[5].count = 97;                        // regional, second window: still open
   int64_t now_ms = (kW + 1200 + 30) * 1000;  // second window ended 30 s ago: within grace
   Finality fin({}, now_ms, Opts());
   TopicAnalysis t = AnalyzeTopic(Summary(), rows, fin, AOpts(), kW);

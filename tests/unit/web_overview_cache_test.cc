@@ -1,9 +1,8 @@
 // OverviewCache: recent windows re-read, older ones reused, full re-reads on schedule.
-#include "web/overview_cache.h"
-
 #include <gtest/gtest.h>
 
 #include "support/fake_store.h"
+#include "web/overview_cache.h"
 
 namespace chaperone::web {
 namespace {
@@ -76,8 +75,8 @@ TEST_F(OverviewCacheTest, TheFirstReadIsFullThenOnlyRecentWindowsAreReRead) {
 
 TEST_F(OverviewCacheTest, RecentChangesShowAtOnceOlderOnesAfterTheFullRefresh) {
   Get(kFrom, kTo);
-  store_.AddWindow(Row("producer", kTo - 600, 5));          // a late record in the newest window
-  store_.AddWindow(Row("producer", kFrom + 6000, 7));       // a very late one, hours back
+  store_.AddWindow(Row("producer", kTo - 600, 5));           // a late record in the newest window
+  store_.AddWindow(Row("producer", kFrom + 6000, 7));        // a very late one, hours back
   store_.AddWindow(Row("consumer:billing", kTo - 600, 15));  // a new tier
   clock_.AdvanceMs(1000);
   auto s = Get(kFrom, kTo);

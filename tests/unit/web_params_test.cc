@@ -1,10 +1,10 @@
 // Parameter parsing of the web API, and its JSON writer.
-#include "web/params.h"
-
 #include <gtest/gtest.h>
+
 #include <nlohmann/json.hpp>
 
 #include "web/json_writer.h"
+#include "web/params.h"
 
 namespace chaperone::web {
 namespace {
@@ -34,13 +34,35 @@ TEST(ParseTimeSec, AcceptsIso8601InItsCommonForms) {
 }
 
 TEST(ParseTimeSec, RejectsMalformedAndOutOfRangeTimes) {
-  for (const char* bad : {"", "now", "yesterday", "2026-13-01", "2026-02-29", "2023-02-29T00:00:00Z",
-                          "2026-11-31", "2026-11-22T25:00:00Z", "2026-11-22T10:60:00Z", "2026-11-22T10:00:61Z",
-                          "2026-11-22T10:00:00+25:00", "2026-11-22T10:00:00ZZ", "2026-11-22T10", "2026-11-22T",
-                          "2026-11-22T10:00:00.Z", "26-11-22", "2026/11/22",
-                          "1795303800.5", "+1795303800", " 1795303800", "1795303800 ", "0x10", "1e9", "-1",
-                          "-1795303800", "1795303800000",  // milliseconds, not seconds
-                          "99999999999999999999999999", "1969-12-31T23:59:59Z", "10000-01-01",
+  for (const char* bad : {"",
+                          "now",
+                          "yesterday",
+                          "2026-13-01",
+                          "2026-02-29",
+                          "2023-02-29T00:00:00Z",
+                          "2026-11-31",
+                          "2026-11-22T25:00:00Z",
+                          "2026-11-22T10:60:00Z",
+                          "2026-11-22T10:00:61Z",
+                          "2026-11-22T10:00:00+25:00",
+                          "2026-11-22T10:00:00ZZ",
+                          "2026-11-22T10",
+                          "2026-11-22T",
+                          "2026-11-22T10:00:00.Z",
+                          "26-11-22",
+                          "2026/11/22",
+                          "1795303800.5",
+                          "+1795303800",
+                          " 1795303800",
+                          "1795303800 ",
+                          "0x10",
+                          "1e9",
+                          "-1",
+                          "-1795303800",
+                          "1795303800000",  // milliseconds, not seconds
+                          "99999999999999999999999999",
+                          "1969-12-31T23:59:59Z",
+                          "10000-01-01",
                           "2026-11-22T10:00:00Z'; DROP TABLE windows; --"}) {
     auto r = ParseTimeSec(bad);
     EXPECT_FALSE(r.ok()) << bad << " parsed as " << (r.ok() ? *r : 0);
@@ -205,8 +227,12 @@ TEST(JsonWriter, ReplacesInvalidUtf8SoTheOutputAlwaysParses) {
   w.String(inputs[0]);
   EXPECT_EQ(nlohmann::json::parse(w.str()).get<std::string>(), inputs[0]);
   JsonWriter bad;
-  bad.String("a\xff" "b");
-  EXPECT_EQ(nlohmann::json::parse(bad.str()).get<std::string>(), "a\xef\xbf\xbd" "b");
+  bad.String(
+      "a\xff"
+      "b");
+  EXPECT_EQ(nlohmann::json::parse(bad.str()).get<std::string>(),
+            "a\xef\xbf\xbd"
+            "b");
 }
 
 }  // namespace

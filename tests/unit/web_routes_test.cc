@@ -13,7 +13,7 @@ using nlohmann::json;
 using store::EmitterRow;
 using store::WindowRow;
 
-constexpr int64_t kW = 1'795'303'800;            // a window start
+constexpr int64_t kW = 1'795'303'800;           // a window start
 constexpr int64_t kNowMs = (kW + 3600) * 1000;  // an hour later: the windows below are final
 
 WindowRow Row(const std::string& topic, const std::string& tier, int64_t window, int64_t count,
@@ -160,7 +160,7 @@ TEST_F(ApiTest, TopicsFiltersSortsAndPages) {
   j = GetJson("/api/v1/topics", {{"sort", "-status"}, {"limit", "2"}});
   EXPECT_EQ(j["total"], 5);
   ASSERT_EQ(j["topics"].size(), 2u);
-  EXPECT_EQ(j["topics"][0]["topic"], "orders");  // loss first
+  EXPECT_EQ(j["topics"][0]["topic"], "orders");   // loss first
   EXPECT_EQ(j["topics"][1]["topic"], "ancient");  // then no_data, then the healthy ones
 
   j = GetJson("/api/v1/topics", {{"sort", "-topic"}, {"limit", "2"}, {"offset", "1"}});
@@ -199,7 +199,7 @@ TEST_F(ApiTest, TheTopicListIsReusedBrieflyAndNewTopicsAppear) {
   store_->AddWindow(Row("late", "producer", kW, 1));
   int64_t reads = store_->reads();
   EXPECT_EQ(GetJson("/api/v1/topics")["total"], 1);  // the cached list
-  EXPECT_EQ(store_->reads() - reads, 2);              // emitters and orders' windows: no listing
+  EXPECT_EQ(store_->reads() - reads, 2);             // emitters and orders' windows: no listing
   clock_.AdvanceMs(15'001);
   EXPECT_EQ(GetJson("/api/v1/topics")["total"], 2);
   // An unknown name refreshes the list at most every 5 s.
