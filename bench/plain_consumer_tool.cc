@@ -3,7 +3,7 @@
 // same poll loop, synchronous commit every second) that only touches each
 // message. It reports the time from its first message to its Nth.
 //
-//   plain_consumer_tool BOOTSTRAP TOPIC MESSAGES GROUP
+//   plain_consumer_tool BOOTSTRAP TOPIC MESSAGES GROUP [QUEUE_KBYTES [FETCH_MAX_BYTES]]
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -13,13 +13,13 @@
 #include <vector>
 
 int main(int argc, char** argv) {
-  if (argc != 5) {
-    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC MESSAGES GROUP\n", argv[0]);
+  if (argc < 5 || argc > 7) {
+    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC MESSAGES GROUP [QUEUE_KBYTES [FETCH_MAX_BYTES]]\n", argv[0]);
     return 2;
   }
   const std::string topic = argv[2];
   const long long want = std::atoll(argv[3]);
-  const std::vector<std::pair<std::string, std::string>> props = {
+  std::vector<std::pair<std::string, std::string>> props = {
       {"bootstrap.servers", argv[1]},
       {"group.id", argv[4]},
       {"client.id", "plain-consumer"},
@@ -35,6 +35,8 @@ int main(int argc, char** argv) {
       {"partition.assignment.strategy", "cooperative-sticky"},
       {"log_level", "3"},
   };
+  if (argc > 5) props.emplace_back("queued.max.messages.kbytes", argv[5]);
+  if (argc > 6) props.emplace_back("fetch.max.bytes", argv[6]);
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [k, v] : props) {
