@@ -204,6 +204,7 @@ TEST_F(ServiceTest, CountsEveryMessageOnceInItsWindowWhateverThePayload) {
   EXPECT_EQ(r->svc->metrics().messages_audited.load(), total);
   EXPECT_GT(r->svc->metrics().malformed_messages.load(), 0);
   EXPECT_EQ(r->svc->metrics().rewinds.load(), 0);
+  EXPECT_GT(merged.heartbeats(), 0);
 }
 
 TEST_F(ServiceTest, AuditsATopicCreatedWhileRunningButNeverTheAuditTopic) {
