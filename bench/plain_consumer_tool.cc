@@ -1,9 +1,13 @@
 // plain_consumer_tool: the baseline of bench/service_bench.sh. A librdkafka
-// group consumer tuned like `chaperone service` (same consumer properties,
-// same poll loop, synchronous commit every second) that only touches each
-// message. It reports the time from its first message to its Nth.
+// group consumer tuned like `chaperone service` (the service's own consumer
+// defaults, service/consumer_defaults.h; the same batch consume loop; a synchronous
+// commit every second) that only touches each message. It reports the time
+// from its first message to its Nth.
 //
-//   plain_consumer_tool BOOTSTRAP TOPIC MESSAGES GROUP [QUEUE_KBYTES [FETCH_MAX_BYTES]]
+//   plain_consumer_tool BOOTSTRAP TOPIC MESSAGES GROUP [KEY=VALUE ...]
+//
+// KEY=VALUE pairs override consumer properties, as `service.consumer` does
+// for the service.
 #include <librdkafka/rdkafka.h>
 
 #include <chrono>
@@ -12,31 +16,37 @@
 #include <string>
 #include <vector>
 
+#include "service/consumer_defaults.h"
+
 int main(int argc, char** argv) {
-  if (argc < 5 || argc > 7) {
-    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC MESSAGES GROUP [QUEUE_KBYTES [FETCH_MAX_BYTES]]\n", argv[0]);
+  if (argc < 5) {
+    std::fprintf(stderr, "usage: %s BOOTSTRAP TOPIC MESSAGES GROUP [KEY=VALUE ...]\n", argv[0]);
     return 2;
   }
   const std::string topic = argv[2];
   const long long want = std::atoll(argv[3]);
-  std::vector<std::pair<std::string, std::string>> props = {
-      {"bootstrap.servers", argv[1]},
-      {"group.id", argv[4]},
-      {"client.id", "plain-consumer"},
-      {"auto.offset.reset", "earliest"},
-      {"queued.min.messages", "1000000"},
-      {"queued.max.messages.kbytes", "32768"},
-      {"fetch.max.bytes", "16777216"},
-      {"max.partition.fetch.bytes", "1048576"},
-      {"fetch.wait.max.ms", "100"},
-      {"enable.auto.commit", "false"},
-      {"enable.auto.offset.store", "false"},
-      {"enable.partition.eof", "false"},
-      {"partition.assignment.strategy", "cooperative-sticky"},
-      {"log_level", "3"},
-  };
-  if (argc > 5) props.emplace_back("queued.max.messages.kbytes", argv[5]);
-  if (argc > 6) props.emplace_back("fetch.max.bytes", argv[6]);
+  std::vector<std::pair<std::string, std::string>> props = chaperone::service::ConsumerTuningDefaults();
+  props.insert(props.end(), {
+                                {"bootstrap.servers", argv[1]},
+                                {"group.id", argv[4]},
+                                {"client.id", "plain-consumer"},
+                                {"log_level", "3"},
+                            });
+  for (int i = 5; i < argc; ++i) {
+    const std::string kv = argv[i];
+    const size_t eq = kv.find('=');
+    if (eq == std::string::npos || eq == 0) {
+      std::fprintf(stderr, "expected KEY=VALUE, got '%s'\n", argv[i]);
+      return 2;
+    }
+    props.emplace_back(kv.substr(0, eq), kv.substr(eq + 1));
+  }
+  props.insert(props.end(), {
+                                {"enable.auto.commit", "false"},
+                                {"enable.auto.offset.store", "false"},
+                                {"enable.partition.eof", "false"},
+                                {"partition.assignment.strategy", "cooperative-sticky"},
+                            });
   char err[512];
   rd_kafka_conf_t* conf = rd_kafka_conf_new();
   for (const auto& [k, v] : props) {
@@ -62,18 +72,25 @@ int main(int argc, char** argv) {
   Clock::time_point first{}, next_commit = Clock::now() + std::chrono::seconds(1);
   // Next offset per (partition), committed every second like the service.
   std::vector<long long> next(4096, -1);
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk);
+  rd_kafka_message_t* batch[256];
   while (n < want) {
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk, 100);
-    for (int k = 0; m != nullptr; ++k) {
-      if (!m->err) {
-        if (n == 0) first = Clock::now();
-        ++n;
-        checksum += m->len + m->key_len + (m->len ? static_cast<const unsigned char*>(m->payload)[0] : 0);
-        if (m->partition >= 0 && m->partition < 4096) next[static_cast<size_t>(m->partition)] = m->offset + 1;
+    // The service's loop: batches of 256 from the consumer queue, up to 16
+    // batches between looks at the commit timer.
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 100, batch, 256);
+    for (int round = 1; got > 0; ++round) {
+      for (ssize_t i = 0; i < got; ++i) {
+        rd_kafka_message_t* m = batch[i];
+        if (!m->err) {
+          if (n == 0) first = Clock::now();
+          ++n;
+          checksum += m->len + m->key_len + (m->len ? static_cast<const unsigned char*>(m->payload)[0] : 0);
+          if (m->partition >= 0 && m->partition < 4096) next[static_cast<size_t>(m->partition)] = m->offset + 1;
+        }
+        rd_kafka_message_destroy(m);
       }
-      rd_kafka_message_destroy(m);
-      if (k + 1 >= 4096) break;
-      m = rd_kafka_consumer_poll(rk, 0);
+      if (round >= 16) break;
+      got = rd_kafka_consume_batch_queue(queue, 0, batch, 256);
     }
     if (Clock::now() >= next_commit) {
       rd_kafka_topic_partition_list_t* offs = rd_kafka_topic_partition_list_new(64);
@@ -86,6 +103,7 @@ int main(int argc, char** argv) {
   }
   double secs = std::chrono::duration<double>(Clock::now() - first).count();
   std::printf("consumed %lld in %.3f s (%.0f msg/s) checksum %llu\n", n, secs, static_cast<double>(n) / secs, checksum);
+  rd_kafka_queue_destroy(queue);
   rd_kafka_consumer_close(rk);
   rd_kafka_destroy(rk);
   return 0;

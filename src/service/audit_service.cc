@@ -20,6 +20,8 @@
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "service/consumer_defaults.h"
+#include "service/fetch_waker.h"
 #include "service/message_audit.h"
 #include "service/partition_ledger.h"
 #include "service/topic_selector.h"
@@ -30,8 +32,11 @@ namespace {
 using std::chrono::milliseconds;
 using namespace std::chrono_literals;
 
-// Messages taken from the consumer between two looks at the clock and timers.
-constexpr int kMaxBatch = 4096;
+// Messages taken from the consumer queue in one call (one lock and one
+// position update per partition, instead of per message), and at most that
+// many times over between two looks at the flush and status timers.
+constexpr int kConsumeBatch = 256;
+constexpr int kBatchesPerLoop = 16;
 constexpr int kPollTimeoutMs = 100;
 constexpr int64_t kStatusPublishNs = 1'000'000'000;
 constexpr int64_t kRewindRetryNs = 1'000'000'000;
@@ -148,7 +153,9 @@ class AuditService::Impl final : public ServiceControl {
   void ApplyPendingSubscription();
   void PublishStatus();
   void PublishCounters();
+  void CheckQueueDrain();
   std::vector<PartitionState*> Assigned() const;
+  std::vector<std::pair<std::string, int32_t>> FetchWakeTargets();
 
   // Discovery thread.
   void DiscoveryLoop();
@@ -186,6 +193,11 @@ class AuditService::Impl final : public ServiceControl {
   std::string last_error_;
   // Hot-path counters, published to metrics_ once per batch.
   int64_t n_audited_ = 0, n_bytes_ = 0, n_malformed_ = 0, n_no_time_ = 0;
+  rd_kafka_queue_t* consumer_queue_ = nullptr;  // the consumer's queue (rd_kafka_poll_set_consumer)
+  rd_kafka_message_t* batch_[kConsumeBatch] = {};
+  // Bounded prefetch with librdkafka < 2.1 (service/fetch_waker.h).
+  std::optional<QueueDrainTrigger> drain_trigger_;
+  std::unique_ptr<FetchWaker> waker_;
   RateLimitedLog log_consume_, log_stale_, log_loss_, log_flush_, log_rewind_;
 
   bool closed_ = false;  // rd_kafka_consumer_close was called
@@ -202,6 +214,7 @@ class AuditService::Impl final : public ServiceControl {
   std::optional<std::vector<std::string>> pending_subscription_;  // guarded by mu_
   std::vector<SelectedTopic> selected_;             // guarded by mu_
   std::map<std::string, int> cluster_partitions_;   // guarded by mu_ (last metadata)
+  std::map<std::string, std::vector<int32_t>> leaders_;  // guarded by mu_: leader broker per partition (last metadata)
   std::string desired_key_;                         // guarded by mu_: the topic set last handed over
 };
 
@@ -213,6 +226,8 @@ AuditService::Impl::Impl(ServiceOptions o)
 
 AuditService::Impl::~Impl() {
   rest_.reset();
+  waker_.reset();
+  if (consumer_queue_) rd_kafka_queue_destroy(consumer_queue_);
   if (rk_) {
     if (!closed_) rd_kafka_consumer_close(rk_);
     for (auto& [name, ts] : topics_) rd_kafka_topic_destroy(ts->rkt);
@@ -247,19 +262,13 @@ Status AuditService::Impl::Init() {
 
   // The consumer: Chaperone's tuned defaults, then the cluster's properties,
   // then the consumer overrides, then what exactly-once relies on.
-  KafkaProperties props = {
-      {"client.id", "chaperone-service"},
-      {"auto.offset.reset", "earliest"},
-      // Throughput: large local queue, so the fetcher never idles (librdkafka
-      // backs off for ~1 s once the queue passes queued.min.messages).
-      {"queued.min.messages", "1000000"},
-      {"queued.max.messages.kbytes", "32768"},
-      {"fetch.max.bytes", "16777216"},
-      {"max.partition.fetch.bytes", "1048576"},
-      {"fetch.wait.max.ms", "100"},
-      {"topic.metadata.refresh.interval.ms",
-       std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000))},
-  };
+  KafkaProperties props = ConsumerTuningDefaults();
+  props.insert(props.begin(), {"client.id", "chaperone-service"});
+  // Libraries that have it re-check a full queue this often by themselves.
+  const bool library_wakes = !PlanFetchWaker({}).needed;
+  if (library_wakes) props.emplace_back("fetch.queue.backoff.ms", "10");
+  props.emplace_back("topic.metadata.refresh.interval.ms",
+                     std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000)));
   for (const auto& kv : WithoutPluginProperties(opts_.cluster_properties)) props.push_back(kv);
   for (const auto& kv : WithoutPluginProperties(opts_.consumer_properties)) props.push_back(kv);
   props.insert(props.end(), {{"group.id", opts_.EffectiveGroupId()},
@@ -282,6 +291,8 @@ Status AuditService::Impl::Init() {
     return Status::InvalidArgument(std::string("consumer: ") + errstr);
   }
   rd_kafka_poll_set_consumer(rk_);
+  consumer_queue_ = rd_kafka_queue_get_consumer(rk_);
+  if (FetchWakerPlan plan = PlanFetchWaker(props); plan.needed) drain_trigger_.emplace(plan.max_messages, plan.max_bytes);
 
   TrackerOptions topts;
   topts.window_sec = opts_.window_sec;
@@ -317,6 +328,7 @@ Status AuditService::Impl::Init() {
 Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
   running_.store(true);
   std::thread discovery([this] { DiscoveryLoop(); });
+  if (drain_trigger_) waker_ = std::make_unique<FetchWaker>(rk_, [this] { return FetchWakeTargets(); });
   const int64_t interval_ns = opts_.flush_interval.count() * 1'000'000;
   next_flush_ns_ = clock_.MonotonicNs() + interval_ns;
   spdlog::info("service: auditing cluster {} as tier {} (group {}, window {} s, flush every {} ms)", opts_.cluster_name,
@@ -328,13 +340,20 @@ Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
     if (rewind_pending_ && clock_.MonotonicNs() >= next_rewind_ns_) TryRewind();
 
     now_ms_ = clock_.NowMs();
-    rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, kPollTimeoutMs);
-    for (int n = 0; m != nullptr; ++n) {
-      OnMessage(m);
-      rd_kafka_message_destroy(m);
-      if (n + 1 >= kMaxBatch) break;
-      if ((n & 255) == 255) now_ms_ = clock_.NowMs();
-      m = rd_kafka_consumer_poll(rk_, 0);
+    // Rebalance callbacks run inside this call, possibly after some of the
+    // batch's messages were taken: a message of a partition revoked meanwhile
+    // is dropped by OnMessage, and its new owner counts it (the revoke
+    // committed only what was counted here).
+    ssize_t got = rd_kafka_consume_batch_queue(consumer_queue_, kPollTimeoutMs, batch_, kConsumeBatch);
+    for (int round = 1; got > 0; ++round) {
+      for (ssize_t i = 0; i < got; ++i) {
+        OnMessage(batch_[i]);
+        rd_kafka_message_destroy(batch_[i]);
+      }
+      now_ms_ = clock_.NowMs();
+      CheckQueueDrain();
+      if (round >= kBatchesPerLoop) break;
+      got = rd_kafka_consume_batch_queue(consumer_queue_, 0, batch_, kConsumeBatch);
     }
     PublishCounters();
     if (rd_kafka_resp_err_t fatal = rd_kafka_fatal_error(rk_, nullptr, 0); fatal != RD_KAFKA_RESP_ERR_NO_ERROR) {
@@ -362,6 +381,8 @@ Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
   }
   discovery_cv_.notify_all();
   discovery.join();
+  if (waker_) metrics_.fetch_wakes.store(waker_->wakes(), std::memory_order_relaxed);
+  waker_.reset();
   rd_kafka_consumer_close(rk_);
   closed_ = true;
   PublishCounters();
@@ -466,8 +487,38 @@ void AuditService::Impl::CheckRetentionLoss(PartitionState& ps, int64_t first_of
                  ps.topic->name, ps.partition, lost, committed);
 }
 
+// The consumer queue fell from near its budget to low: librdkafka (< 2.1) may
+// have stopped fetching when it was full and not looked again since.
+void AuditService::Impl::CheckQueueDrain() {
+  if (!drain_trigger_ || n_audited_ == 0) return;
+  const int64_t queued = rd_kafka_queue_length(consumer_queue_);
+  if (drain_trigger_->Observe(queued, std::max<int64_t>(1, n_bytes_ / n_audited_)) && waker_) waker_->Wake();
+}
+
+// One assigned partition per leader broker (every assigned partition whose
+// leader the last metadata did not give).
+std::vector<std::pair<std::string, int32_t>> AuditService::Impl::FetchWakeTargets() {
+  rd_kafka_topic_partition_list_t* raw = nullptr;
+  if (rd_kafka_assignment(rk_, &raw) != RD_KAFKA_RESP_ERR_NO_ERROR || !raw) return {};
+  TpList assignment(raw);
+  std::vector<std::pair<std::string, int32_t>> out;
+  std::set<int32_t> leaders_seen;
+  std::lock_guard lock(mu_);
+  for (int i = 0; i < assignment->cnt; ++i) {
+    const auto& tp = assignment->elems[i];
+    int32_t leader = -1;
+    if (auto it = leaders_.find(tp.topic); it != leaders_.end() && tp.partition >= 0 &&
+                                           static_cast<size_t>(tp.partition) < it->second.size())
+      leader = it->second[static_cast<size_t>(tp.partition)];
+    if (leader >= 0 && !leaders_seen.insert(leader).second) continue;
+    out.emplace_back(tp.topic, tp.partition);
+  }
+  return out;
+}
+
 void AuditService::Impl::PublishCounters() {
   auto relaxed = std::memory_order_relaxed;
+  if (waker_) metrics_.fetch_wakes.store(waker_->wakes(), relaxed);
   metrics_.messages_audited.store(n_audited_, relaxed);
   metrics_.bytes_audited.store(n_bytes_, relaxed);
   metrics_.malformed_messages.store(n_malformed_, relaxed);
@@ -739,7 +790,7 @@ void AuditService::Impl::TryRewind() {
 }
 
 // ---------------------------------------------------------------------------
-// Rebalances (called from rd_kafka_consumer_poll / rd_kafka_consumer_close on
+// Rebalances (called from rd_kafka_consume_batch_queue / rd_kafka_consumer_close on
 // the consume thread).
 
 void AuditService::Impl::RebalanceTrampoline(rd_kafka_t*, rd_kafka_resp_err_t err,
@@ -911,11 +962,19 @@ void AuditService::Impl::Discover() {
   }
   std::vector<std::string> names;
   std::map<std::string, int> counts;
+  std::map<std::string, std::vector<int32_t>> leaders;
   for (int i = 0; i < md->topic_cnt; ++i) {
     const auto& t = md->topics[i];
     if (t.err && t.partition_cnt == 0) continue;  // being created or deleted
     names.emplace_back(t.topic);
     counts[t.topic] = t.partition_cnt;
+    auto& l = leaders[t.topic];
+    for (int p = 0; p < t.partition_cnt; ++p) {
+      const auto& pm = t.partitions[p];
+      if (pm.id < 0 || pm.id > 1'000'000) continue;
+      if (static_cast<size_t>(pm.id) >= l.size()) l.resize(static_cast<size_t>(pm.id) + 1, -1);
+      l[static_cast<size_t>(pm.id)] = pm.leader;
+    }
   }
   rd_kafka_metadata_destroy(md);
   std::vector<SelectedTopic> selected = selector_->Select(names);
@@ -927,6 +986,7 @@ void AuditService::Impl::Discover() {
   std::lock_guard lock(mu_);
   selected_ = std::move(selected);
   cluster_partitions_ = std::move(counts);
+  leaders_ = std::move(leaders);
   if (key != desired_key_) {
     desired_key_ = key;
     pending_subscription_ = std::move(desired);

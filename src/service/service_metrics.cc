@@ -70,6 +70,8 @@ std::string ServiceMetrics::RenderPrometheus() const {
           "Offsets deleted by retention before the service read them (never counted).", r(offsets_lost));
   Counter(out, "chaperone_service_offset_resets_total", "Consumer offset resets after OFFSET_OUT_OF_RANGE.",
           r(offset_resets));
+  Counter(out, "chaperone_service_fetch_wakes_total",
+          "Requests sent to wake the client library's fetchers after the prefetch queue drained.", r(fetch_wakes));
   out += "# HELP chaperone_service_rebalances_total Consumer-group rebalance events by kind.\n"
          "# TYPE chaperone_service_rebalances_total counter\n";
   out += fmt::format("chaperone_service_rebalances_total{{kind=\"assign\"}} {}\n", r(rebalances_assign));

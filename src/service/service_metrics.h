@@ -60,6 +60,7 @@ class ServiceMetrics {
   std::atomic<int64_t> errors_heartbeat{0};
   std::atomic<int64_t> malformed_messages{0};
   std::atomic<int64_t> no_time_messages{0};
+  std::atomic<int64_t> fetch_wakes{0};  // requests that woke librdkafka's fetchers (service/fetch_waker.h)
   std::atomic<int64_t> discovered_topics{0};  // gauge: topics selected at the last discovery
 
   void Publish(ServiceStatus status);

@@ -4,6 +4,7 @@
 // the earlier report (exactly once); two members split and hand over partitions.
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <mutex>
@@ -205,6 +206,44 @@ TEST_F(ServiceTest, CountsEveryMessageOnceInItsWindowWhateverThePayload) {
   EXPECT_GT(r->svc->metrics().malformed_messages.load(), 0);
   EXPECT_EQ(r->svc->metrics().rewinds.load(), 0);
   EXPECT_GT(merged.heartbeats(), 0);
+}
+
+// With a prefetch budget far below the backlog, librdkafka 2.0.2 stops
+// fetching each time the queue fills and would look again only a second
+// later (about a hundred times here); the service wakes it and counts
+// everything exactly once.
+TEST_F(ServiceTest, ATinyPrefetchBudgetStillCountsEverythingOnce) {
+  ASSERT_TRUE(cluster_->CreateTopic({"backlog", 4}).ok());
+  for (int i = 0; i < 30000; ++i) {
+    TestMessage m;
+    m.topic = "backlog";
+    m.partition = i % 4;
+    m.key = "k" + std::to_string(i);
+    m.value = R"({"ts":)" + std::to_string(kBaseMs + i) + R"(,"pad":")" + std::string(160, 'x') + "\"}";
+    m.timestamp_ms = kBaseMs;
+    ASSERT_TRUE(producer_->Produce(m, kWindowSec).ok());
+  }
+  ASSERT_TRUE(producer_->Flush(10s).ok());
+  const int64_t total = producer_->produced();
+
+  ServiceOptions o = Options();
+  o.consumer_properties.insert(o.consumer_properties.end(), {{"queued.max.messages.kbytes", "64"},
+                                                             {"message.max.bytes", "65536"},
+                                                             {"fetch.max.bytes", "65536"}});
+  Runner* r = Start(std::move(o));
+  ASSERT_NE(r, nullptr);
+  ASSERT_TRUE(WaitCommitted(total, 60s)) << "committed " << r->svc->metrics().messages_committed.load() << " of "
+                                         << total << " with " << r->svc->metrics().fetch_wakes.load() << " wakes";
+  r->Stop();
+  ASSERT_TRUE(r->result.ok()) << r->result.ToString();
+  if (rd_kafka_version() < 0x020100ff) {
+    EXPECT_GT(r->svc->metrics().fetch_wakes.load(), 0);
+  }
+
+  ChunkMerger merged = ReadMerged();
+  EXPECT_TRUE(merged.violations().empty()) << merged.violations()[0];
+  EXPECT_EQ(DiffTotals(producer_->expected(), merged.Totals("test")), "");
+  EXPECT_EQ(TotalCount(merged.Totals("test")), total);
 }
 
 TEST_F(ServiceTest, AuditsATopicCreatedWhileRunningButNeverTheAuditTopic) {

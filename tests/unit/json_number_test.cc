@@ -78,5 +78,27 @@ TEST(JsonNumber, ANonDigitInsideAnEightByteBlockEndsTheNumber) {
   }
 }
 
+// The digits after the first eight are read as one block when eight bytes
+// can be: every byte value after them must end the number, also one that
+// carries into the bytes after it (0xFA and up) followed by digits.
+TEST(JsonNumber, EveryByteAfterTheDigitsOfABlockIsJudgedAlone) {
+  for (int len = 9; len <= 19; ++len) {
+    const std::string digits = std::string("1234567890123456789").substr(0, static_cast<size_t>(len));
+    for (int b = 0; b < 256; ++b) {
+      const char c = static_cast<char>(b);
+      if ((c >= '0' && c <= '9') || c == '.' || c == 'e' || c == 'E') continue;  // digits, fraction, exponent
+      for (const std::string& after : {std::string("99999999"), std::string("\xFF\xFF\xFF\xFF\xFF\xFF\xFF\xFF")}) {
+        const std::string text = digits + c + after;
+        Decimal d;
+        const char* end = ParseJsonNumber(text.data(), text.data() + text.size(), &d);
+        ASSERT_NE(end, nullptr) << len << " " << b;
+        ASSERT_EQ(end - text.data(), len) << len << " " << b;
+        ASSERT_EQ(d.mantissa, std::stoull(digits)) << len << " " << b;
+        ASSERT_EQ(d.exp10, 0);
+      }
+    }
+  }
+}
+
 }  // namespace
 }  // namespace chaperone::extract

@@ -156,17 +156,26 @@ class WindowTracker::Impl {
   // 32 bits of the key's hash and 1 + the entry's index (0: empty), so a probe
   // touches an entry only when the hash tags match.
   Acc& FindOrInsert(uint64_t hi, int64_t window) {
+    // Messages come in runs of one partition and window: try the last entry
+    // first. (An index made stale by a spill or drain fails the key check.)
+    if (last_ < entries_.size()) {
+      Acc& a = entries_[last_];
+      if (a.key_hi == hi && a.window == window) return a;
+    }
     const uint64_t h = HashKey(hi, window);
     const auto tag = static_cast<uint32_t>(h >> 32);
     for (size_t i = h & mask_;; i = (i + 1) & mask_) {
       const uint64_t s = slots_[i];
       if (s == 0) break;
       if (static_cast<uint32_t>(s >> 32) == tag) {
-        Acc& a = entries_[static_cast<uint32_t>(s) - 1];
+        last_ = static_cast<uint32_t>(s) - 1;
+        Acc& a = entries_[last_];
         if (a.key_hi == hi && a.window == window) return a;
       }
     }
-    return Insert(hi, window);
+    Acc& a = Insert(hi, window);
+    last_ = entries_.size() - 1;
+    return a;
   }
 
   Acc& Insert(uint64_t hi, int64_t window) {
@@ -313,6 +322,7 @@ class WindowTracker::Impl {
   std::unordered_map<std::string_view, TopicId> ids_;  // views into names_
 
   std::vector<Acc> entries_;    // open windows
+  size_t last_ = SIZE_MAX;       // index in entries_ of the last entry found (may be stale)
   std::vector<uint64_t> slots_;  // hash table over entries_
   size_t mask_ = 0;
   std::vector<Acc> spill_;      // closed early (over the cap), awaiting Drain
