@@ -264,9 +264,6 @@ Status AuditService::Impl::Init() {
   // then the consumer overrides, then what exactly-once relies on.
   KafkaProperties props = ConsumerTuningDefaults();
   props.insert(props.begin(), {"client.id", "chaperone-service"});
-  // Libraries that have it re-check a full queue this often by themselves.
-  const bool library_wakes = !PlanFetchWaker({}).needed;
-  if (library_wakes) props.emplace_back("fetch.queue.backoff.ms", "10");
   props.emplace_back("topic.metadata.refresh.interval.ms",
                      std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000)));
   for (const auto& kv : WithoutPluginProperties(opts_.cluster_properties)) props.push_back(kv);
@@ -276,6 +273,10 @@ Status AuditService::Impl::Init() {
                              {"enable.auto.offset.store", "false"},
                              {"enable.partition.eof", "false"},
                              {"partition.assignment.strategy", "cooperative-sticky"}});
+  const FetchWakerPlan waker_plan = PlanFetchWaker(props);
+  // Libraries that have it re-check a full queue this often by themselves
+  // (a default: placed before the user's properties, which may override it).
+  if (!waker_plan.needed) props.insert(props.begin(), {"fetch.queue.backoff.ms", "10"});
   if (const std::string* w = FindKafkaProperty(props, "fetch.wait.max.ms")) {
     // An idle partition's high watermark is refreshed every fetch.wait.max.ms.
     hwm_staleness_ms_ = std::max<int64_t>(1000, std::atoll(w->c_str()) + 500);
@@ -292,7 +293,7 @@ Status AuditService::Impl::Init() {
   }
   rd_kafka_poll_set_consumer(rk_);
   consumer_queue_ = rd_kafka_queue_get_consumer(rk_);
-  if (FetchWakerPlan plan = PlanFetchWaker(props); plan.needed) drain_trigger_.emplace(plan.max_messages, plan.max_bytes);
+  if (waker_plan.needed) drain_trigger_.emplace(waker_plan.max_messages, waker_plan.max_bytes);
 
   TrackerOptions topts;
   topts.window_sec = opts_.window_sec;
