@@ -20,6 +20,9 @@ namespace {
 
 using SteadyClock = std::chrono::steady_clock;
 
+// How long a producer's first Send may wait for the audit topic's metadata.
+constexpr int kLearnTopicTimeoutMs = 2000;
+
 // Defaults a user property may override.
 const KafkaProperties kDefaults = {
     {"client.id", "chaperone-audit-reporter"},
@@ -80,6 +83,7 @@ class KafkaReporter final : public Reporter {
         return s;
       }
     }
+    if (rkt_ == nullptr) LearnTopic(deadline);
     rd_kafka_poll(rk_, 0);  // serve reports of earlier calls, so they do not mix with this one
     ++batch_;
     batch_pending_ = 0;
@@ -92,7 +96,7 @@ class KafkaReporter final : public Reporter {
       const std::string& key = r.kind == RecordKind::kHeartbeat ? r.emitter_id : r.topic;
       rd_kafka_resp_err_t err;
       for (;;) {
-        err = rd_kafka_producev(rk_, RD_KAFKA_V_TOPIC(topic_.c_str()), RD_KAFKA_V_KEY(key.data(), key.size()),
+        err = rd_kafka_producev(rk_, RD_KAFKA_V_RKT(rkt_), RD_KAFKA_V_KEY(key.data(), key.size()),
                                 RD_KAFKA_V_VALUE(payload.data(), payload.size()),
                                 RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY),
                                 RD_KAFKA_V_OPAQUE(reinterpret_cast<void*>(static_cast<uintptr_t>(batch_))),
@@ -160,6 +164,22 @@ class KafkaReporter final : public Reporter {
     return Status::Ok();
   }
 
+  // Creates the audit topic's handle and asks for its metadata at once:
+  // librdkafka 2.0 learns a new topic's leader only at its next periodic
+  // scan (up to a second) after the first message to it, which would hold
+  // a producer's first Send (and the service's consume loop) that long. A
+  // cluster that does not answer is no error here: Send then waits as usual.
+  void LearnTopic(SteadyClock::time_point deadline) {
+    rkt_ = rd_kafka_topic_new(rk_, topic_.c_str(), nullptr);
+    const rd_kafka_metadata_t* md = nullptr;
+    const int wait = std::min(RemainingMs(deadline), kLearnTopicTimeoutMs);
+    if (rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, /*all_topics=*/0, rkt_, &md, wait); err) {
+      spdlog::debug("audit reporter: metadata of {}: {}", topic_, rd_kafka_err2str(err));
+      return;
+    }
+    rd_kafka_metadata_destroy(md);
+  }
+
   // Drops whatever is still queued or in flight (counted as failed) and
   // destroys the producer without waiting for the cluster.
   void Disconnect() {
@@ -168,6 +188,8 @@ class KafkaReporter final : public Reporter {
     rd_kafka_poll(rk_, 0);  // delivery reports of the purged messages
     int left = rd_kafka_outq_len(rk_);
     if (left > 0) stats_.AddFailed(left);
+    if (rkt_ != nullptr) rd_kafka_topic_destroy(rkt_);
+    rkt_ = nullptr;
     rd_kafka_destroy(rk_);
     rk_ = nullptr;
   }
@@ -220,6 +242,7 @@ class KafkaReporter final : public Reporter {
   const KafkaProperties props_;
   std::mutex mu_;           // serialises Send and the producer's lifetime
   rd_kafka_t* rk_ = nullptr;  // guarded by mu_
+  rd_kafka_topic_t* rkt_ = nullptr;  // the audit topic on rk_; guarded by mu_
 
   // The current Send call; touched on the thread holding mu_ (callbacks are
   // served by its rd_kafka_poll calls).
