@@ -153,6 +153,9 @@ Status Collector::Impl::StartMetricsServer() {
   if (host.empty()) host = "0.0.0.0";
   int port = std::stoi(o_.metrics_listen.substr(colon + 1));
   http_ = std::make_unique<httplib::Server>();
+  // Scrapers keep connections alive: without TCP_NODELAY each response waits
+  // on the client's delayed ACK (tens of milliseconds).
+  http_->set_tcp_nodelay(true);
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(c_.MetricsText(), "text/plain; version=0.0.4");
   });

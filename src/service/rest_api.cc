@@ -141,6 +141,9 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen,
     setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
   });
   srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // Scrapers keep connections alive: without TCP_NODELAY each response waits
+  // on the client's delayed ACK (tens of milliseconds).
+  srv.set_tcp_nodelay(true);
   auto handler = [control](const httplib::Request& req, httplib::Response& res) {
     HttpResponse r = HandleRestRequest(*control, req.method, req.path, req.body);
     res.status = r.status;

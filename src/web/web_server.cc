@@ -97,6 +97,9 @@ Status WebServer::Start() {
   int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_->set_keep_alive_timeout(2);
+  // Browsers keep connections alive: without TCP_NODELAY each response waits
+  // on the client's delayed ACK (tens of milliseconds).
+  server_->set_tcp_nodelay(true);
   server_->set_read_timeout(10, 0);
   server_->set_write_timeout(10, 0);
   server_->set_payload_max_length(64 * 1024);  // the API takes no request bodies
