@@ -26,3 +26,12 @@ endif()
 if(CHAPERONE_BENCH AND NOT CHAPERONE_SANITIZE)
   find_package(benchmark REQUIRED)
 endif()
+# The chaperone binary allocates with jemalloc (docs/dependencies.md): glibc's
+# malloc page-faults and contends on the buffers the client library's threads
+# hand to the consume thread. Not under the sanitizers, which bring their own.
+option(CHAPERONE_JEMALLOC "Link the chaperone binary with jemalloc" ON)
+if(CHAPERONE_JEMALLOC AND NOT CHAPERONE_SANITIZE AND NOT CHAPERONE_FUZZ)
+  pkg_check_modules(JEMALLOC REQUIRED IMPORTED_TARGET jemalloc)
+else()
+  set(CHAPERONE_JEMALLOC OFF)
+endif()

@@ -10,7 +10,7 @@ build_pkgs=(
   build-essential cmake ccache pkg-config
   librdkafka-dev libsimdjson-dev nlohmann-json3-dev libsqlite3-dev libpq-dev
   libcpp-httplib-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
-  libxxhash-dev libssl-dev zlib1g-dev
+  libxxhash-dev libssl-dev zlib1g-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
 )

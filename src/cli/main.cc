@@ -4,13 +4,14 @@
 #include <CLI/CLI.hpp>
 #include <cstdio>
 
+#include "cli/allocator.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Chaperone: end-to-end audit of Apache Kafka pipelines"};
   app.require_subcommand(1);
-  app.set_version_flag("--version", "chaperone 0.1.0");
+  app.set_version_flag("--version", "chaperone 0.1.0\nallocator: " + chaperone::cli::AllocatorDescription());
   int exit_code = 0;
 
   chaperone::cli::AddMockKafkaCommand(app, &exit_code);

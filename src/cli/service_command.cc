@@ -63,13 +63,16 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
       *exit_code = 2;
       return;
     }
-    // Fetch responses (up to fetch.max.bytes each) are allocated by the
-    // client library's broker threads and freed by the consume thread. glibc
-    // raises its mmap threshold to the size of the first such buffer freed,
-    // after which they come from the heap and fragment it: RSS then creeps
-    // up with every response. A fixed threshold (which turns the raising
-    // off) gives them back to the system each time; see docs/performance.md.
+#ifndef CHAPERONE_JEMALLOC
+    // Without jemalloc: fetch responses (up to fetch.max.bytes each) are
+    // allocated by the client library's broker threads and freed by the
+    // consume thread. glibc raises its mmap threshold to the size of the
+    // first such buffer freed, after which they come from the heap and
+    // fragment it: RSS then creeps up with every response. A fixed threshold
+    // (which turns the raising off) gives them back each time, at the cost
+    // of a page fault per page; see docs/performance.md.
     mallopt(M_MMAP_THRESHOLD, 128 * 1024);
+#endif
     auto svc = service::AuditService::Create(std::move(*options));
     if (!svc.ok()) {
       std::fprintf(stderr, "chaperone service: %s\n", svc.status().message().c_str());
