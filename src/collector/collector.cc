@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "collector/decode.h"
+#include "lib/util/heap_stats.h"
 #include "store/store.h"
 
 namespace chaperone::collector {
@@ -474,6 +475,7 @@ std::string Collector::MetricsText() const {
   };
   std::string out;
   for (const M& m : ms) out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", m.name, m.help, m.type, m.v);
+  out += RenderHeapStats(ReadHeapStats());
   return out;
 }
 

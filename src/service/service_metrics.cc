@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/util/heap_stats.h"
+
 namespace chaperone::service {
 namespace {
 
@@ -100,6 +102,7 @@ std::string ServiceMetrics::RenderPrometheus() const {
     out += fmt::format("chaperone_service_consumer_lag{{topic=\"{}\",partition=\"{}\"}} {}\n", Escape(p.topic),
                        p.partition, p.lag);
   }
+  out += RenderHeapStats(ReadHeapStats());
   return out;
 }
 

@@ -2,6 +2,8 @@
 
 #include <fmt/format.h>
 
+#include "lib/util/heap_stats.h"
+
 namespace chaperone::web {
 
 void WebMetrics::RecordRequest(std::string_view route, int status, double seconds) {
@@ -63,6 +65,7 @@ std::string WebMetrics::RenderPrometheus() const {
   out += "# HELP chaperone_web_store_errors_total Store reads that failed.\n";
   out += "# TYPE chaperone_web_store_errors_total counter\n";
   fmt::format_to(it, "chaperone_web_store_errors_total {}\n", store_errors_);
+  out += RenderHeapStats(ReadHeapStats());
   return out;
 }
 

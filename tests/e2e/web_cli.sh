@@ -80,6 +80,18 @@ else
   fail "/: HTTP $code"
 fi
 expect /metrics 200 'chaperone_web_requests_total{route="/api/v1/topics",status="400"} 2'
+# The binary says which allocator it runs on; with jemalloc, /metrics shows
+# what the heap holds, and the settings it was built with are in effect.
+"$BIN" --version >"$dir/version"
+grep -q '^chaperone [0-9]' "$dir/version" || fail "--version: $(cat "$dir/version")"
+allocator=$(sed -n 's/^allocator: //p' "$dir/version")
+[[ -n "$allocator" ]] || fail "--version names no allocator: $(cat "$dir/version")"
+if [[ "$allocator" == jemalloc* ]]; then
+  expect /metrics 200 '^chaperone_heap_resident_bytes [1-9][0-9]*$'
+  MALLOC_CONF=stats_print:true "$BIN" --version >"$dir/stats" 2>&1
+  grep -q 'opt.background_thread: true' "$dir/stats" || fail "jemalloc settings not in effect: $(grep opt. "$dir/stats" | head)"
+  grep -q 'opt.dirty_decay_ms: 100 ' "$dir/stats" || fail "jemalloc decay setting not in effect"
+fi
 
 kill -TERM "$pid"
 rc=0
