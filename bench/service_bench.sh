@@ -4,7 +4,8 @@
 #
 #   bench/service_bench.sh [BUILD_DIR]
 #   env: MESSAGES (default 1000000), SMALL (100000), PARTITIONS (64), ROUNDS (3), SIZE (200 bytes),
-#        KEEP_LOGS (set: keep the work folder with each service run's log)
+#        KEEP_LOGS (set: keep the work folder with each service run's log and
+#        a trace of its progress and memory, service_watch_tool's TRACE_FILE)
 #        CONSUMER ("key=value key=value": consumer properties both consumers
 #        override alike; default: none, i.e. the service's own defaults,
 #        which the baseline shares),
@@ -13,7 +14,11 @@
 #        fetch.max.bytes=2097152", its fastest setting: plain librdkafka 2.0.2
 #        idles for up to a second each time its queue fills, and 8 MB is the
 #        smallest queue with which it did not, in our runs, while the service
-#        wakes its fetchers itself; see docs/performance.md)
+#        wakes its fetchers itself; see docs/performance.md),
+#        BASELINE_MALLOC (same: the baseline allocates with the service's
+#        allocator and settings, read from `chaperone --version`, preloaded;
+#        system: with the C library's malloc, as a plain consumer usually
+#        runs; default same)
 #
 # Each round runs the baseline and then the service, each in a fresh consumer
 # group reading the whole topic; throughput is measured from the first message
@@ -41,9 +46,24 @@ done
 consumer_yaml="${consumer_yaml%, }}"
 BIN=$BUILD/bin/chaperone
 TOOL=$BUILD/bin/plain_consumer_tool
-for f in "$BIN" "$TOOL"; do [[ -x $f ]] || { echo "service_bench: $f not built" >&2; exit 2; }; done
+WATCH=$BUILD/bin/service_watch_tool
+for f in "$BIN" "$TOOL" "$WATCH"; do [[ -x $f ]] || { echo "service_bench: $f not built" >&2; exit 2; }; done
 command -v kcat >/dev/null || { echo "service_bench: kcat is required" >&2; exit 2; }
-command -v curl >/dev/null || { echo "service_bench: curl is required" >&2; exit 2; }
+
+# The baseline's allocator: the service's own unless BASELINE_MALLOC=system.
+baseline_env=()
+allocator=$("$BIN" --version | sed -n 's/^allocator: //p')
+case "${BASELINE_MALLOC:-same}" in
+  same)
+    if [[ $allocator == jemalloc* ]]; then
+      lib=$(ldd "$BIN" | awk '/libjemalloc/ {print $3}')
+      conf=$(sed -n 's/.*(\(.*\))$/\1/p' <<<"$allocator")
+      [[ -f $lib && -n $conf ]] || { echo "service_bench: cannot preload the service's allocator ($allocator)" >&2; exit 2; }
+      baseline_env=(LD_PRELOAD="$lib" MALLOC_CONF="$conf")
+    fi ;;
+  system) allocator="system malloc (service: $allocator)" ;;
+  *) echo "service_bench: BASELINE_MALLOC is same or system, got '$BASELINE_MALLOC'" >&2; exit 2 ;;
+esac
 
 work=$(mktemp -d /tmp/chaperone-service-bench-XXXXXX)
 pids=()
@@ -53,8 +73,6 @@ cleanup() {
   if [[ -n ${KEEP_LOGS:-} ]]; then echo "service_bench: logs kept in $work" >&2; else rm -rf "$work"; fi
 }
 trap cleanup EXIT
-
-now() { date +%s.%N; }
 
 "$BIN" mock-kafka --brokers 1 --topic "bench:$PARTITIONS" --topic "small:$PARTITIONS" --topic chaperone-audit:1 \
   --bootstrap-file "$work/bootstrap" >"$work/mock.log" 2>&1 &
@@ -79,6 +97,7 @@ produce() {
     -X queue.buffering.max.messages=1000000 -l "$work/data"
   rm -f "$work/data"
 }
+echo "service_bench: baseline allocator: $allocator"
 echo "service_bench: producing $MESSAGES + $SMALL messages of $SIZE bytes into $PARTITIONS partitions ($BS)"
 produce bench "$MESSAGES"
 produce small "$SMALL"
@@ -112,37 +131,22 @@ EOF
   [[ -n $port ]] || { echo "service_bench: service did not start" >&2; cat "$work/service.log" >&2; exit 1; }
   # Throughput: until every message is counted. Memory: until every count is
   # also reported and committed (the flush is part of auditing them).
-  local audited=0 committed=0 t0="" t1="" hwm_counted="" rss_small="" deadline=$((SECONDS + 300)) metrics
-  while ((committed < n)); do
-    if ((SECONDS >= deadline)); then
-      cp "$work/service.log" /tmp/service_bench_failure.log
-      echo "service_bench: service audited $audited and committed $committed of $n (log: /tmp/service_bench_failure.log)" >&2
-      kill "$pid"
-      exit 1
-    fi
-    metrics=$(curl -s "http://127.0.0.1:$port/metrics" || true)
-    audited=$(awk '$1 == "chaperone_service_messages_audited_total" {print $2}' <<<"$metrics")
-    committed=$(awk '$1 == "chaperone_service_messages_committed_total" {print $2}' <<<"$metrics")
-    audited=${audited:-0}
-    committed=${committed:-0}
-    if [[ -z $t0 ]] && ((audited > 0)); then t0=$(now); fi
-    if [[ -z $rss_small ]] && ((audited >= SMALL)); then rss_small=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status"); fi
-    if [[ -z $t1 ]] && ((audited >= n)); then t1=$(now) hwm_counted=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status"); fi
-    sleep 0.01
-  done
-  local rss rss_end
-  rss=$(awk '/VmHWM/ {print $2}' "/proc/$pid/status")
-  rss_end=$(awk '/VmRSS/ {print $2}' "/proc/$pid/status")
+  local figures
+  if ! figures=$("$WATCH" "$port" "$pid" "$n" "$SMALL" 5 300 ${KEEP_LOGS:+"$work/service-$group.trace"}); then
+    cp "$work/service.log" /tmp/service_bench_failure.log
+    echo "service_bench: the service did not audit and commit $n messages (log: /tmp/service_bench_failure.log)" >&2
+    exit 1
+  fi
   kill -TERM "$pid"
   wait "$pid" || true
   cp "$work/service.log" "$log_copy"
-  echo "$(echo "$t1 - $t0" | bc -l) $rss ${rss_small:-0} $rss_end $hwm_counted"
+  echo "$figures"
 }
 
 # run_baseline TOPIC N GROUP → "seconds rss_kb"
 run_baseline() {
   local out
-  out=$(timeout 300 /usr/bin/time -f "rss %M" "$TOOL" "$BS" "$1" "$2" "$3" "${tool_args[@]}" 2>&1)
+  out=$(env "${baseline_env[@]}" timeout 300 /usr/bin/time -f "rss %M" "$TOOL" "$BS" "$1" "$2" "$3" "${tool_args[@]}" 2>&1)
   local secs rss
   secs=$(echo "$out" | sed -n 's/consumed [0-9]* in \([0-9.]*\) s.*/\1/p')
   rss=$(echo "$out" | sed -n 's/^rss \([0-9]*\)$/\1/p')
