@@ -21,8 +21,8 @@ inline std::vector<std::pair<std::string, std::string>> ConsumerTuningDefaults()
       // broker). A full queue makes librdkafka 2.0.2 stop fetching until
       // something wakes its broker threads; service/fetch_waker.h does.
       {"queued.min.messages", "1000000"},
-      {"queued.max.messages.kbytes", "4096"},
-      {"fetch.max.bytes", "2097152"},
+      {"queued.max.messages.kbytes", "2048"},
+      {"fetch.max.bytes", "1048576"},
       {"max.partition.fetch.bytes", "1048576"},
       {"fetch.wait.max.ms", "100"},
   };
