@@ -13,6 +13,7 @@
 
 #include "collector/decode.h"
 #include "lib/util/heap_stats.h"
+#include "lib/util/prometheus.h"
 #include "store/store.h"
 
 namespace chaperone::collector {
@@ -474,7 +475,7 @@ std::string Collector::MetricsText() const {
        metrics_.last_batch_ms.load()},
   };
   std::string out;
-  for (const M& m : ms) out += fmt::format("# HELP {0} {1}\n# TYPE {0} {2}\n{0} {3}\n", m.name, m.help, m.type, m.v);
+  for (const M& m : ms) AppendPrometheusSample(out, m.name, m.type, m.help, m.v);
   out += RenderHeapStats(ReadHeapStats());
   return out;
 }

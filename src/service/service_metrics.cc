@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include "lib/util/heap_stats.h"
+#include "lib/util/prometheus.h"
 
 namespace chaperone::service {
 namespace {
@@ -23,11 +24,11 @@ std::string Escape(const std::string& s) {
 }
 
 void Counter(std::string& out, const char* name, const char* help, int64_t v) {
-  out += fmt::format("# HELP {0} {1}\n# TYPE {0} counter\n{0} {2}\n", name, help, v);
+  AppendPrometheusSample(out, name, "counter", help, v);
 }
 
 void Gauge(std::string& out, const char* name, const char* help, int64_t v) {
-  out += fmt::format("# HELP {0} {1}\n# TYPE {0} gauge\n{0} {2}\n", name, help, v);
+  AppendPrometheusSample(out, name, "gauge", help, v);
 }
 
 }  // namespace

@@ -1,10 +1,11 @@
 #include "lib/util/heap_stats.h"
 
 #include <dlfcn.h>
-#include <fmt/format.h>
 
 #include <cstddef>
 #include <mutex>
+
+#include "lib/util/prometheus.h"
 
 namespace chaperone {
 namespace {
@@ -50,13 +51,14 @@ HeapStats ReadHeapStats() {
 std::string RenderHeapStats(const HeapStats& stats) {
   if (!stats.known) return "";
   std::string out;
-  auto gauge = [&out](const char* name, const char* help, int64_t v) {
-    fmt::format_to(std::back_inserter(out), "# HELP {} {}\n# TYPE {} gauge\n{} {}\n", name, help, name, name, v);
-  };
-  gauge("chaperone_heap_allocated_bytes", "Bytes the process holds from its memory allocator.", stats.allocated);
-  gauge("chaperone_heap_active_bytes", "Bytes in the allocator's pages that hold allocations.", stats.active);
-  gauge("chaperone_heap_resident_bytes", "Bytes of the allocator's pages in physical memory.", stats.resident);
-  gauge("chaperone_heap_dirty_bytes", "Freed bytes still resident, until the allocator returns them.", stats.dirty);
+  AppendPrometheusSample(out, "chaperone_heap_allocated_bytes", "gauge",
+                         "Bytes the process holds from its memory allocator.", stats.allocated);
+  AppendPrometheusSample(out, "chaperone_heap_active_bytes", "gauge",
+                         "Bytes in the allocator's pages that hold allocations.", stats.active);
+  AppendPrometheusSample(out, "chaperone_heap_resident_bytes", "gauge",
+                         "Bytes of the allocator's pages in physical memory.", stats.resident);
+  AppendPrometheusSample(out, "chaperone_heap_dirty_bytes", "gauge",
+                         "Freed bytes still resident, until the allocator returns them.", stats.dirty);
   return out;
 }
 
