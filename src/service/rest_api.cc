@@ -5,6 +5,8 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "lib/util/http_server.h"
+
 namespace chaperone::service {
 namespace {
 
@@ -134,16 +136,8 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen,
   rs->server_ = std::make_unique<httplib::Server>();
   httplib::Server& srv = *rs->server_;
   srv.set_payload_max_length(kMaxBodyBytes + 1);
-  // cpp-httplib sets SO_REUSEPORT by default, which lets a second process bind
-  // the same port silently; a port conflict must be an error.
-  srv.set_socket_options([](socket_t sock) {
-    int yes = 1;
-    setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, reinterpret_cast<const void*>(&yes), sizeof yes);
-  });
+  ConfigureHttpSockets(srv);
   srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
-  // Scrapers keep connections alive: without TCP_NODELAY each response waits
-  // on the client's delayed ACK (tens of milliseconds).
-  srv.set_tcp_nodelay(true);
   auto handler = [control](const httplib::Request& req, httplib::Response& res) {
     HttpResponse r = HandleRestRequest(*control, req.method, req.path, req.body);
     res.status = r.status;

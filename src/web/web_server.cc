@@ -3,12 +3,12 @@
 #include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
-#include <sys/socket.h>
 
 #include <cerrno>
 #include <chrono>
 #include <cstring>
 
+#include "lib/util/http_server.h"
 #include "web/api.h"
 #include "web/json_writer.h"
 #include "web/params.h"
@@ -97,19 +97,11 @@ Status WebServer::Start() {
   int threads = options_.threads;
   server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
   server_->set_keep_alive_timeout(2);
-  // Browsers keep connections alive: without TCP_NODELAY each response waits
-  // on the client's delayed ACK (tens of milliseconds).
-  server_->set_tcp_nodelay(true);
+  ConfigureHttpSockets(*server_);
   server_->set_read_timeout(10, 0);
   server_->set_write_timeout(10, 0);
   server_->set_payload_max_length(64 * 1024);  // the API takes no request bodies
   server_->set_default_headers({{"X-Content-Type-Options", "nosniff"}});
-  // httplib's default also sets SO_REUSEPORT, which lets a second server bind
-  // the same port and silently take half the connections: only SO_REUSEADDR.
-  server_->set_socket_options([](int sock) {
-    int yes = 1;
-    ::setsockopt(sock, SOL_SOCKET, SO_REUSEADDR, &yes, sizeof(yes));
-  });
 
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     HttpRequest r{req.method, req.path, req.params};
