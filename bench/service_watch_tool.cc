@@ -62,11 +62,12 @@ int main(int argc, char** argv) {
   }
   const int port = std::atoi(argv[1]);
   const std::string pid = argv[2];
+  const pid_t pid_number = static_cast<pid_t>(std::atoll(argv[2]));
   const long long want = std::atoll(argv[3]);
   const long long small = std::atoll(argv[4]);
   const auto interval = std::chrono::milliseconds(argc > 5 ? std::atoi(argv[5]) : 2);
   const auto timeout = std::chrono::seconds(argc > 6 ? std::atoi(argv[6]) : 300);
-  if (port <= 0 || want <= 0 || interval.count() <= 0) {
+  if (port <= 0 || pid_number <= 0 || want <= 0 || interval.count() <= 0) {
     std::fprintf(stderr, "service_watch_tool: bad arguments\n");
     return 2;
   }
@@ -86,7 +87,7 @@ int main(int argc, char** argv) {
   Clock::time_point first{}, last{};
   long long audited = 0, committed = 0, rss_small = -1, hwm_counted = -1;
   while (committed < want) {
-    if (kill(static_cast<pid_t>(std::atoll(pid.c_str())), 0) != 0) {
+    if (kill(pid_number, 0) != 0) {
       std::fprintf(stderr, "service_watch_tool: the service (pid %s) exited after auditing %lld of %lld\n", pid.c_str(),
                    audited, want);
       return 1;
