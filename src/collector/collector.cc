@@ -13,6 +13,7 @@
 
 #include "collector/decode.h"
 #include "lib/util/heap_stats.h"
+#include "lib/util/http_server.h"
 #include "lib/util/prometheus.h"
 #include "store/store.h"
 
@@ -155,9 +156,8 @@ Status Collector::Impl::StartMetricsServer() {
   if (host.empty()) host = "0.0.0.0";
   int port = std::stoi(o_.metrics_listen.substr(colon + 1));
   http_ = std::make_unique<httplib::Server>();
-  // Scrapers keep connections alive: without TCP_NODELAY each response waits
-  // on the client's delayed ACK (tens of milliseconds).
-  http_->set_tcp_nodelay(true);
+  // A second collector given the same port must fail here, not share it.
+  ConfigureHttpSockets(*http_);
   http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
     res.set_content(c_.MetricsText(), "text/plain; version=0.0.4");
   });
@@ -175,7 +175,8 @@ Status Collector::Impl::StartMetricsServer() {
   });
   int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
   if (bound <= 0) {
-    return Status::InvalidArgument("--metrics-listen: cannot listen on " + o_.metrics_listen);
+    return Status::InvalidArgument("--metrics-listen: cannot listen on " + o_.metrics_listen +
+                                   " (address in use or not available)");
   }
   c_.metrics_port_ = bound;
   http_thread_ = std::thread([this] { http_->listen_after_bind(); });

@@ -1,4 +1,5 @@
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -148,6 +149,26 @@ TEST(CollectorMetricsText, IsPrometheusText) {
                            "batches_total"}) {
     EXPECT_NE(text.find(std::string("chaperone_collector_") + name + " 0\n"), std::string::npos) << name;
   }
+}
+
+TEST(CollectorMetricsServer, APortAlreadyServedIsAnErrorNotAShare) {
+  // The first server takes cpp-httplib's defaults (SO_REUSEPORT), as another
+  // collector of an older build would: the kernel would let a second
+  // SO_REUSEPORT socket share the port and split the scrapes between them.
+  httplib::Server first;
+  int port = first.bind_to_any_port("127.0.0.1");
+  ASSERT_GT(port, 0);
+  CollectorOptions o = Valid();
+  o.metrics_listen = "127.0.0.1:" + std::to_string(port);
+  o.store_url = "sqlite:" + ::testing::TempDir() + "/collector_port_test.db";
+  auto c = Collector::Create(o);
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  // Already stopping: Run returns as soon as it is past the metrics server.
+  std::atomic<bool> stop{true};
+  Status s = (*c)->Run(stop);
+  EXPECT_EQ(s.code(), Status::Code::kInvalidArgument) << s.ToString();
+  EXPECT_NE(s.message().find("cannot listen on 127.0.0.1:" + std::to_string(port)), std::string::npos) << s.message();
+  EXPECT_EQ((*c)->metrics_port(), 0);
 }
 
 }  // namespace

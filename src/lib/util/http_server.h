@@ -1,4 +1,5 @@
-// Socket settings every Chaperone HTTP server (service REST, web) shares.
+// Socket settings every Chaperone HTTP server (service REST, collector
+// metrics, web) shares.
 // Header-only: included only by components that link cpp-httplib.
 #ifndef CHAPERONE_LIB_UTIL_HTTP_SERVER_H_
 #define CHAPERONE_LIB_UTIL_HTTP_SERVER_H_
