@@ -4,6 +4,11 @@
 #
 #   bench/service_bench.sh [BUILD_DIR]
 #   env: MESSAGES (default 1000000), SMALL (100000), PARTITIONS (64), ROUNDS (3), SIZE (200 bytes),
+#        BATCH_BYTES (65536: the producer's batch.size for the MESSAGES and
+#        SMALL topics, so that the two differ only in their message count),
+#        BIG_BATCHES (1: also run both consumers on MESSAGES produced with
+#        librdkafka's default batch.size of 1 MB, batches the SMALL topic's
+#        partitions are too short to form; 0: skip),
 #        KEEP_LOGS (set: keep the work folder with each service run's log and
 #        a trace of its progress and memory, service_watch_tool's TRACE_FILE)
 #        CONSUMER ("key=value key=value": consumer properties both consumers
@@ -25,10 +30,22 @@
 # to the last (the group join is not counted). Prints the per-round figures,
 # the median throughput ratio (goal >= 0.9) and the service's peak RSS
 # auditing MESSAGES vs SMALL messages (medians of the rounds; goal: within 10 %).
+#
+# Why the batch size is fixed: the mock broker answers a fetch with one
+# producer batch per partition, and the consumer holds each response buffer
+# until the last of its messages is consumed, so the batch size sets the size
+# of what is in flight. With librdkafka's default (1 MB, up to 10 000
+# messages) MESSAGES over 64 partitions form ~1 MB batches and SMALL (about
+# 360 KB a partition) cannot: comparing those two measures the batch size,
+# not the message count. The BIG_BATCHES rows report that case separately.
 set -euo pipefail
 
 BUILD=${1:-build}
 MESSAGES=${MESSAGES:-1000000}
+BATCH_BYTES=${BATCH_BYTES:-65536}
+BIG_BATCHES=${BIG_BATCHES:-1}
+[[ $BATCH_BYTES =~ ^[1-9][0-9]*$ ]] || { echo "service_bench: BATCH_BYTES is a byte count, got '$BATCH_BYTES'" >&2; exit 2; }
+[[ $BIG_BATCHES == [01] ]] || { echo "service_bench: BIG_BATCHES is 0 or 1, got '$BIG_BATCHES'" >&2; exit 2; }
 SMALL=${SMALL:-100000}
 PARTITIONS=${PARTITIONS:-64}
 ROUNDS=${ROUNDS:-3}
@@ -74,7 +91,8 @@ cleanup() {
 }
 trap cleanup EXIT
 
-"$BIN" mock-kafka --brokers 1 --topic "bench:$PARTITIONS" --topic "small:$PARTITIONS" --topic chaperone-audit:1 \
+"$BIN" mock-kafka --brokers 1 --topic "bench:$PARTITIONS" --topic "small:$PARTITIONS" \
+  --topic "bench-big-batches:$PARTITIONS" --topic chaperone-audit:1 \
   --bootstrap-file "$work/bootstrap" >"$work/mock.log" 2>&1 &
 pids+=($!)
 for _ in $(seq 100); do [[ -s $work/bootstrap ]] && break; sleep 0.1; done
@@ -91,16 +109,22 @@ gen() {
     }
   }'
 }
+# produce TOPIC N BATCH_SIZE
 produce() {
   gen "$2" >"$work/data"
-  kcat -P -b "$BS" -t "$1" -K '|' -X linger.ms=20 -X batch.num.messages=10000 \
+  kcat -P -b "$BS" -t "$1" -K '|' -X linger.ms=20 -X batch.num.messages=10000 -X batch.size="$3" \
     -X queue.buffering.max.messages=1000000 -l "$work/data"
   rm -f "$work/data"
 }
 echo "service_bench: baseline allocator: $allocator"
-echo "service_bench: producing $MESSAGES + $SMALL messages of $SIZE bytes into $PARTITIONS partitions ($BS)"
-produce bench "$MESSAGES"
-produce small "$SMALL"
+echo "service_bench: producing $MESSAGES + $SMALL messages of $SIZE bytes into $PARTITIONS partitions" \
+  "in batches of up to $BATCH_BYTES bytes ($BS)"
+produce bench "$MESSAGES" "$BATCH_BYTES"
+produce small "$SMALL" "$BATCH_BYTES"
+if [[ $BIG_BATCHES == 1 ]]; then
+  echo "service_bench: producing $MESSAGES messages in batches of up to 1 MB (librdkafka's default)"
+  produce bench-big-batches "$MESSAGES" 1000000
+fi
 
 # run_service TOPIC N GROUP → "seconds peak_rss_kb rss_kb_after_SMALL rss_kb_at_end"
 run_service() {
@@ -159,6 +183,8 @@ service_rss=()
 plain_rss=()
 service_small_rss=()
 plain_small_rss=()
+big_ratios=()
+service_big_rss=()
 row() { printf "%-6s %-9s %9d %12.3f %14.0f %12s%s\n" "$1" "$2" "$3" "$4" "$(echo "$3 / $4" | bc -l)" "$5" "${6:-}"; }
 for r in $(seq "$ROUNDS"); do
   read -r bs brss < <(run_baseline bench "$MESSAGES" "plain-$r-$$")
@@ -174,6 +200,14 @@ for r in $(seq "$ROUNDS"); do
   row "$r" service "$SMALL" "$sms" "$smrss" "   (peak $hwm_counted KB before the last flush)"
   plain_small_rss+=("$prss")
   service_small_rss+=("$smrss")
+  if [[ $BIG_BATCHES == 1 ]]; then
+    read -r bs brss < <(run_baseline bench-big-batches "$MESSAGES" "plain-big-$r-$$")
+    row "$r" plain-1MB "$MESSAGES" "$bs" "$brss"
+    read -r ss srss _ _ _ < <(run_service bench-big-batches "$MESSAGES" "service-big-$r-$$")
+    row "$r" svc-1MB "$MESSAGES" "$ss" "$srss"
+    big_ratios+=("$(echo "$bs / $ss" | bc -l)")
+    service_big_rss+=("$srss")
+  fi
 done
 
 median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
@@ -181,10 +215,16 @@ growth() { echo "($1 - $2) * 100 / $2" | bc -l; }
 ratio=$(median "${ratios[@]}")
 big=$(median "${service_rss[@]}")
 small=$(median "${service_small_rss[@]}")
-printf "throughput ratio service/plain (median of %d): %.3f (goal >= 0.9)\n" "$ROUNDS" "$ratio"
+printf "throughput ratio service/plain (median of %d, batches of up to %d bytes): %.3f (goal >= 0.9)\n" \
+  "$ROUNDS" "$BATCH_BYTES" "$ratio"
 printf "service peak RSS (medians): %d KB auditing %d messages, %d KB auditing %d (%+.1f %%; goal within 10 %%)\n" \
   "$big" "$MESSAGES" "$small" "$SMALL" "$(growth "$big" "$small")"
 big=$(median "${plain_rss[@]}")
 small=$(median "${plain_small_rss[@]}")
 printf "plain consumer peak RSS (medians): %d KB for %d messages, %d KB for %d (%+.1f %%)\n" \
   "$big" "$MESSAGES" "$small" "$SMALL" "$(growth "$big" "$small")"
+if [[ $BIG_BATCHES == 1 ]]; then
+  printf "1 MB batches: throughput ratio %.3f (median of %d); service peak RSS %d KB auditing %d messages (%+.1f %% on the %d-message run above)\n" \
+    "$(median "${big_ratios[@]}")" "$ROUNDS" "$(median "${service_big_rss[@]}")" "$MESSAGES" \
+    "$(growth "$(median "${service_big_rss[@]}")" "$(median "${service_small_rss[@]}")")" "$SMALL"
+fi
