@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "lib/util/thread_name.h"
 #include "collector/collector.h"
 
 namespace chaperone::cli {
@@ -69,6 +70,7 @@ void AddCollectorCommand(CLI::App& app, int* exit_code) {
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
     std::thread watcher([&] {
+      NameThisThread("cli-signals");
       while (!done.load()) {
         if (WaitForShutdown(std::chrono::milliseconds(100))) {
           stop = true;

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "lib/util/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 
@@ -83,6 +84,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
     std::thread watcher([&] {
+      NameThisThread("cli-signals");
       while (!done.load()) {
         if (WaitForShutdown(std::chrono::milliseconds(200))) {
           stop.store(true);

@@ -9,6 +9,7 @@
 #include "chaperone/emitter.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "lib/util/thread_name.h"
 
 namespace chaperone::interceptor {
 namespace {
@@ -121,8 +122,14 @@ Status AuditEngine::Start() {
   scratch_.resize(kDrainBatch);
 
   first_flush_ns_ = NowNs(control_clock_) + std::chrono::nanoseconds(opts_.flush_interval).count();
-  drain_thread_ = StartThread([this] { DrainLoop(); });
-  send_thread_ = StartThread([this] { SendLoop(); });
+  drain_thread_ = StartThread([this] {
+    NameThisThread("chaperone-drain");
+    DrainLoop();
+  });
+  send_thread_ = StartThread([this] {
+    NameThisThread("chaperone-send");
+    SendLoop();
+  });
   return Status::Ok();
 }
 

@@ -20,6 +20,7 @@
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "lib/util/thread_name.h"
 #include "service/consumer_defaults.h"
 #include "service/fetch_waker.h"
 #include "service/message_audit.h"
@@ -943,6 +944,7 @@ void AuditService::Impl::ApplyPendingSubscription() {
 }
 
 void AuditService::Impl::DiscoveryLoop() {
+  NameThisThread("svc-discovery");
   std::unique_lock lock(mu_);
   while (!discovery_stop_) {
     discovery_wake_ = false;

@@ -5,6 +5,8 @@
 #include <cstdlib>
 #include <memory>
 
+#include "lib/util/thread_name.h"
+
 namespace chaperone::service {
 namespace {
 
@@ -59,6 +61,7 @@ void FetchWaker::Wake() {
 }
 
 void FetchWaker::Loop() {
+  NameThisThread("svc-fetch-waker");
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || pending_; });

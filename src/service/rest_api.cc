@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/util/http_server.h"
+#include "lib/util/thread_name.h"
 
 namespace chaperone::service {
 namespace {
@@ -155,7 +156,11 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen,
   int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (bound < 0) return Status::Unavailable("cannot listen on " + listen + " (address in use or not available)");
   rs->port_ = bound;
-  rs->thread_ = std::thread([s = &srv] { s->listen_after_bind(); });
+  // The server's worker threads, started from this one, inherit its name.
+  rs->thread_ = std::thread([s = &srv] {
+    NameThisThread("svc-http");
+    s->listen_after_bind();
+  });
   return rs;
 }
 

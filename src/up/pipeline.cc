@@ -12,6 +12,7 @@
 #include "chaperone/kafka_config.h"
 #include "chaperone/mock_cluster.h"
 #include "collector/collector.h"
+#include "lib/util/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 #include "web/web_config.h"
@@ -64,7 +65,12 @@ class SyntheticProducer {
   void Attach(rd_kafka_t* rk) { rk_ = rk; }
   ~SyntheticProducer() { Stop(); }
 
-  void Start() { thread_ = std::thread([this] { Loop(); }); }
+  void Start() {
+    thread_ = std::thread([this] {
+      NameThisThread("up-producer");
+      Loop();
+    });
+  }
 
   // Stops producing, waits for every delivery report, destroys the client (the
   // interceptor flushes its counts on destroy).
@@ -143,6 +149,7 @@ class DemoConsumer {
     rd_kafka_topic_partition_list_destroy(list);
     if (err) return Status::Unavailable(std::string("demo consumer subscribe: ") + rd_kafka_err2str(err));
     thread_ = std::thread([this] {
+      NameThisThread("up-consumer");
       while (!stop_) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
         if (!m) continue;
@@ -282,13 +289,19 @@ class RunningPipeline final : public Pipeline {
 
   void StartService(std::unique_ptr<service::AuditService> svc) {
     service_ = std::move(svc);
-    service_thread_ = std::thread([this] { service_status_ = service_->Run(service_stop_); });
+    service_thread_ = std::thread([this] {
+      NameThisThread("up-service");
+      service_status_ = service_->Run(service_stop_);
+    });
     endpoints_.service_rest_port = service_->rest_port();
   }
 
   void StartCollector(std::unique_ptr<collector::Collector> c) {
     collector_ = std::move(c);
-    collector_thread_ = std::thread([this] { collector_status_ = collector_->Run(collector_stop_); });
+    collector_thread_ = std::thread([this] {
+      NameThisThread("up-collector");
+      collector_status_ = collector_->Run(collector_stop_);
+    });
   }
 
  private:

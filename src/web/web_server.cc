@@ -9,6 +9,7 @@
 #include <cstring>
 
 #include "lib/util/http_server.h"
+#include "lib/util/thread_name.h"
 #include "web/api.h"
 #include "web/json_writer.h"
 #include "web/params.h"
@@ -156,7 +157,10 @@ Status WebServer::Start() {
     return Status::Unavailable(fmt::format("cannot listen on {}{}", options_.listen,
                                            err ? fmt::format(": {}", std::strerror(err)) : std::string()));
   }
-  thread_ = std::thread([this] { server_->listen_after_bind(); });
+  thread_ = std::thread([this] {
+    NameThisThread("web-http");  // its worker threads inherit the name
+    server_->listen_after_bind();
+  });
   // httplib's stop() only acts on a running server: wait until the accept
   // loop is up so that Stop() can never be lost.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

@@ -14,6 +14,7 @@
 #include "chaperone/mock_cluster.h"
 #include "chaperone/reporter.h"
 #include "service/audit_service.h"
+#include "support/process.h"
 #include "support/service_support.h"
 
 namespace chaperone::service {
@@ -276,6 +277,15 @@ TEST_F(ServiceTest, RestAddsAndRemovesTopicsByHand) {
   ASSERT_TRUE(list);
   EXPECT_EQ(list->status, 200);
   EXPECT_EQ(nlohmann::json::parse(list->body)["topics"].size(), 0u);
+
+  // The service's threads are named for top -H, ps and gdb: the REST server's
+  // (its workers inherit the name), discovery, and the fetch waker where the
+  // client library needs one.
+  EXPECT_TRUE(chaperone::test::WaitForThreadNamed("svc-http", 10s));
+  EXPECT_TRUE(chaperone::test::WaitForThreadNamed("svc-discovery", 10s));
+  if (rd_kafka_version() < 0x020100ff) {
+    EXPECT_TRUE(chaperone::test::WaitForThreadNamed("svc-fetch-waker", 10s));
+  }
 
   // Chaperone's clients send numPartitions as a string.
   auto add = http.Post("/topics", R"({"topic":"manual","numPartitions":"2"})", "application/json");

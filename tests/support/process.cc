@@ -387,6 +387,21 @@ Status WaitForFile(const std::string& path, milliseconds timeout) {
   return Status::Unavailable(path + ": not written within " + std::to_string(timeout.count()) + " ms");
 }
 
+std::multiset<std::string> ThreadNamesOfThisProcess() {
+  std::multiset<std::string> names;
+  std::error_code ec;
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task", ec)) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    if (std::getline(comm, name)) names.insert(name);
+  }
+  return names;
+}
+
+bool WaitForThreadNamed(const std::string& name, milliseconds timeout) {
+  return WaitFor([&] { return ThreadNamesOfThisProcess().count(name) > 0; }, timeout);
+}
+
 Result<std::string> ReadFile(const std::string& path) {
   std::ifstream f(path, std::ios::binary);
   if (!f) return Status::NotFound(path + ": cannot open");

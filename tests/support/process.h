@@ -8,6 +8,7 @@
 
 #include <chrono>
 #include <memory>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,11 @@ bool WaitFor(Pred predicate, milliseconds timeout);
 
 // The whole file; NotFound if it does not exist.
 Result<std::string> ReadFile(const std::string& path);
+
+// The names of this process's threads (/proc/self/task/*/comm), one entry a thread.
+std::multiset<std::string> ThreadNamesOfThisProcess();
+// Waits until this process has a thread named `name`.
+bool WaitForThreadNamed(const std::string& name, milliseconds timeout);
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents by the destructor.
 class TempDir {
  public:

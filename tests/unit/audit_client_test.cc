@@ -292,6 +292,15 @@ TEST(AuditClient, AFullQueueDropsAndCountsObservations) {
   EXPECT_EQ(decoded->dropped_observations, 6);
 }
 
+TEST(AuditClient, ItsThreadsAreNamedInTheHostProcess) {
+  // The host application sees the auditing threads by name in top -H and gdb.
+  Harness h;
+  auto engine = AuditEngine::Create(h.Options());
+  ASSERT_TRUE(engine.ok());
+  EXPECT_TRUE(test::WaitForThreadNamed("chaperone-drain", milliseconds(10'000)));
+  EXPECT_TRUE(test::WaitForThreadNamed("chaperone-send", milliseconds(10'000)));
+}
+
 TEST(AuditClient, AFailedSendIsRetriedWithTheSameRecords) {
   Harness h;
   h.transport->fail_next = 2;

@@ -1,0 +1,27 @@
+// Names the calling thread, as `top -H`, ps, gdb and /proc/PID/task/*/comm
+// show it (librdkafka's own threads are rdk:*). Header-only.
+#ifndef CHAPERONE_LIB_UTIL_THREAD_NAME_H_
+#define CHAPERONE_LIB_UTIL_THREAD_NAME_H_
+
+#include <pthread.h>
+
+#include <algorithm>
+#include <cstring>
+#include <string_view>
+
+namespace chaperone {
+
+// Linux keeps 15 bytes of a thread's name; a longer one is cut there.
+inline constexpr size_t kMaxThreadNameLength = 15;
+
+inline void NameThisThread(std::string_view name) {
+  char buf[kMaxThreadNameLength + 1];
+  const size_t n = std::min(name.size(), kMaxThreadNameLength);
+  std::memcpy(buf, name.data(), n);
+  buf[n] = '\0';
+  pthread_setname_np(pthread_self(), buf);
+}
+
+}  // namespace chaperone
+
+#endif  // CHAPERONE_LIB_UTIL_THREAD_NAME_H_
