@@ -5,8 +5,8 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
-#include "lib/util/thread_name.h"
 #include "collector/collector.h"
+#include "lib/util/thread_name.h"
 
 namespace chaperone::cli {
 
@@ -69,8 +69,7 @@ void AddCollectorCommand(CLI::App& app, int* exit_code) {
 
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
-    std::thread watcher([&] {
-      NameThisThread("cli-signals");
+    std::thread watcher = NamedThread("cli-signals", [&] {
       while (!done.load()) {
         if (WaitForShutdown(std::chrono::milliseconds(100))) {
           stop = true;

@@ -83,8 +83,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
     if ((*svc)->rest_port() > 0) spdlog::info("service: REST API on port {}", (*svc)->rest_port());
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
-    std::thread watcher([&] {
-      NameThisThread("cli-signals");
+    std::thread watcher = NamedThread("cli-signals", [&] {
       while (!done.load()) {
         if (WaitForShutdown(std::chrono::milliseconds(200))) {
           stop.store(true);

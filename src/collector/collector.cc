@@ -14,8 +14,8 @@
 #include "collector/decode.h"
 #include "lib/util/heap_stats.h"
 #include "lib/util/http_server.h"
-#include "lib/util/thread_name.h"
 #include "lib/util/prometheus.h"
+#include "lib/util/thread_name.h"
 #include "store/store.h"
 
 namespace chaperone::collector {
@@ -180,10 +180,7 @@ Status Collector::Impl::StartMetricsServer() {
                                    " (address in use or not available)");
   }
   c_.metrics_port_ = bound;
-  http_thread_ = std::thread([this] {
-    NameThisThread("collector-http");  // its worker threads inherit the name
-    http_->listen_after_bind();
-  });
+  http_thread_ = NamedThread("collector-http", [this] { http_->listen_after_bind(); });
   spdlog::info("collector: metrics on http://{}:{}/metrics", host, bound);
   return Status::Ok();
 }

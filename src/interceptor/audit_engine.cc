@@ -30,14 +30,15 @@ int64_t NowNs(const Clock& c) { return c.MonotonicNs(); }
 // Close() bounds how long the application blocks: always real time.
 int64_t RealNowNs() { return SystemClock::Instance().MonotonicNs(); }
 
-// Starts a thread with every signal blocked, so that the host application's
-// signals are never delivered to (and never interrupt) the auditing threads.
+// Starts a named thread with every signal blocked, so that the host
+// application's signals are never delivered to (and never interrupt) the
+// auditing threads.
 template <typename F>
-std::thread StartThread(F&& f) {
+std::thread StartThread(const char* name, F&& f) {
   sigset_t all, old;
   sigfillset(&all);
   pthread_sigmask(SIG_SETMASK, &all, &old);
-  std::thread t(std::forward<F>(f));
+  std::thread t = NamedThread(name, std::forward<F>(f));
   pthread_sigmask(SIG_SETMASK, &old, nullptr);
   return t;
 }
@@ -122,14 +123,8 @@ Status AuditEngine::Start() {
   scratch_.resize(kDrainBatch);
 
   first_flush_ns_ = NowNs(control_clock_) + std::chrono::nanoseconds(opts_.flush_interval).count();
-  drain_thread_ = StartThread([this] {
-    NameThisThread("chaperone-drain");
-    DrainLoop();
-  });
-  send_thread_ = StartThread([this] {
-    NameThisThread("chaperone-send");
-    SendLoop();
-  });
+  drain_thread_ = StartThread("chaperone-drain", [this] { DrainLoop(); });
+  send_thread_ = StartThread("chaperone-send", [this] { SendLoop(); });
   return Status::Ok();
 }
 

@@ -329,7 +329,7 @@ Status AuditService::Impl::Init() {
 
 Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
   running_.store(true);
-  std::thread discovery([this] { DiscoveryLoop(); });
+  std::thread discovery = NamedThread("svc-discovery", [this] { DiscoveryLoop(); });
   if (drain_trigger_) waker_ = std::make_unique<FetchWaker>(rk_, [this] { return FetchWakeTargets(); });
   const int64_t interval_ns = opts_.flush_interval.count() * 1'000'000;
   next_flush_ns_ = clock_.MonotonicNs() + interval_ns;
@@ -944,7 +944,6 @@ void AuditService::Impl::ApplyPendingSubscription() {
 }
 
 void AuditService::Impl::DiscoveryLoop() {
-  NameThisThread("svc-discovery");
   std::unique_lock lock(mu_);
   while (!discovery_stop_) {
     discovery_wake_ = false;

@@ -41,7 +41,7 @@ FetchWakerPlan PlanFetchWaker(const KafkaProperties& consumer_properties) {
 }
 
 FetchWaker::FetchWaker(rd_kafka_t* rk, TargetsFn targets)
-    : rk_(rk), targets_(std::move(targets)), thread_([this] { Loop(); }) {}
+    : rk_(rk), targets_(std::move(targets)), thread_(NamedThread("svc-fetch-waker", [this] { Loop(); })) {}
 
 FetchWaker::~FetchWaker() {
   {
@@ -61,7 +61,6 @@ void FetchWaker::Wake() {
 }
 
 void FetchWaker::Loop() {
-  NameThisThread("svc-fetch-waker");
   std::unique_lock lock(mu_);
   while (true) {
     cv_.wait(lock, [this] { return stop_ || pending_; });

@@ -156,11 +156,7 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen,
   int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
   if (bound < 0) return Status::Unavailable("cannot listen on " + listen + " (address in use or not available)");
   rs->port_ = bound;
-  // The server's worker threads, started from this one, inherit its name.
-  rs->thread_ = std::thread([s = &srv] {
-    NameThisThread("svc-http");
-    s->listen_after_bind();
-  });
+  rs->thread_ = NamedThread("svc-http", [s = &srv] { s->listen_after_bind(); });
   return rs;
 }
 

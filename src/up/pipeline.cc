@@ -66,10 +66,7 @@ class SyntheticProducer {
   ~SyntheticProducer() { Stop(); }
 
   void Start() {
-    thread_ = std::thread([this] {
-      NameThisThread("up-producer");
-      Loop();
-    });
+    thread_ = NamedThread("up-producer", [this] { Loop(); });
   }
 
   // Stops producing, waits for every delivery report, destroys the client (the
@@ -148,8 +145,7 @@ class DemoConsumer {
     rd_kafka_resp_err_t err = rd_kafka_subscribe(rk_, list);
     rd_kafka_topic_partition_list_destroy(list);
     if (err) return Status::Unavailable(std::string("demo consumer subscribe: ") + rd_kafka_err2str(err));
-    thread_ = std::thread([this] {
-      NameThisThread("up-consumer");
+    thread_ = NamedThread("up-consumer", [this] {
       while (!stop_) {
         rd_kafka_message_t* m = rd_kafka_consumer_poll(rk_, 100);
         if (!m) continue;
@@ -289,19 +285,13 @@ class RunningPipeline final : public Pipeline {
 
   void StartService(std::unique_ptr<service::AuditService> svc) {
     service_ = std::move(svc);
-    service_thread_ = std::thread([this] {
-      NameThisThread("up-service");
-      service_status_ = service_->Run(service_stop_);
-    });
+    service_thread_ = NamedThread("up-service", [this] { service_status_ = service_->Run(service_stop_); });
     endpoints_.service_rest_port = service_->rest_port();
   }
 
   void StartCollector(std::unique_ptr<collector::Collector> c) {
     collector_ = std::move(c);
-    collector_thread_ = std::thread([this] {
-      NameThisThread("up-collector");
-      collector_status_ = collector_->Run(collector_stop_);
-    });
+    collector_thread_ = NamedThread("up-collector", [this] { collector_status_ = collector_->Run(collector_stop_); });
   }
 
  private:

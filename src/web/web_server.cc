@@ -157,10 +157,7 @@ Status WebServer::Start() {
     return Status::Unavailable(fmt::format("cannot listen on {}{}", options_.listen,
                                            err ? fmt::format(": {}", std::strerror(err)) : std::string()));
   }
-  thread_ = std::thread([this] {
-    NameThisThread("web-http");  // its worker threads inherit the name
-    server_->listen_after_bind();
-  });
+  thread_ = NamedThread("web-http", [this] { server_->listen_after_bind(); });
   // httplib's stop() only acts on a running server: wait until the accept
   // loop is up so that Stop() can never be lost.
   auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);

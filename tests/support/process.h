@@ -112,6 +112,7 @@ Result<std::string> ReadFile(const std::string& path);
 std::multiset<std::string> ThreadNamesOfThisProcess();
 // Waits until this process has a thread named `name`.
 bool WaitForThreadNamed(const std::string& name, milliseconds timeout);
+
 // A fresh directory under $TMPDIR (or /tmp), removed with its contents by the destructor.
 class TempDir {
  public:

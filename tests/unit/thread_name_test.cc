@@ -29,5 +29,15 @@ TEST(ThreadName, ALongNameIsCutAtFifteenBytesNotRefused) {
   EXPECT_EQ(NameIn("exactly-15-byte"), "exactly-15-byte");
 }
 
+TEST(ThreadName, NamedThreadRunsItsFunctionUnderTheName) {
+  std::string seen;
+  std::thread t = NamedThread("up-collector", [&] {
+    char buf[64] = {};
+    if (pthread_getname_np(pthread_self(), buf, sizeof buf) == 0) seen = buf;
+  });
+  t.join();
+  EXPECT_EQ(seen, "up-collector");
+}
+
 }  // namespace
 }  // namespace chaperone

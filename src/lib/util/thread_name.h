@@ -1,4 +1,4 @@
-// Names the calling thread, as `top -H`, ps, gdb and /proc/PID/task/*/comm
+// Names threads, as `top -H`, ps, gdb and /proc/PID/task/*/comm
 // show it (librdkafka's own threads are rdk:*). Header-only.
 #ifndef CHAPERONE_LIB_UTIL_THREAD_NAME_H_
 #define CHAPERONE_LIB_UTIL_THREAD_NAME_H_
@@ -7,7 +7,10 @@
 
 #include <algorithm>
 #include <cstring>
+#include <string>
 #include <string_view>
+#include <thread>
+#include <utility>
 
 namespace chaperone {
 
@@ -20,6 +23,16 @@ inline void NameThisThread(std::string_view name) {
   std::memcpy(buf, name.data(), n);
   buf[n] = '\0';
   pthread_setname_np(pthread_self(), buf);
+}
+
+// Runs `f` on a new thread named `name`. Threads it starts in turn (a server's
+// workers) inherit the name.
+template <typename F>
+std::thread NamedThread(std::string_view name, F&& f) {
+  return std::thread([name = std::string(name), f = std::forward<F>(f)]() mutable {
+    NameThisThread(name);
+    f();
+  });
 }
 
 }  // namespace chaperone
