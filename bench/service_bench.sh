@@ -213,18 +213,18 @@ done
 median() { printf "%s\n" "$@" | sort -g | awk '{a[NR]=$1} END {print (NR % 2) ? a[(NR+1)/2] : (a[NR/2] + a[NR/2+1]) / 2}'; }
 growth() { echo "($1 - $2) * 100 / $2" | bc -l; }
 ratio=$(median "${ratios[@]}")
-big=$(median "${service_rss[@]}")
-small=$(median "${service_small_rss[@]}")
+service_big=$(median "${service_rss[@]}")
+service_small=$(median "${service_small_rss[@]}")
 printf "throughput ratio service/plain (median of %d, batches of up to %d bytes): %.3f (goal >= 0.9)\n" \
   "$ROUNDS" "$BATCH_BYTES" "$ratio"
 printf "service peak RSS (medians): %d KB auditing %d messages, %d KB auditing %d (%+.1f %%; goal within 10 %%)\n" \
-  "$big" "$MESSAGES" "$small" "$SMALL" "$(growth "$big" "$small")"
-big=$(median "${plain_rss[@]}")
-small=$(median "${plain_small_rss[@]}")
+  "$service_big" "$MESSAGES" "$service_small" "$SMALL" "$(growth "$service_big" "$service_small")"
+plain_big=$(median "${plain_rss[@]}")
+plain_small=$(median "${plain_small_rss[@]}")
 printf "plain consumer peak RSS (medians): %d KB for %d messages, %d KB for %d (%+.1f %%)\n" \
-  "$big" "$MESSAGES" "$small" "$SMALL" "$(growth "$big" "$small")"
+  "$plain_big" "$MESSAGES" "$plain_small" "$SMALL" "$(growth "$plain_big" "$plain_small")"
 if [[ $BIG_BATCHES == 1 ]]; then
+  service_1mb=$(median "${service_big_rss[@]}")
   printf "1 MB batches: throughput ratio %.3f (median of %d); service peak RSS %d KB auditing %d messages (%+.1f %% on the %d-message run above)\n" \
-    "$(median "${big_ratios[@]}")" "$ROUNDS" "$(median "${service_big_rss[@]}")" "$MESSAGES" \
-    "$(growth "$(median "${service_big_rss[@]}")" "$(median "${service_small_rss[@]}")")" "$SMALL"
+    "$(median "${big_ratios[@]}")" "$ROUNDS" "$service_1mb" "$MESSAGES" "$(growth "$service_1mb" "$service_small")" "$SMALL"
 fi
