@@ -42,6 +42,12 @@ struct PartitionCount {
   // move starts at the same offset, so the collector replaces the earlier,
   // uncommitted contribution instead of adding to it. -1 when unknown.
   int64_t chunk_start = -1;
+  // Fencing (docs/architecture.md, "Zombies"): the consumer-group generation
+  // of the member that counted the chunk, and the wall-clock time (ms) at
+  // which that member was assigned the partition. A chunk of an older
+  // generation never replaces or follows a newer one's. -1 when unknown.
+  int64_t generation = -1;
+  int64_t assigned_ms = -1;
 
   friend bool operator==(const PartitionCount&, const PartitionCount&) = default;
 };

@@ -119,6 +119,20 @@ TEST(AuditRecord, EncodesChaperoneFieldNamesInDocumentedOrder) {
             R"("watermarkMs":1795304460123,"windowSizeInSec":600,"droppedRecords":2,"failedDeliveries":5})");
 }
 
+TEST(AuditRecord, APartitionsFencingEpochRoundTripsAndIsOmittedWhenUnknown) {
+  AuditRecord r = SampleCount();
+  r.partitions[1].generation = 17;
+  r.partitions[1].assigned_ms = 1795303000456;
+  std::string text = EncodeAuditRecord(r);
+  EXPECT_NE(text.find(R"("chunkStart":7,"generation":17,"assignedMs":1795303000456})"), std::string::npos) << text;
+  EXPECT_NE(text.find(R"("chunkStart":90},)"), std::string::npos) << text;  // unknown: not written
+  auto back = DecodeAuditRecord(text);
+  ASSERT_TRUE(back.ok()) << back.status().ToString();
+  EXPECT_EQ(*back, r);
+  EXPECT_EQ(back->partitions[0].generation, -1);
+  EXPECT_EQ(back->partitions[0].assigned_ms, -1);
+}
+
 TEST(AuditRecord, DigestKeepsAllSixtyFourBits) {
   for (uint64_t d : {uint64_t{0}, uint64_t{1}, uint64_t{0xffffffffffffffffull}, uint64_t{0x8000000000000001ull}}) {
     AuditRecord r = SampleCount();
@@ -378,6 +392,9 @@ TEST(AuditRecord, RejectsEveryKindOfBadRecord) {
       {"count beyond offsets", [](json& j) { j["partitions"][0]["count"] = 4; j["count"] = 8; }, "field 'partitions[0].count': larger than the offset range"},
       {"half-known offsets", [](json& j) { j["partitions"][0]["firstOffset"] = -1; }, "both known or both -1"},
       {"bad chunkStart", [](json& j) { j["partitions"][0]["chunkStart"] = -7; }, "field 'partitions[0].chunkStart'"},
+      {"bad generation", [](json& j) { j["partitions"][0]["generation"] = -2; }, "field 'partitions[0].generation'"},
+      {"huge generation", [](json& j) { j["partitions"][1]["generation"] = 4294967296ll; }, "field 'partitions[1].generation'"},
+      {"bad assignedMs", [](json& j) { j["partitions"][0]["assignedMs"] = -5; }, "field 'partitions[0].assignedMs'"},
       {"offset as string", [](json& j) { j["partitions"][0]["firstOffset"] = "100"; }, "field 'partitions[0].firstOffset': expected an integer"},
       {"legacy heartbeat", [](json& j) { j.erase("version"); j["kind"] = "heartbeat"; }, "field 'kind': a heartbeat needs version 1"},
       {"heartbeat without watermark", [](json& j) { j["kind"] = "heartbeat"; j["windowSizeInSec"] = 600; j["droppedRecords"] = 0; j["failedDeliveries"] = 0; }, "field 'watermarkMs': missing"},

@@ -170,6 +170,9 @@ Status CheckPartitions(const AuditRecord& r) {
     if (p.first_offset < -1) return Invalid(at("firstOffset"), "must be >= 0, or -1 when unknown");
     if (p.last_offset < -1) return Invalid(at("lastOffset"), "must be >= 0, or -1 when unknown");
     if (p.chunk_start < -1) return Invalid(at("chunkStart"), "must be >= 0, or -1 when unknown");
+    if (p.generation < -1 || p.generation > std::numeric_limits<int32_t>::max())
+      return Invalid(at("generation"), "must be from 0 to 2^31-1, or -1 when unknown");
+    if (p.assigned_ms < -1) return Invalid(at("assignedMs"), "must be >= 0, or -1 when unknown");
     if ((p.first_offset == -1) != (p.last_offset == -1))
       return Invalid(at("firstOffset"), "firstOffset and lastOffset are both known or both -1");
     if (p.first_offset >= 0) {
@@ -420,8 +423,8 @@ class Decoder {
       bool has_partition = false, has_count = false;
       unsigned seen = 0;
       for (simdjson::dom::key_value_pair kv : obj) {
-        static constexpr std::array<std::string_view, 5> kKeys = {"partition", "count", "firstOffset", "lastOffset",
-                                                                  "chunkStart"};
+        static constexpr std::array<std::string_view, 7> kKeys = {
+            "partition", "count", "firstOffset", "lastOffset", "chunkStart", "generation", "assignedMs"};
         auto it = std::find(kKeys.begin(), kKeys.end(), kv.key);
         if (it == kKeys.end()) continue;
         auto k = static_cast<unsigned>(it - kKeys.begin());
@@ -444,6 +447,8 @@ class Decoder {
           case 2: p.first_offset = v; break;
           case 3: p.last_offset = v; break;
           case 4: p.chunk_start = v; break;
+          case 5: p.generation = v; break;
+          case 6: p.assigned_ms = v; break;
         }
       }
       if (!has_partition) return Corrupt(at("partition"), "missing");
@@ -530,6 +535,8 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
       pw.Int("firstOffset", p.first_offset);
       pw.Int("lastOffset", p.last_offset);
       pw.Int("chunkStart", p.chunk_start);
+      if (p.generation >= 0) pw.Int("generation", p.generation);
+      if (p.assigned_ms >= 0) pw.Int("assignedMs", p.assigned_ms);
       pw.Close();
     }
     out.push_back(']');
