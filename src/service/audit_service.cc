@@ -20,6 +20,7 @@
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "lib/kafka/group_membership.h"
 #include "lib/util/thread_name.h"
 #include "service/consumer_defaults.h"
 #include "service/fetch_waker.h"
@@ -117,6 +118,11 @@ class AuditService::Impl final : public ServiceControl {
     int32_t partition = 0;
     PartitionLedger ledger;
     int64_t assigned_ms = 0;   // wall clock of the assignment
+    // The group generation and member id under which the partition was
+    // assigned: every chunk of this ownership carries that generation (the
+    // fencing epoch); -1 / "" when the client library cannot tell.
+    int64_t generation = -1;
+    std::string member_id;
     int64_t caught_up_ms = 0;  // everything appended before this time was committed (0 unknown)
     int64_t high_watermark = -1;
     int64_t sampled_high = -1, sampled_low = -1;  // high/low watermark sampled at sampled_ms (-1 none)
@@ -588,6 +594,29 @@ Status AuditService::Impl::Flush(bool final) {
   records.reserve(snaps.size() + 1);
   const bool with_heartbeat = pending_heartbeat_.has_value();
   if (with_heartbeat) records.push_back(*pending_heartbeat_);
+  // Fencing (docs/architecture.md, "Zombies"): every chunk carries the group
+  // generation under which its partition was assigned, so the collector can
+  // refuse the chunk of a member that was cut off while a newer owner counted
+  // the same offsets. A member that is no longer in the group, or rejoined
+  // under another member id since the assignment, reports nothing: it rewinds,
+  // and the lost-partitions event that follows discards the counts.
+  std::optional<kafka::GroupMembership> member;
+  if (!snaps.empty()) {
+    member = kafka::CurrentGroupMembership(rk_);
+    if (!member) log_flush_.Warn(clock_, "the client library's group metadata has an unknown format: not fenced");
+    if (member && member->generation < 0) {
+      metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
+      last_flush_ok_ = false;
+      return Status::Unavailable("not a member of the group's current generation (session expired or fenced)");
+    }
+    for (const PartitionState* ps : to_commit) {
+      if (!member || ps->member_id.empty() || ps->member_id == member->member_id) continue;
+      metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
+      last_flush_ok_ = false;
+      return Status::Unavailable(fmt::format("{} [{}] was assigned to member {}; this process is now member {}",
+                                             ps->topic->name, ps->partition, ps->member_id, member->member_id));
+    }
+  }
   if (!snaps.empty() || !to_commit.empty()) emitter_->BeginFlush();
   for (const WindowSnapshot& snap : snaps) {
     AuditRecord r;
@@ -600,7 +629,10 @@ Status AuditService::Impl::Flush(bool final) {
       metrics_.flushes_failed.fetch_add(1, std::memory_order_relaxed);
       return Status::Internal("window snapshot of " + snap.topic + " has no assigned partition");
     }
-    r.partitions[0].chunk_start = t->second->Find(r.partitions[0].partition)->ledger.chunk_start();
+    const PartitionState* ps = t->second->Find(r.partitions[0].partition);
+    r.partitions[0].chunk_start = ps->ledger.chunk_start();
+    r.partitions[0].generation = ps->generation;
+    r.partitions[0].assigned_ms = ps->assigned_ms;
     emitter_->Stamp(r);
     records.push_back(std::move(r));
   }
@@ -843,6 +875,7 @@ void AuditService::Impl::OnAssign(rd_kafka_topic_partition_list_t* parts) {
   TpList committed(rd_kafka_topic_partition_list_copy(parts));
   bool have_committed = rd_kafka_committed(rk_, committed.get(), kBrokerCallTimeoutMs) == RD_KAFKA_RESP_ERR_NO_ERROR;
   const int64_t now = clock_.NowMs();
+  const std::optional<kafka::GroupMembership> member = kafka::CurrentGroupMembership(rk_);
   for (int i = 0; i < parts->cnt; ++i) {
     const auto& tp = parts->elems[i];
     TopicState* ts = EnsureTopic(tp.topic);
@@ -858,6 +891,10 @@ void AuditService::Impl::OnAssign(rd_kafka_topic_partition_list_t* parts) {
     slot->partition = tp.partition;
     slot->ledger = PartitionLedger(c);
     slot->assigned_ms = now;
+    if (member) {
+      slot->generation = member->generation;
+      slot->member_id = member->member_id;
+    }
     ++ts->assigned;
   }
   spdlog::info("service: assigned {} partitions (now {})", parts->cnt, Assigned().size());
