@@ -338,6 +338,7 @@ bool Collector::Impl::FlushBatch() {
       m_.duplicates += r->duplicates;
       m_.replays += r->replayed;
       m_.quarantined += r->quarantined;
+      m_.fenced += r->fenced;
       m_.expired += r->expired;
       ++m_.batches;
       m_.last_batch_ms = c_.clock_->NowMs();
@@ -425,8 +426,8 @@ Status Collector::Impl::Run() {
   rd_kafka_consumer_close(rk_);
   rd_kafka_destroy(rk_);
   rk_ = nullptr;
-  spdlog::info("collector: stopped ({} records applied, {} duplicates, {} quarantined)", m_.applied.load(),
-               m_.duplicates.load(), m_.quarantined.load());
+  spdlog::info("collector: stopped ({} records applied, {} duplicates, {} quarantined, {} fenced)", m_.applied.load(),
+               m_.duplicates.load(), m_.quarantined.load(), m_.fenced.load());
   return Status::Ok();
 }
 
@@ -462,6 +463,10 @@ std::string Collector::MetricsText() const {
       {"chaperone_collector_replays_total", "counter", "Service chunks replaced by a replay.", metrics_.replays.load()},
       {"chaperone_collector_quarantined_total", "counter", "Invalid messages stored in quarantine.",
        metrics_.quarantined.load()},
+      {"chaperone_collector_records_fenced_total", "counter",
+       "Service/replicator records of a member cut off while a newer owner counted its partition: quarantined, "
+       "never merged.",
+       metrics_.fenced.load()},
       {"chaperone_collector_expired_total", "counter", "Records for windows older than the retention horizon.",
        metrics_.expired.load()},
       {"chaperone_collector_batches_total", "counter", "Store transactions committed.", metrics_.batches.load()},

@@ -54,6 +54,7 @@ struct CollectorMetrics {
   std::atomic<int64_t> duplicates{0};    // uuid seen before: skipped
   std::atomic<int64_t> replays{0};       // service chunks replaced
   std::atomic<int64_t> quarantined{0};   // invalid messages stored in quarantine
+  std::atomic<int64_t> fenced{0};        // stale owners' chunks kept in quarantine, never merged
   std::atomic<int64_t> expired{0};       // records older than the retention horizon
   std::atomic<int64_t> batches{0};       // store transactions committed
   std::atomic<int64_t> store_errors{0};  // failed store operations (each retried)

@@ -104,7 +104,9 @@ class Applier {
  public:
   Applier(Txn& txn, int64_t now_ms) : txn_(txn), now_ms_(now_ms) {}
 
-  Status ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats);
+  // Merges one count record. Returns a non-empty reason, and changes nothing,
+  // when the record is fenced (a stale owner's chunk).
+  Result<std::string> ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats);
   void NoteEmitter(const AuditRecord& r) { emitter_events_[r.emitter_id].push_back(&r); }
   Status Flush();
 
@@ -263,7 +265,33 @@ Status Applier::Subtract(const ChunkKey& key, CachedChunk& chunk) {
   return Status::Ok();
 }
 
-Status Applier::ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats) {
+// Fencing (docs/architecture.md, "Zombies"). Ownership of a partition passes
+// from member to member through group rebalances, and the generation under
+// which a member was assigned the partition grows with every hand-over. A
+// chunk whose owner was assigned in an older generation than the chunk already
+// kept for the partition comes from a member that was cut off (paused,
+// partitioned) while the newer owner counted the same offsets: it must neither
+// replace nor follow the newer chunk. The one exception is a group that was
+// deleted and created again (generations restart at 1): its members were
+// assigned after the newer chunk's owner was, which a cut-off member never is.
+std::string FenceVerdict(const ChunkState& kept, const PartitionCount& p, const std::string& topic) {
+  if (p.generation < 0 || kept.generation < 0 || p.generation >= kept.generation) return {};
+  if (p.assigned_ms >= 0 && kept.assigned_ms >= 0 && p.assigned_ms > kept.assigned_ms) return {};
+  return fmt::format(
+      "fenced: {} [{}] chunk at offset {} counted by a member assigned in group generation {} (at {} ms), but a "
+      "member assigned in generation {} (at {} ms) already reported the partition",
+      topic, p.partition, p.chunk_start, p.generation, p.assigned_ms, kept.generation, kept.assigned_ms);
+}
+
+Result<std::string> Applier::ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats) {
+  // Fencing first, before anything changes.
+  for (const PartitionCount& p : r.partitions) {
+    if (p.chunk_start < 0) continue;
+    auto chunk = Chunk(ChunkKey{r.tier, r.datacenter, r.cluster, r.topic, p.partition});
+    if (!chunk.ok()) return chunk.status();
+    if (std::string why = FenceVerdict((*chunk)->st, p, r.topic); !why.empty()) return why;
+  }
+
   RecordContribution c;
   c.count = r.count;
   c.bytes = r.total_bytes.value_or(0);
@@ -307,6 +335,15 @@ Status Applier::ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketc
       ch.st.flush_id = r.flush_id;
       ch.st.windows.clear();
       ch.sketches.clear();
+    }
+    if (p.generation >= 0) {
+      if (ch.st.generation >= 0 && p.generation < ch.st.generation) {
+        spdlog::info("store: {} {} [{}]: the group generation went back from {} to {} with a later assignment; the "
+                     "group was created again",
+                     r.tier, r.topic, p.partition, ch.st.generation, p.generation);
+      }
+      ch.st.generation = p.generation;
+      ch.st.assigned_ms = p.assigned_ms;
     }
     ch.st.updated_ms = now_ms_;
     ch.dirty = true;
@@ -374,7 +411,7 @@ Status Applier::ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketc
     if (p.last_offset >= 0) row.last_offset = std::max(row.last_offset, p.last_offset);
     (*part)->dirty = true;
   }
-  return Status::Ok();
+  return std::string();
 }
 
 // Sequence accounting: a seq above the last opens a gap of the values skipped;
@@ -623,7 +660,21 @@ Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
     if (!p.apply) continue;
     const AuditRecord& r = *p.in->record;
     if (r.kind == RecordKind::kCount) {
-      if (Status s = applier.ApplyCount(r, p.sketch ? &*p.sketch : nullptr, stats); !s.ok()) return s;
+      auto fenced = applier.ApplyCount(r, p.sketch ? &*p.sketch : nullptr, stats);
+      if (!fenced.ok()) return fenced.status();
+      if (!fenced->empty()) {
+        spdlog::warn("store: {}", *fenced);
+        QuarantineRow q;
+        q.received_ms = now_ms;
+        q.reason = CleanText(*fenced);
+        q.raw = Truncate(p.in->raw, kQuarantineRawLimit);
+        q.source = CleanText(p.in->source);
+        if (Status s = txn.InsertQuarantine(q); !s.ok()) return s;
+        ++stats.fenced;
+        // Its sequence number arrived all the same: the emitter has no gap.
+        if (!r.emitter_id.empty()) applier.NoteEmitter(r);
+        continue;
+      }
     }
     if (!r.emitter_id.empty()) applier.NoteEmitter(r);
     ++stats.applied;

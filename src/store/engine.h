@@ -66,6 +66,10 @@ struct Contribution {
 struct ChunkState {
   int64_t chunk_start = -1;
   std::string flush_id;
+  // The fencing epoch of the chunk's owner: its group generation and when it
+  // was assigned the partition (-1 unknown). See FenceVerdict in engine.cc.
+  int64_t generation = -1;
+  int64_t assigned_ms = -1;
   std::map<int64_t, Contribution> windows;  // by window_begin_sec
   int64_t updated_ms = 0;
 };

@@ -477,7 +477,7 @@ class PgTxn final : public Txn {
         "INSERT INTO chunks (tier, datacenter, cluster, topic, partition_id, chunk_start, flush_id, contributions, "
         "updated_ms) VALUES ($1, $2, $3, $4, $5, -1, '', '', 0) "
         "ON CONFLICT (tier, datacenter, cluster, topic, partition_id) DO UPDATE SET updated_ms = chunks.updated_ms "
-        "RETURNING chunk_start, flush_id, contributions, updated_ms",
+        "RETURNING chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms",
         {P(k.tier), P(k.datacenter), P(k.cluster), P(k.topic), P(k.partition)});
     if (!r.ok()) return r.status();
     ChunkState c;
@@ -487,15 +487,18 @@ class PgTxn final : public Txn {
     if (!contributions.ok()) return contributions.status();
     c.windows = std::move(*contributions);
     c.updated_ms = r->Int(0, 3);
+    c.generation = r->Int(0, 4);
+    c.assigned_ms = r->Int(0, 5);
     return std::optional<ChunkState>(std::move(c));
   }
 
   Status SaveChunk(const ChunkKey& k, const ChunkState& c) override {
     return s_
-        .Run("UPDATE chunks SET chunk_start = $6, flush_id = $7, contributions = $8, updated_ms = $9 "
+        .Run("UPDATE chunks SET chunk_start = $6, flush_id = $7, contributions = $8, updated_ms = $9, "
+             "generation = $10, assigned_ms = $11 "
              "WHERE tier = $1 AND datacenter = $2 AND cluster = $3 AND topic = $4 AND partition_id = $5",
              {P(k.tier), P(k.datacenter), P(k.cluster), P(k.topic), P(k.partition), P(c.chunk_start), P(c.flush_id),
-              P(EncodeContributions(c.windows)), P(c.updated_ms)})
+              P(EncodeContributions(c.windows)), P(c.updated_ms), P(c.generation), P(c.assigned_ms)})
         .status();
   }
 

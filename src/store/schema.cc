@@ -2,7 +2,7 @@
 
 namespace chaperone::store::internal {
 
-// Version 1. Identical logical schema on both backends; differences are only
+// Version 2 (SCHEMA.md). Identical logical schema on both backends; differences are only
 // types (SQLite INTEGER/REAL/TEXT, PostgreSQL BIGINT/DOUBLE PRECISION/TEXT) and
 // the quarantine id (AUTOINCREMENT vs BIGSERIAL). Booleans are 0/1 integers and
 // the 64-bit digest is stored as the BIGINT with the same bits. Quarantined
@@ -105,6 +105,16 @@ const std::vector<Migration>& Migrations() {
   group_id TEXT NOT NULL, topic TEXT NOT NULL, partition_id INTEGER NOT NULL, next_offset BIGINT NOT NULL,
   updated_ms BIGINT NOT NULL, PRIMARY KEY (group_id, topic, partition_id)))sql",
            "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+       }},
+      {2,
+       "chunks: the fencing epoch of the chunk's owner (group generation, assignment time)",
+       {
+           "ALTER TABLE chunks ADD COLUMN generation INTEGER NOT NULL DEFAULT -1",
+           "ALTER TABLE chunks ADD COLUMN assigned_ms INTEGER NOT NULL DEFAULT -1",
+       },
+       {
+           "ALTER TABLE chunks ADD COLUMN generation BIGINT NOT NULL DEFAULT -1",
+           "ALTER TABLE chunks ADD COLUMN assigned_ms BIGINT NOT NULL DEFAULT -1",
        }},
   };
   return kMigrations;

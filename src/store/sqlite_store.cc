@@ -448,8 +448,8 @@ class SqliteTxn final : public Txn {
 
   Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& k) override {
     auto q = s_.Prepare(
-        "SELECT chunk_start, flush_id, contributions, updated_ms FROM chunks WHERE tier = ?1 AND datacenter = ?2 "
-        "AND cluster = ?3 AND topic = ?4 AND partition_id = ?5");
+        "SELECT chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms FROM chunks WHERE tier = ?1 "
+        "AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5");
     if (!q.ok()) return q.status();
     q->Bind(1, k.tier).Bind(2, k.datacenter).Bind(3, k.cluster).Bind(4, k.topic).Bind(5, k.partition);
     auto row = q->Step();
@@ -462,19 +462,22 @@ class SqliteTxn final : public Txn {
     if (!contributions.ok()) return contributions.status();
     c.windows = std::move(*contributions);
     c.updated_ms = q->Int(3);
+    c.generation = q->Int(4);
+    c.assigned_ms = q->Int(5);
     return std::optional<ChunkState>(std::move(c));
   }
 
   Status SaveChunk(const ChunkKey& k, const ChunkState& c) override {
     auto q = s_.Prepare(
         "INSERT INTO chunks (tier, datacenter, cluster, topic, partition_id, chunk_start, flush_id, contributions, "
-        "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9) "
+        "updated_ms, generation, assigned_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
         "ON CONFLICT (tier, datacenter, cluster, topic, partition_id) DO UPDATE SET "
         "chunk_start = excluded.chunk_start, flush_id = excluded.flush_id, contributions = excluded.contributions, "
-        "updated_ms = excluded.updated_ms");
+        "updated_ms = excluded.updated_ms, generation = excluded.generation, assigned_ms = excluded.assigned_ms");
     if (!q.ok()) return q.status();
     q->Bind(1, k.tier).Bind(2, k.datacenter).Bind(3, k.cluster).Bind(4, k.topic).Bind(5, k.partition);
     q->Bind(6, c.chunk_start).Bind(7, c.flush_id).Bind(8, EncodeContributions(c.windows)).Bind(9, c.updated_ms);
+    q->Bind(10, c.generation).Bind(11, c.assigned_ms);
     return q->Run();
   }
 

@@ -76,6 +76,10 @@ struct ApplyStats {
   int64_t replayed = 0;     // service chunks replaced (see docs/architecture.md)
   int64_t quarantined = 0;
   int64_t expired = 0;      // windows older than the retention horizon: skipped
+  // Service/replicator records of a member that was cut off while a newer owner
+  // counted the same partition (an older group generation): kept in quarantine
+  // with the reason, never merged (docs/architecture.md, "Zombies").
+  int64_t fenced = 0;
 };
 
 struct TopicSummary {

@@ -184,6 +184,95 @@ TEST_P(StoreSuite, ChunkReplayReplacesTheEarlierFlush) {
   EXPECT_EQ(One("orders", "regional", kW + 600).count, 12);
 }
 
+// Fencing (docs/architecture.md, "Zombies"): the exact sequence seen with two
+// `chaperone service` members when one was frozen past its session timeout.
+AuditRecord Owned(const std::string& uuid, const std::string& flush, int64_t chunk_start, int64_t count,
+                  int64_t generation, int64_t assigned_ms, int64_t begin = kW) {
+  AuditRecord r = Count(uuid, count, begin);
+  r.flush_id = flush;
+  r.partitions = {{0, count, chunk_start, chunk_start + count - 1, chunk_start, generation, assigned_ms}};
+  return r;
+}
+
+TEST_P(StoreSuite, AStaleOwnersReplayOfACommittedChunkIsFencedNotMerged) {
+  // The new owner (assigned in generation 7) counted offsets 0..11284 and
+  // committed; the frozen member (assigned in generation 5) then publishes its
+  // stale chunk for offsets 0..5460 with the same chunk start.
+  Apply({In(Owned("new-1", "fn1", 0, 11285, 7, 2'000'000))});
+  ApplyStats s = Apply({In(Owned("old-1", "fz", 0, 5461, 5, 1'000'000), "audit/0@9")});
+  EXPECT_EQ(s.fenced, 1);
+  EXPECT_EQ(s.replayed, 0);
+  EXPECT_EQ(s.applied, 0);
+  EXPECT_EQ(One().count, 11285);
+  // The next chunk of the new owner makes its first one final.
+  Apply({In(Owned("new-2", "fn2", 11285, 100, 7, 2'000'000))});
+  EXPECT_EQ(One().count, 11385);
+  // The stale record is kept, with the reason, and counted.
+  auto q = store_->QueryQuarantine(10);
+  ASSERT_TRUE(q.ok());
+  ASSERT_EQ(q->size(), 1u);
+  EXPECT_NE((*q)[0].reason.find("fenced: orders [0] chunk at offset 0"), std::string::npos) << (*q)[0].reason;
+  EXPECT_EQ((*q)[0].source, "audit/0@9");
+  // A redelivery of it is a duplicate, not a second quarantine row.
+  ApplyStats again = Apply({In(Owned("old-1", "fz", 0, 5461, 5, 1'000'000), "audit/0@9")});
+  EXPECT_EQ(again.duplicates, 1);
+  EXPECT_EQ(again.fenced, 0);
+}
+
+TEST_P(StoreSuite, AStaleOwnersChunkAfterTheNewOwnersLaterChunkIsFenced) {
+  Apply({In(Owned("n1", "f1", 0, 50, 7, 2'000'000)), In(Owned("n2", "f2", 50, 30, 7, 2'000'000))});
+  // Without fencing, a smaller chunk start would be taken for a new chunk and added.
+  ApplyStats s = Apply({In(Owned("z1", "fz", 0, 20, 5, 1'000'000))});
+  EXPECT_EQ(s.fenced, 1);
+  EXPECT_EQ(One().count, 80);
+}
+
+TEST_P(StoreSuite, AStaleOwnersChunkBeforeTheNewOwnersReplayIsReplacedByIt) {
+  // The frozen member's report arrives first: it looks like an ordinary chunk,
+  // then the new owner's replay of the same offsets replaces it.
+  Apply({In(Owned("a", "f0", 0, 10, 5, 1'000'000))});
+  Apply({In(Owned("z", "fz", 10, 40, 5, 1'000'000))});
+  EXPECT_EQ(One().count, 50);
+  ApplyStats s = Apply({In(Owned("n", "fn", 10, 45, 7, 2'000'000))});
+  EXPECT_EQ(s.replayed, 1);
+  EXPECT_EQ(s.fenced, 0);
+  EXPECT_EQ(One().count, 55);
+}
+
+TEST_P(StoreSuite, AStaleOwnersRecordsInterleavedWithTheNewOwnersAreSortedOut) {
+  // One flush of each member, two windows each, interleaved on the audit topic:
+  // z1 is merged first, replaced by n1; z2 comes after n1 and is fenced.
+  ApplyStats s = Apply({In(Owned("z1", "fz", 0, 10, 5, 1'000'000)), In(Owned("n1", "fn", 0, 12, 7, 2'000'000)),
+                        In(Owned("n2", "fn", 0, 3, 7, 2'000'000, kW + 600)),
+                        In(Owned("z2", "fz", 0, 2, 5, 1'000'000, kW + 600))});
+  EXPECT_EQ(s.replayed, 1);
+  EXPECT_EQ(s.fenced, 1);
+  EXPECT_EQ(One().count, 12);
+  EXPECT_EQ(One("orders", "regional", kW + 600).count, 3);
+}
+
+TEST_P(StoreSuite, AGroupCreatedAgainStartsOverInsteadOfBeingFenced) {
+  // Generations restart at 1 when a group is deleted and created again; its
+  // members were assigned after the old chunk's owner was.
+  Apply({In(Owned("old", "f1", 500, 10, 40, 1'000'000))});
+  ApplyStats s = Apply({In(Owned("new", "f2", 0, 7, 1, 5'000'000))});
+  EXPECT_EQ(s.fenced, 0);
+  EXPECT_EQ(One().count, 17);
+  // ...and the new incarnation goes on from there.
+  ApplyStats next = Apply({In(Owned("new-2", "f3", 7, 3, 2, 5'000'000))});
+  EXPECT_EQ(next.fenced, 0);
+  EXPECT_EQ(One().count, 20);
+}
+
+TEST_P(StoreSuite, RecordsWithoutAGenerationAreNeverFenced) {
+  // Emitters from before fencing (and legacy records) carry no generation.
+  Apply({In(Owned("a", "f1", 0, 10, 7, 2'000'000))});
+  ApplyStats s = Apply({In(Owned("b", "f2", 0, 12, -1, -1))});
+  EXPECT_EQ(s.fenced, 0);
+  EXPECT_EQ(s.replayed, 1);
+  EXPECT_EQ(One().count, 12);
+}
+
 TEST_P(StoreSuite, ReplayInsideOneBatchIsReplacedToo) {
   AuditRecord a = Count("a", 10);
   a.flush_id = "f1";
