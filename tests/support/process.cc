@@ -156,8 +156,14 @@ Result<std::unique_ptr<Process>> Process::Start(const std::vector<std::string>& 
       }
     };
     redirect(options.pipe_stdin ? Stream::kPipe : Stream::kNull, in[0], STDIN_FILENO, O_RDONLY);
-    redirect(options.stdout_mode, out[1], STDOUT_FILENO, O_WRONLY);
-    redirect(options.stderr_mode, err[1], STDERR_FILENO, O_WRONLY);
+    if (!options.log_file.empty()) {
+      int fd = ::open(options.log_file.c_str(), O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+      if (fd < 0 || ::dup2(fd, STDOUT_FILENO) < 0 || ::dup2(fd, STDERR_FILENO) < 0) fail(errno);
+      ::close(fd);
+    } else {
+      redirect(options.stdout_mode, out[1], STDOUT_FILENO, O_WRONLY);
+      redirect(options.stderr_mode, err[1], STDERR_FILENO, O_WRONLY);
+    }
     if (cwd != nullptr && ::chdir(cwd) != 0) fail(errno);
     ::execve(exe.c_str(), args.data(), envp.data());
     fail(errno);

@@ -36,6 +36,9 @@ struct ProcessOptions {
   bool pipe_stdin = false;       // WriteStdin / CloseStdin; otherwise /dev/null
   std::vector<std::string> env;  // extra "NAME=VALUE" entries on top of the test's environment
   std::string cwd;               // working directory; empty = the test's
+  // When set, stdout and stderr both go to this file (created or appended to),
+  // whatever the modes above say: the logs of a long-running child.
+  std::string log_file;
   // SIGKILL the child if the thread that started it exits (prctl PDEATHSIG),
   // so a crashed test leaves no broker behind. Start it from a thread that
   // outlives it (the test's main thread).
