@@ -23,11 +23,16 @@ rate() {
   }'
 }
 
-# row ROUND CONSUMER MESSAGES SECONDS TICK RSS_KB [NOTE]
+# row ROUND CONSUMER MESSAGES SECONDS TICK RSS_KB [NOTE]: a round shorter than
+# ten ticks says how coarse its figure is.
 row() {
   local r note=${7:-}
   r=$(rate "$3" "$4" "$5")
-  [[ $r == \>* ]] && note="   (below the timer's resolution of $5 s)$note"
+  if [[ $r == \>* ]]; then
+    note="   (below the timer's resolution of $5 s)$note"
+  elif awk -v s="$4" -v tick="$5" 'BEGIN { exit !(s < 10 * tick) }'; then
+    note="   (timed to +-$5 s)$note"
+  fi
   printf "%-6s %-9s %9d %12.3f %14s %12s%s\n" "$1" "$2" "$3" "$4" "$r" "$6" "$note"
 }
 

@@ -34,6 +34,8 @@ grep -Eq -- "$(row_pattern service 4000)" <<<"$zero_row" ||
   { echo "FAIL: the 0 s row does not match the smoke test's pattern" >&2; failures=$((failures + 1)); }
 check "a timed row" "1      plain         20000        0.250          80000        40000" \
   row 1 plain 20000 0.250000 0.000001 40000
+check "a row of a few ticks" "1      svc-1MB       20000        0.006        3333333        23276   (timed to +-0.0054 s)" \
+  row 1 svc-1MB 20000 0.0060 0.0054 23276
 
 check "ratio of timed rounds" 0.500000 ratio 1 2
 check "no ratio when the service's round was 0 s" "" ratio 0.25 0.0000
