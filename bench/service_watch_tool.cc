@@ -2,10 +2,13 @@
 // running `chaperone service` through its /metrics endpoint (one kept-alive
 // connection, a request every INTERVAL_MS) and its /proc status, and reports
 //
-//   SECONDS PEAK_RSS_KB RSS_KB_AFTER_SMALL RSS_KB_AT_END PEAK_RSS_KB_WHEN_COUNTED
+//   SECONDS PEAK_RSS_KB RSS_KB_AFTER_SMALL RSS_KB_AT_END PEAK_RSS_KB_WHEN_COUNTED TICK
 //
 // SECONDS runs from the first audited message to the MESSAGESth; the memory
-// figures are read once every count is also committed. It replaces a shell
+// figures are read once every count is also committed. The stopwatch is the
+// poll: TICK (seconds) is its resolution, the longer of the gaps before the
+// poll that saw the first message and before the one that saw the MESSAGESth.
+// SECONDS is 0 when one poll saw both: the run took less than TICK. It replaces a shell
 // loop of curl and awk, whose forks took about 40 % of a core while the
 // service ran and so slowed the run it measured (the baseline consumer times
 // itself and has no watcher).
@@ -18,6 +21,7 @@
 #include <httplib.h>
 #include <signal.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
@@ -84,7 +88,8 @@ int main(int argc, char** argv) {
   using Clock = std::chrono::steady_clock;
   const Clock::time_point start = Clock::now();
   const Clock::time_point deadline = start + timeout;
-  Clock::time_point first{}, last{};
+  Clock::time_point first{}, last{}, previous = start;
+  Clock::duration tick{};
   long long audited = 0, committed = 0, rss_small = -1, hwm_counted = -1;
   while (committed < want) {
     if (kill(pid_number, 0) != 0) {
@@ -107,18 +112,23 @@ int main(int argc, char** argv) {
                      audited, committed, StatusKb(pid, "VmRSS"), Kb(Sample(res->body, "chaperone_heap_allocated_bytes")),
                      Kb(Sample(res->body, "chaperone_heap_resident_bytes")),
                      Kb(Sample(res->body, "chaperone_heap_dirty_bytes")));
-      if (first == Clock::time_point{} && audited > 0) first = now;
+      if (first == Clock::time_point{} && audited > 0) {
+        first = now;
+        tick = now - previous;
+      }
       if (rss_small < 0 && audited >= small) rss_small = StatusKb(pid, "VmRSS");
       if (last == Clock::time_point{} && audited >= want) {
         last = now;
         hwm_counted = StatusKb(pid, "VmHWM");
+        tick = std::max(tick, now - previous);
       }
+      previous = now;
     }
     std::this_thread::sleep_for(interval);
   }
   if (trace) std::fclose(trace);
   const double seconds = std::chrono::duration<double>(last - first).count();
-  std::printf("%.4f %lld %lld %lld %lld\n", seconds, StatusKb(pid, "VmHWM"), rss_small, StatusKb(pid, "VmRSS"),
-              hwm_counted);
+  std::printf("%.4f %lld %lld %lld %lld %.4f\n", seconds, StatusKb(pid, "VmHWM"), rss_small, StatusKb(pid, "VmRSS"),
+              hwm_counted, std::chrono::duration<double>(tick).count());
   return 0;
 }

@@ -5,11 +5,13 @@
 // the positions stored with them (they roll back together).
 #include <sqlite3.h>
 
+#include <algorithm>
+#include <chrono>
+#include <ctime>
 #include <filesystem>
 #include <map>
 #include <mutex>
 #include <set>
-#include <ctime>
 
 #include "store/backends.h"
 #include "store/engine.h"
@@ -163,11 +165,17 @@ class SqliteStore final : public Store {
     sqlite3_close(db_);
   }
 
+  // Several processes or components may open one brand-new file at once
+  // (`chaperone up` starts the collector and the web server together): the
+  // busy timeout is set before any statement, every write transaction is
+  // BEGIN IMMEDIATE (a deferred one that has read cannot wait for a writer:
+  // SQLite answers SQLITE_BUSY at once), and the switch to WAL is retried.
   Status Init() {
     std::lock_guard lock(mu_);
-    sqlite3_busy_timeout(db_, 10000);
-    for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF",
-                               "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
+    sqlite3_busy_timeout(db_, static_cast<int>(kBusyTimeout.count()));
+    if (Status s = SwitchToWal(); !s.ok()) return s;
+    for (const char* pragma : {"PRAGMA synchronous=NORMAL", "PRAGMA foreign_keys=OFF", "PRAGMA temp_store=MEMORY",
+                               "PRAGMA cache_size=-65536"}) {
       if (Status s = Exec(pragma); !s.ok()) return s;
     }
     return Migrate();
@@ -357,6 +365,9 @@ class SqliteStore final : public Store {
     return out;
   }
 
+  static constexpr std::chrono::milliseconds kBusyTimeout{10'000};
+
+  Status SwitchToWal();
   Status Migrate();
   Status RetentionLocked(int64_t before_sec);
 
@@ -581,6 +592,22 @@ Status SqliteStore::RetentionLocked(int64_t before_sec) {
   if (!q.ok()) return q.status();
   q->Bind(1, std::to_string(before_sec));
   return q->Run();
+}
+
+// `PRAGMA journal_mode=WAL` on a file not yet in WAL mode reads its header in
+// a read transaction, then upgrades it to a write one to mark the file WAL.
+// That upgrade does not wait for the busy timeout: while another connection
+// holds the lock (another opener doing the same), it fails at once with
+// SQLITE_BUSY. So retry it until the busy timeout, as SQLite would have
+// waited; once one opener has switched the file, the pragma only reads.
+Status SqliteStore::SwitchToWal() {
+  const auto deadline = std::chrono::steady_clock::now() + kBusyTimeout;
+  for (int pause_ms = 1;; pause_ms = std::min(2 * pause_ms, 50)) {
+    Status s = Exec("PRAGMA journal_mode=WAL");
+    if (s.ok() || (sqlite3_extended_errcode(db_) & 0xff) != SQLITE_BUSY || std::chrono::steady_clock::now() >= deadline)
+      return s;
+    sqlite3_sleep(pause_ms);
+  }
 }
 
 Status SqliteStore::Migrate() {

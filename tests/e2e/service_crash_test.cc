@@ -9,6 +9,12 @@
 // merged with the chunk-replacement rule, must give per (topic, partition,
 // window) exactly the produced counts and digests.
 //
+// The same records are also judged through the real pipeline: a `chaperone
+// collector` process, running through the chaos, applies the audit topic to
+// a SQLite store, whose per-partition and per-window totals must equal what
+// the test produced. Both are checked against the producer's own counts,
+// never against each other.
+//
 // CHAPERONE_CRASH_SEED=<n> replays a schedule; CHAPERONE_CRASH_MESSAGES=<n>
 // changes M (default 100000).
 #include <fcntl.h>
@@ -24,11 +30,16 @@
 #include <chrono>
 #include <cstdio>
 #include <fstream>
+#include <limits>
 #include <mutex>
 #include <random>
+#include <set>
+#include <string>
 #include <thread>
+#include <vector>
 
 #include "chaperone/mock_cluster.h"
+#include "store/store.h"
 #include "support/service_support.h"
 
 extern char** environ;
@@ -38,12 +49,15 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::AuditReader;
+using testing::ByTopicWindow;
 using testing::ChunkMerger;
 using testing::DiffTotals;
 using testing::TestMessage;
 using testing::TestProducer;
 using testing::TotalCount;
 using testing::WaitFor;
+using testing::WindowKey;
+using testing::WindowTotals;
 
 constexpr int kPartitions = 8;
 constexpr int64_t kWindowSec = 60;
@@ -51,17 +65,22 @@ constexpr const char* kTopic = "crash.events";
 constexpr const char* kAuditTopic = "chaperone-audit";
 constexpr const char* kTier = "crash";
 constexpr const char* kGroup = "chaperone-crash-test";
+constexpr const char* kCollectorGroup = "chaperone-crash-collector";
 
 int64_t EnvInt(const char* name, int64_t dflt) {
   const char* v = std::getenv(name);
   return v && *v ? std::stoll(v) : dflt;
 }
 
-// One `chaperone service` process; restartable.
+// One chaperone process (`chaperone service --config CONFIG`, or the command
+// `args` give) logging to DIR/NAME-INCARNATION.log; restartable.
 class Member {
  public:
   Member(std::string name, std::string config, std::string dir)
-      : name_(std::move(name)), config_(std::move(config)), dir_(std::move(dir)) {}
+      : Member(std::move(name), std::vector<std::string>{"service", "--config", config, "--log-level", "info"},
+               std::move(dir)) {}
+  Member(std::string name, std::vector<std::string> args, std::string dir)
+      : name_(std::move(name)), args_(std::move(args)), dir_(std::move(dir)) {}
   ~Member() {
     if (pid_ > 0) Kill();
   }
@@ -72,7 +91,8 @@ class Member {
     posix_spawn_file_actions_init(&fa);
     posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
     posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<std::string> args = {CHAPERONE_BIN, "service", "--config", config_, "--log-level", "info"};
+    std::vector<std::string> args = {CHAPERONE_BIN};
+    args.insert(args.end(), args_.begin(), args_.end());
     std::vector<char*> argv;
     for (auto& a : args) argv.push_back(a.data());
     argv.push_back(nullptr);
@@ -107,7 +127,9 @@ class Member {
   int kills() const { return kills_; }
 
  private:
-  std::string name_, config_, dir_;
+  std::string name_;
+  std::vector<std::string> args_;
+  std::string dir_;
   pid_t pid_ = -1;
   int incarnation_ = 0;
   int kills_ = 0;
@@ -169,10 +191,50 @@ class GroupProbe {
     *status = ok ? std::to_string(behind) + " messages not committed" : "probe failed";
     return ok && behind == 0;
   }
+  // The high watermark of one partition, or -1 if the query fails.
+  int64_t HighWatermark(const char* topic, int32_t partition) {
+    int64_t lo = 0, hi = 0;
+    if (rd_kafka_query_watermark_offsets(rk_, topic, partition, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
+      return -1;
+    return hi;
+  }
 
  private:
   rd_kafka_t* rk_ = nullptr;
 };
+
+// What the store holds for `tier`: per (topic, partition, window) the count
+// (from the partitions table), and per (topic, -1, window) the count, digest,
+// malformed and no-time sums (from the windows table), each summed over
+// datacenters and clusters.
+Result<WindowTotals> StoreTotals(store::Store& s, const std::string& topic, const std::string& tier) {
+  auto windows = s.QueryWindows(topic, tier, 0, std::numeric_limits<int64_t>::max());
+  if (!windows.ok()) return windows.status();
+  WindowTotals out;
+  std::set<int64_t> begins;
+  for (const store::WindowRow& w : *windows) {
+    testing::WindowSums& sums = out[WindowKey{topic, -1, w.window_begin_sec}];
+    sums.count += w.count;
+    sums.digest += w.digest;
+    sums.malformed += w.malformed;
+    sums.no_time += w.no_time;
+    begins.insert(w.window_begin_sec);
+  }
+  for (int64_t begin : begins) {
+    auto partitions = s.QueryPartitions(topic, tier, begin);
+    if (!partitions.ok()) return partitions.status();
+    for (const store::PartitionRow& p : *partitions) out[WindowKey{topic, p.partition, begin}].count += p.count;
+  }
+  return out;
+}
+
+// What the store can be compared with: the produced counts per (topic,
+// partition, window), and every sum per (topic, -1, window).
+WindowTotals StoreView(const WindowTotals& produced) {
+  WindowTotals out = ByTopicWindow(produced);
+  for (const auto& [key, sums] : produced) out[key].count = sums.count;
+  return out;
+}
 
 TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageExactlyOnce) {
   const uint64_t seed = static_cast<uint64_t>(EnvInt("CHAPERONE_CRASH_SEED", std::random_device{}()));
@@ -217,6 +279,16 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   auto reader = AuditReader::Create(bootstrap, kAuditTopic, 1);
   ASSERT_TRUE(reader.ok());
   BackgroundReader audit(std::move(*reader));
+
+  // The collector runs through the chaos too (the mock keeps only a few MiB
+  // of the audit topic, so it must read along). It shares the cluster, so
+  // it may take some of the injected commit and fetch errors.
+  const std::string store_url = "sqlite:" + dir + "/store.db";
+  Member collector("collector",
+                   {"collector", "--bootstrap-servers", bootstrap, "--audit-topic", kAuditTopic, "--group",
+                    kCollectorGroup, "--store", store_url},
+                   dir);
+  collector.Start();
 
   std::vector<std::unique_ptr<Member>> members;
   for (const char* name : {"a", "b", "c"}) members.push_back(std::make_unique<Member>(name, config, dir));
@@ -354,6 +426,33 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   ChunkMerger after;
   after.ApplyAll(audit.reader().records());
   EXPECT_EQ(DiffTotals((*producer)->expected(), after.Totals(kTier)), "");
+
+  // The collector and the store: once the collector's stored position reaches
+  // the end of the audit topic, the store holds exactly what was produced.
+  const int64_t audit_end = probe.HighWatermark(kAuditTopic, 0);
+  ASSERT_GT(audit_end, 0);
+  auto store = store::Store::Open(store_url);
+  ASSERT_TRUE(store.ok()) << store.status().ToString();
+  int64_t stored_at = -1;
+  ASSERT_TRUE(WaitFor(
+      [&] {
+        auto positions = (*store)->LoadPositions(kCollectorGroup, kAuditTopic);
+        if (!positions.ok() || positions->empty()) return false;
+        stored_at = positions->front().next_offset;
+        return stored_at >= audit_end;
+      },
+      120s))
+      << "the collector stored position " << stored_at << " of " << audit_end;
+  std::printf("  t=%5.1fs  collector caught up with the audit topic (end offset %lld)\n", elapsed(),
+              static_cast<long long>(audit_end));
+  EXPECT_EQ(collector.Stop(), 0);
+  auto stored = StoreTotals(**store, kTopic, kTier);
+  ASSERT_TRUE(stored.ok()) << stored.status().ToString();
+  std::printf("  store: %zu (partition, window) and window cells\n", stored->size());
+  EXPECT_EQ(DiffTotals(StoreView((*producer)->expected()), *stored), "");
+  auto quarantined = (*store)->QuarantineCount();
+  ASSERT_TRUE(quarantined.ok()) << quarantined.status().ToString();
+  EXPECT_EQ(*quarantined, 0);
   std::printf("  t=%5.1fs  done (logs in %s)\n", elapsed(), dir.c_str());
 }
 

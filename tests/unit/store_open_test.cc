@@ -1,9 +1,15 @@
 #include <gtest/gtest.h>
+#include <sqlite3.h>
 #include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
+#include <latch>
+#include <string>
+#include <thread>
+#include <vector>
 
+#include "store/schema.h"
 #include "store/store.h"
 
 namespace chaperone::store {
@@ -43,6 +49,57 @@ TEST(StoreOpen, SqliteFileThatIsNotADatabaseIsAnError) {
   auto dir_as_file = Store::Open("sqlite:" + path + "/sub/x.db");  // a parent is a file
   EXPECT_FALSE(dir_as_file.ok());
   std::filesystem::remove_all(d);
+}
+
+// `chaperone up` opens one brand-new SQLite file from two components at the same
+// moment. Every opener must succeed (never "database is locked"), the file must be
+// in WAL mode and each migration applied exactly once.
+TEST(StoreOpen, SqliteNewFileOpenedByManyAtOnceSucceedsForEveryOpener) {
+  constexpr int kRounds = 100;
+  constexpr int kOpeners = 6;
+  char d[] = "/tmp/chaperone-open-test-XXXXXX";
+  ASSERT_NE(mkdtemp(d), nullptr);
+  const std::string dir = d;
+  for (int round = 0; round < kRounds; ++round) {
+    const std::string path = dir + "/round-" + std::to_string(round) + ".db";
+    std::latch start(kOpeners);
+    std::vector<std::string> errors(kOpeners);
+    std::vector<std::thread> openers;
+    for (int i = 0; i < kOpeners; ++i) {
+      openers.emplace_back([&, i] {
+        start.arrive_and_wait();
+        auto s = Store::Open("sqlite:" + path);
+        if (!s.ok()) {
+          errors[i] = s.status().ToString();
+        } else if ((*s)->schema_version() != internal::LatestSchemaVersion()) {
+          errors[i] = "schema version " + std::to_string((*s)->schema_version());
+        }
+      });
+    }
+    for (auto& t : openers) t.join();
+    for (int i = 0; i < kOpeners; ++i) ASSERT_EQ(errors[i], "") << "round " << round << ", opener " << i;
+
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    auto text = [db](const char* sql) {
+      sqlite3_stmt* q = nullptr;
+      std::string out;
+      if (sqlite3_prepare_v2(db, sql, -1, &q, nullptr) == SQLITE_OK && sqlite3_step(q) == SQLITE_ROW) {
+        for (int c = 0; c < sqlite3_column_count(q); ++c) {
+          const unsigned char* v = sqlite3_column_text(q, c);
+          out += (c ? " " : "") + std::string(v ? reinterpret_cast<const char*>(v) : "NULL");
+        }
+      }
+      sqlite3_finalize(q);
+      return out;
+    };
+    EXPECT_EQ(text("PRAGMA journal_mode"), "wal") << "round " << round;
+    EXPECT_EQ(text("SELECT COUNT(*), MAX(version) FROM schema_migrations"),
+              std::to_string(internal::Migrations().size()) + " " + std::to_string(internal::LatestSchemaVersion()))
+        << "round " << round;
+    sqlite3_close(db);
+  }
+  std::filesystem::remove_all(dir);
 }
 
 }  // namespace
