@@ -24,6 +24,11 @@ constexpr std::chrono::nanoseconds kFakeClockPoll = std::chrono::milliseconds(5)
 // precise one): the watermark stays this far behind the drain time.
 constexpr int64_t kWatermarkSlackMs = 20;
 constexpr int64_t kMaxRecordsPerSend = 10'000;
+// Windows (topic, window) the drain thread holds before it flushes early:
+// bounds the tracker's memory (docs/interceptor.md, "Memory added to the
+// application"); the tracker never holds more than three times this
+// (window_tracker.h).
+constexpr size_t kMaxOpenWindows = 10'000;
 
 int64_t NowNs(const Clock& c) { return c.MonotonicNs(); }
 
@@ -44,6 +49,10 @@ std::thread StartThread(const char* name, F&& f) {
 }
 
 }  // namespace
+
+size_t AuditProducerQueueKbytes(const AuditClientOptions& o) {
+  return std::max<size_t>(2 * o.max_pending_bytes / 1024, 1024);
+}
 
 int64_t CoarseNowMs() {
   timespec ts{};
@@ -88,6 +97,9 @@ Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions opti
   if (options.max_pending_records == 0) {
     return Status::InvalidArgument("audit client: max_pending_records must be positive");
   }
+  if (options.max_pending_bytes == 0) {
+    return Status::InvalidArgument("audit client: max_pending_bytes must be positive");
+  }
   std::unique_ptr<AuditEngine> e(new AuditEngine(std::move(options)));
   Status st = e->Start();
   if (!st.ok()) return st;
@@ -119,6 +131,7 @@ Status AuditEngine::Start() {
 
   TrackerOptions to;
   to.window_sec = opts_.window_sec;
+  to.max_open_windows = kMaxOpenWindows;
   tracker_ = std::make_unique<WindowTracker>(to);
   scratch_.resize(kDrainBatch);
 
@@ -219,32 +232,58 @@ void AuditEngine::CutBatch(std::vector<std::shared_ptr<Ticket>> tickets) {
     tracker_dropped_ = tracker_dropped;
   }
   int64_t watermark = control_clock_.NowMs() - kWatermarkSlackMs;
+
+  // Room left in the outbox. Only this thread adds to it, so the room can
+  // only grow until the records are appended below: a record that does not
+  // fit is dropped as soon as it is built.
+  int64_t room_records, room_bytes;
+  {
+    std::lock_guard lock(mu_);
+    room_records = static_cast<int64_t>(opts_.max_pending_records) - outbox_records_;
+    room_bytes = static_cast<int64_t>(opts_.max_pending_bytes) - outbox_bytes_;
+  }
   std::vector<AuditRecord> records;
-  records.reserve(snaps.size());
-  for (const WindowSnapshot& s : snaps) FillAuditRecord(s, &records.emplace_back());
+  records.reserve(std::min({snaps.size(), static_cast<size_t>(std::max<int64_t>(room_records, 0)),
+                            static_cast<size_t>(std::max<int64_t>(room_bytes, 0)) / sizeof(AuditRecord)}));
+  int64_t bytes = 0;
+  int64_t dropped = 0;
+  for (const WindowSnapshot& s : snaps) {
+    AuditRecord r;
+    FillAuditRecord(s, &r);
+    auto size = static_cast<int64_t>(AuditRecordMemoryBytes(r));
+    if (static_cast<int64_t>(records.size()) + 1 > room_records || bytes + size > room_bytes) {
+      dropped++;
+      continue;
+    }
+    bytes += size;
+    records.push_back(std::move(r));
+  }
 
   std::lock_guard lock(mu_);
   stats_.flushes++;
   stats_.tracked = drained_;
-  auto n = static_cast<int64_t>(records.size());
-  if (outbox_records_ + n > static_cast<int64_t>(opts_.max_pending_records)) {
-    stats_.dropped_records += n;
-    log_.Log(AuditLogLevel::kWarning, DiagLog::kOutboxFull,
-             "%lld audit records dropped: %lld are already waiting for the audit cluster; reported as "
-             "droppedRecords",
-             static_cast<long long>(n), static_cast<long long>(outbox_records_));
-    records.clear();
-    n = 0;
-  }
   // Merge into the last batch unless it is in flight, so that the outbox
   // holds at most two batches however long the audit cluster is away.
   if (outbox_.empty() || outbox_.back().stamped) outbox_.emplace_back();
   Batch& b = outbox_.back();
+  auto n = static_cast<int64_t>(records.size());
   for (AuditRecord& r : records) b.records.push_back(std::move(r));
   b.count_records += n;
+  b.count_bytes += bytes;
+  outbox_records_ += n;
+  outbox_bytes_ += bytes;
+  stats_.peak_pending_bytes = std::max(stats_.peak_pending_bytes, outbox_bytes_);
+  if (dropped > 0) {
+    stats_.dropped_records += dropped;
+    log_.Log(AuditLogLevel::kWarning, DiagLog::kOutboxFull,
+             "%lld audit records dropped (%lld so far): %lld records (%lld bytes) are waiting for the audit "
+             "cluster, the limits are %zu records and %zu bytes; reported as droppedRecords",
+             static_cast<long long>(dropped), static_cast<long long>(stats_.dropped_records),
+             static_cast<long long>(outbox_records_), static_cast<long long>(outbox_bytes_), opts_.max_pending_records,
+             opts_.max_pending_bytes);
+  }
   b.watermark_ms = watermark;
   for (auto& t : tickets) b.tickets.push_back(std::move(t));
-  outbox_records_ += n;
   send_cv_.notify_all();
 }
 
@@ -259,7 +298,8 @@ Status AuditEngine::EnsureReporter() {
     KafkaReporterOptions ko;
     ko.bootstrap_servers = opts_.audit_bootstrap_servers;
     ko.topic = opts_.audit_topic;
-    ko.properties = opts_.audit_producer_properties;
+    ko.properties.emplace_back("queue.buffering.max.kbytes", std::to_string(AuditProducerQueueKbytes(opts_)));
+    for (const auto& p : opts_.audit_producer_properties) ko.properties.push_back(p);
     r = MakeKafkaReporter(ko);
   }
   if (!r.ok()) {
@@ -280,6 +320,12 @@ void AuditEngine::Complete(Batch& b, const Status& st) {
   b.tickets.clear();
 }
 
+void AuditEngine::PopFront() {
+  outbox_records_ -= outbox_.front().count_records;
+  outbox_bytes_ -= outbox_.front().count_bytes;
+  outbox_.pop_front();
+}
+
 void AuditEngine::SendLoop() {
   constexpr auto kFirstBackoff = std::chrono::milliseconds(500);
   auto backoff = kFirstBackoff;
@@ -292,14 +338,13 @@ void AuditEngine::SendLoop() {
     if (closing_ && RealNowNs() >= close_deadline_ns_) {
       // Close() ran out of time: what is left is lost, and said so.
       stats_.dropped_records += b.count_records;
-      outbox_records_ -= b.count_records;
       if (b.count_records > 0) {
         log_.Log(AuditLogLevel::kError, DiagLog::kClose,
                  "closing: %lld audit records could not be delivered to %s within the close timeout",
                  static_cast<long long>(b.count_records), opts_.audit_topic.c_str());
       }
       Complete(b, Status::Unavailable("closed before the audit records were acknowledged"));
-      outbox_.pop_front();
+      PopFront();
       continue;
     }
     if (!b.stamped) {
@@ -327,9 +372,8 @@ void AuditEngine::SendLoop() {
     if (st.ok()) {
       stats_.records_sent += b.count_records;
       stats_.heartbeats_sent += 1;
-      outbox_records_ -= b.count_records;
       Complete(b, st);
-      outbox_.pop_front();
+      PopFront();
       backoff = kFirstBackoff;
       continue;
     }
@@ -411,7 +455,22 @@ AuditClientStats AuditEngine::stats() const {
   AuditClientStats s = stats_;
   s.dropped_observations = dropped_observations_.load(std::memory_order_relaxed);
   s.failed_deliveries = failed_deliveries_.load(std::memory_order_relaxed);
+  s.pending_records = outbox_records_;
+  s.pending_bytes = outbox_bytes_;
   return s;
 }
 
 }  // namespace chaperone::interceptor
+
+namespace chaperone {
+
+size_t AuditRecordMemoryBytes(const AuditRecord& r) {
+  // A string's characters live in the struct up to its small-string capacity.
+  constexpr size_t kInline = std::string().capacity();
+  auto heap = [&](const std::string& s) { return s.capacity() > kInline ? s.capacity() + 1 : 0; };
+  return sizeof(AuditRecord) + heap(r.tier) + heap(r.hostname) + heap(r.datacenter) + heap(r.cluster) + heap(r.uuid) +
+         heap(r.emitter_id) + heap(r.flush_id) + heap(r.topic) + heap(r.latency_sketch) +
+         r.partitions.capacity() * sizeof(PartitionCount);
+}
+
+}  // namespace chaperone

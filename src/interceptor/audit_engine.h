@@ -16,8 +16,10 @@
 //
 // Memory is bounded: `queue_` holds at most queue_capacity slots (overflow
 // is dropped and counted), the outbox at most max_pending_records count
-// records plus two heartbeats (overflow is dropped and counted), because a
-// new flush merges into the outbox's last batch unless that one is in flight.
+// records holding at most max_pending_bytes (AuditRecordMemoryBytes), plus
+// two heartbeats (overflow is dropped and counted, record by record), because
+// a new flush merges into the outbox's last batch unless that one is in
+// flight.
 #pragma once
 
 #include <atomic>
@@ -58,6 +60,14 @@ struct Slot {
   uint32_t bytes;
   uint32_t malformed;
 };
+
+// queue.buffering.max.kbytes of the audit producer, unless
+// audit_producer_properties set it. The producer keeps a batch it gave up on
+// queued until it is delivered or expires (message.timeout.ms), so retries
+// during an outage would pile up copies of the outbox's front batch: its
+// queue holds twice the outbox's byte budget (a record's JSON is about as
+// large as its memory), at least 1 MiB.
+size_t AuditProducerQueueKbytes(const AuditClientOptions& o);
 
 // Wall-clock milliseconds from CLOCK_REALTIME_COARSE (a few ns, ~1-4 ms resolution).
 int64_t CoarseNowMs();
@@ -110,6 +120,7 @@ class AuditEngine {
   struct Batch {
     std::vector<AuditRecord> records;  // count records; a heartbeat is appended when stamped
     int64_t count_records = 0;
+    int64_t count_bytes = 0;  // AuditRecordMemoryBytes of the count records
     int64_t watermark_ms = 0;
     bool stamped = false;  // in flight: the drain thread no longer merges into it
     std::vector<std::shared_ptr<Ticket>> tickets;
@@ -127,6 +138,7 @@ class AuditEngine {
   void SendLoop();  // send thread
   Status EnsureReporter();
   void Complete(Batch& b, const Status& st);  // mu_ held
+  void PopFront();                            // mu_ held: the front batch leaves the outbox
 
   const AuditClientOptions opts_;
   const Clock* const clock_;      // null: coarse system clock on the hot path
@@ -161,7 +173,8 @@ class AuditEngine {
   mutable std::mutex mu_;
   std::condition_variable send_cv_;  // send thread: outbox or stop changed
   std::deque<Batch> outbox_;
-  int64_t outbox_records_ = 0;
+  int64_t outbox_records_ = 0;  // count records in outbox_
+  int64_t outbox_bytes_ = 0;    // their AuditRecordMemoryBytes
   std::vector<std::shared_ptr<Ticket>> flush_requests_;
   bool closing_ = false;           // Close() started: attempts are bounded by close_deadline_ns_
   int64_t close_deadline_ns_ = 0;  // real monotonic clock

@@ -256,6 +256,18 @@ const SettingDef kSettings[] = {
        return st;
      },
      nullptr},
+    {"chaperone.report.max.pending.bytes", "chaperone.report.max.pending.bytes", false, false,
+     "integer [65536, 1073741824]", "4194304", "`4194304` (4 MiB)",
+     "Memory the records waiting for the audit cluster may hold; beyond this, new records are dropped and "
+     "counted (`droppedRecords`). The audit producer's own queue (`queue.buffering.max.kbytes`) is set to twice "
+     "this, at least 1 MiB.",
+     [](InterceptorSettings& s, std::string_view, std::string_view v) {
+       int64_t n = 0;
+       Status st = ParseInt("chaperone.report.max.pending.bytes", v, 65'536, 1'073'741'824, &n);
+       if (st.ok()) s.client.max_pending_bytes = static_cast<size_t>(n);
+       return st;
+     },
+     nullptr},
     {"chaperone.queue.capacity", "chaperone.queue.capacity", false, false, "integer [1024, 16777216]", "65536",
      "`65536`",
      "Observations (48 bytes each) waiting for the background thread, rounded up to a power of two; beyond "

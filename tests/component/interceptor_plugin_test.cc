@@ -446,18 +446,25 @@ TEST_F(InterceptorPlugin, AMissingAuditTopicDoesNotDisturbTheClient) {
   EXPECT_TRUE(ReadTopic(bootstrap_, kDefaultAuditTopic).empty());
 }
 
+// The C++ API with a Kafka reporter to `bootstrap`: tier "app", flushed on
+// demand only, short delivery attempts, quiet.
+AuditClientOptions OnDemandClientOptions(const std::string& bootstrap) {
+  AuditClientOptions o;
+  o.tier = "app";
+  o.audit_bootstrap_servers = bootstrap;
+  o.flush_interval = milliseconds(3'600'000);
+  o.report_timeout = milliseconds(200);
+  o.log_level = AuditLogLevel::kOff;
+  return o;
+}
+
 // The same engine through the C++ API with a Kafka reporter: records that
 // find no room while the audit cluster is down are dropped, and the next
 // heartbeat once it is back says how many.
 TEST_F(InterceptorPlugin, DroppedRecordsAreReportedOnceTheAuditClusterIsBack) {
   ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
-  AuditClientOptions o;
-  o.tier = "app";
-  o.audit_bootstrap_servers = bootstrap_;
-  o.flush_interval = milliseconds(3'600'000);
-  o.report_timeout = milliseconds(200);
+  AuditClientOptions o = OnDemandClientOptions(bootstrap_);
   o.max_pending_records = 1;
-  o.log_level = AuditLogLevel::kOff;
   auto client = AuditClient::Create(o);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   ASSERT_TRUE((*client)->Track("orders", "", true, Payload(kTs0, 1)));
@@ -478,6 +485,53 @@ TEST_F(InterceptorPlugin, DroppedRecordsAreReportedOnceTheAuditClusterIsBack) {
   std::set<int64_t> seqs;
   for (const auto& r : records) seqs.insert(r.seq);
   EXPECT_EQ(static_cast<int64_t>(seqs.size()), *seqs.rbegin() + 1);
+}
+
+// The memory ceiling under a long audit-cluster outage, with the real audit
+// producer: flushes are driven one after another (an outage of many flush
+// intervals in effect) while the audit cluster is down. The records waiting
+// never hold more than their byte budget; those that found no room are
+// counted exactly, and the heartbeat says so once the cluster is back.
+TEST_F(InterceptorPlugin, AnAuditOutageHoldsNoMoreThanTheByteBudget) {
+  ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
+  AuditClientOptions o = OnDemandClientOptions(bootstrap_);
+  o.max_pending_bytes = 64 * 1024;
+  auto client = AuditClient::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  constexpr int kFlushes = 50;
+  constexpr int kTopics = 20;  // one count record per topic and flush
+  for (int f = 0; f < kFlushes; ++f) {
+    for (int t = 0; t < kTopics; ++t)
+      ASSERT_TRUE((*client)->Track("t" + std::to_string(t), "", true, Payload(kTs0, f)));
+    EXPECT_FALSE((*client)->Flush(milliseconds(1)).ok());
+    ASSERT_TRUE(test::WaitFor([&] { return (*client)->stats().flushes == f + 1; }, milliseconds(10'000)));
+    auto s = (*client)->stats();
+    ASSERT_LE(s.pending_bytes, static_cast<int64_t>(o.max_pending_bytes)) << f;
+    ASSERT_EQ(s.pending_records + s.dropped_records, (f + 1) * kTopics) << f;
+  }
+  auto during = (*client)->stats();
+  EXPECT_EQ(during.records_sent, 0);
+  EXPECT_GT(during.dropped_records, 0);
+  EXPECT_LE(during.peak_pending_bytes, static_cast<int64_t>(o.max_pending_bytes));
+  std::printf("audit outage: %lld records held in %lld bytes (peak %lld, budget %zu), %lld dropped\n",
+              static_cast<long long>(during.pending_records), static_cast<long long>(during.pending_bytes),
+              static_cast<long long>(during.peak_pending_bytes), o.max_pending_bytes,
+              static_cast<long long>(during.dropped_records));
+
+  ASSERT_TRUE(cluster_->SetBrokerUp(1).ok());
+  ASSERT_TRUE((*client)->Flush(milliseconds(60'000)).ok());
+  ASSERT_TRUE((*client)->Close(milliseconds(10'000)).ok());
+  std::set<std::string> uuids;
+  int64_t last_seq = -1, dropped_reported = -1;
+  for (const auto& r : ReadAudit(bootstrap_)) {
+    if (r.kind == RecordKind::kCount) uuids.insert(r.uuid);
+    if (r.kind == RecordKind::kHeartbeat && r.seq > last_seq) {
+      last_seq = r.seq;
+      dropped_reported = r.dropped_records;
+    }
+  }
+  EXPECT_EQ(dropped_reported, during.dropped_records);
+  EXPECT_EQ(static_cast<int64_t>(uuids.size()) + dropped_reported, kFlushes * kTopics);
 }
 
 }  // namespace
