@@ -114,6 +114,8 @@ class AuditEngine {
   // drain thread is parked.
   void PauseDrainForTesting(bool paused);
   const std::string& emitter_id() const { return emitter_id_; }
+  // The engine's rate-limited stderr diagnostics (thread-safe).
+  DiagLog& log() { return log_; }
 
  private:
   struct Ticket;  // one Flush() call waiting for its records to be acknowledged

@@ -334,6 +334,41 @@ TEST_F(InterceptorPlugin, AProgramThatExitsWithoutDestroyingItsClientIsStillRepo
   auto totals = Totals(ReadAudit(bootstrap_), "orders");
   EXPECT_EQ(totals["exit-without-destroy"].count, 25);
   EXPECT_EQ(totals["exit-without-destroy"].heartbeats, 1);
+  // Its log says what became of the last records, and that nothing it
+  // produced was left unacknowledged (it flushed).
+  EXPECT_NE(r->err.find("process exiting without rd_kafka_destroy(): final audit records delivered (1 delivered, 0 "
+                        "dropped since the start); 0 messages of this producer were not yet acknowledged"),
+            std::string::npos)
+      << r->err;
+}
+
+// The application destroys its producer without flushing: librdkafka
+// acknowledges or fails the messages still queued while it shuts down,
+// after on_destroy(). The final report waits for them, so every message
+// produced is either counted or reported as a failed delivery.
+TEST_F(InterceptorPlugin, MessagesSettledDuringDestroyAreInTheFinalReport) {
+  constexpr int kMessages = 200;
+  rd_kafka_conf_t* conf = Conf(PluginProps(
+      bootstrap_, {{"chaperone.flush.interval.ms", "3600000"}, {"chaperone.log.level", "off"}, {"linger.ms", "50"}}));
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ASSERT_NE(rk, nullptr) << err;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string v = Payload(kTs0, i);
+    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("orders"), RD_KAFKA_V_VALUE(v.data(), v.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  rd_kafka_destroy(rk);  // no flush
+
+  const int64_t in_topic = static_cast<int64_t>(ReadTopic(bootstrap_, "orders").size());
+  auto totals = Totals(ReadAudit(bootstrap_), "orders");
+  const TierTotals& t = totals["producer"];
+  EXPECT_EQ(t.heartbeats, 1);
+  EXPECT_EQ(t.count + t.failed_deliveries, kMessages);
+  EXPECT_LE(t.count, in_topic);  // counted: acknowledged, so in the topic
+  std::printf("destroy without flush: %lld counted, %lld failed, %lld in the topic\n", static_cast<long long>(t.count),
+              static_cast<long long>(t.failed_deliveries), static_cast<long long>(in_topic));
 }
 
 TEST_F(InterceptorPlugin, DisabledPluginReportsNothing) {
