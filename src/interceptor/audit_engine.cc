@@ -68,7 +68,7 @@ struct AuditEngine::Ticket {
 
 uint64_t AuditEngine::Digest(const MessageView& m) { return MessageDigest(m.key, m.key_null, m.value, m.value_null); }
 
-AuditEngine::AuditEngine(AuditClientOptions options)
+AuditEngine::AuditEngine(AuditClientOptions options, bool learn_brokers)
     : opts_(std::move(options)),
       clock_(opts_.clock),
       control_clock_(opts_.clock != nullptr ? *opts_.clock : SystemClock::Instance()),
@@ -77,14 +77,15 @@ AuditEngine::AuditEngine(AuditClientOptions options)
         t.chain = &rules_.ForTopic(t.name);
         t.excluded = t.name == opts_.audit_topic || (exclude_ && std::regex_match(t.name, *exclude_));
       }),
-      queue_(opts_.queue_capacity) {}
+      queue_(opts_.queue_capacity),
+      learn_brokers_(learn_brokers) {}
 
 AuditEngine::~AuditEngine() { Close(opts_.close_timeout); }
 
-Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options) {
+Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options, bool learn_brokers) {
   if (options.tier.empty()) return Status::InvalidArgument("audit client: tier is required");
   if (options.audit_topic.empty()) return Status::InvalidArgument("audit client: audit topic is required");
-  if (!options.reporter_factory && options.audit_bootstrap_servers.empty()) {
+  if (!options.reporter_factory && options.audit_bootstrap_servers.empty() && !learn_brokers) {
     return Status::InvalidArgument("audit client: audit bootstrap servers are required");
   }
   if (options.window_sec <= 0) return Status::InvalidArgument("audit client: window_sec must be positive");
@@ -100,7 +101,7 @@ Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions opti
   if (options.max_pending_bytes == 0) {
     return Status::InvalidArgument("audit client: max_pending_bytes must be positive");
   }
-  std::unique_ptr<AuditEngine> e(new AuditEngine(std::move(options)));
+  std::unique_ptr<AuditEngine> e(new AuditEngine(std::move(options), learn_brokers));
   Status st = e->Start();
   if (!st.ok()) return st;
   return e;
@@ -297,6 +298,15 @@ Status AuditEngine::EnsureReporter() {
   } else {
     KafkaReporterOptions ko;
     ko.bootstrap_servers = opts_.audit_bootstrap_servers;
+    if (ko.bootstrap_servers.empty() && learn_brokers_) {
+      std::lock_guard lock(brokers_mu_);
+      if (brokers_.empty()) return Status::Unavailable("the client has not been given a broker address yet");
+      for (const std::string& b : brokers_) ko.bootstrap_servers += (ko.bootstrap_servers.empty() ? "" : ",") + b;
+      brokers_taken_.store(true, std::memory_order_relaxed);
+      log_.Log(AuditLogLevel::kInfo, DiagLog::kOther,
+               "the client has no bootstrap.servers: audit records go to the brokers it was given, %s",
+               ko.bootstrap_servers.c_str());
+    }
     ko.topic = opts_.audit_topic;
     ko.properties.emplace_back("queue.buffering.max.kbytes", std::to_string(AuditProducerQueueKbytes(opts_)));
     for (const auto& p : opts_.audit_producer_properties) ko.properties.push_back(p);
@@ -309,6 +319,20 @@ Status AuditEngine::EnsureReporter() {
   }
   reporter_ = std::move(r).value();
   return Status::Ok();
+}
+
+void AuditEngine::LearnBroker(std::string_view host, int port) {
+  if (!learn_brokers_ || host.empty() || port <= 0 || brokers_taken_.load(std::memory_order_relaxed)) return;
+  constexpr size_t kMaxBrokers = 16;
+  char buf[300];
+  const bool v6 = host.find(':') != std::string_view::npos;
+  int n =
+      std::snprintf(buf, sizeof buf, v6 ? "[%.*s]:%d" : "%.*s:%d", static_cast<int>(host.size()), host.data(), port);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return;
+  std::string_view address(buf, static_cast<size_t>(n));
+  std::lock_guard lock(brokers_mu_);
+  if (brokers_.size() >= kMaxBrokers || std::find(brokers_.begin(), brokers_.end(), address) != brokers_.end()) return;
+  brokers_.emplace_back(address);
 }
 
 void AuditEngine::Complete(Batch& b, const Status& st) {

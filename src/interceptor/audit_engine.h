@@ -74,8 +74,10 @@ int64_t CoarseNowMs();
 
 class AuditEngine {
  public:
-  // Validates `options` (tier, chains, regexes, reporter).
-  static Result<std::unique_ptr<AuditEngine>> Create(AuditClientOptions options);
+  // Validates `options` (tier, chains, regexes, reporter). With
+  // `learn_brokers`, options.audit_bootstrap_servers may be empty: the audit
+  // producer then starts once LearnBroker() has given it an address.
+  static Result<std::unique_ptr<AuditEngine>> Create(AuditClientOptions options, bool learn_brokers = false);
   ~AuditEngine();
 
   // Hot path; see AuditClient::Track.
@@ -103,6 +105,12 @@ class AuditEngine {
   }
   void TrackFailedDelivery(int64_t n) { failed_deliveries_.fetch_add(n, std::memory_order_relaxed); }
 
+  // A broker address the audited client was given or learned (any thread,
+  // e.g. librdkafka's on_broker_state_change): bootstrap servers of the audit
+  // producer when the engine was created with `learn_brokers`. Copies a few
+  // bytes under a leaf lock until the audit producer starts, then does nothing.
+  void LearnBroker(std::string_view host, int port);
+
   Status Flush(std::chrono::milliseconds timeout);
   Status Close(std::chrono::milliseconds timeout);
   AuditClientStats stats() const;
@@ -128,7 +136,7 @@ class AuditEngine {
     std::vector<std::shared_ptr<Ticket>> tickets;
   };
 
-  explicit AuditEngine(AuditClientOptions options);
+  AuditEngine(AuditClientOptions options, bool learn_brokers);
   Status Start();
   static uint64_t Digest(const MessageView& m);
   void QueueFull();
@@ -183,6 +191,13 @@ class AuditEngine {
   bool drain_done_ = false;        // the drain thread cut its last batch: the send thread ends when the outbox is empty
   AuditClientStats stats_;         // the fields owned by the drain and send threads
   Status close_status_;
+
+  // Brokers of the audited client (learn_brokers_): any thread appends until
+  // the send thread has started the audit producer with them.
+  const bool learn_brokers_;
+  std::atomic<bool> brokers_taken_{false};
+  std::mutex brokers_mu_;
+  std::vector<std::string> brokers_;  // "host:port", guarded by brokers_mu_
 
   // Send thread only.
   std::unique_ptr<Reporter> reporter_;

@@ -342,6 +342,29 @@ TEST_F(InterceptorPlugin, AProgramThatExitsWithoutDestroyingItsClientIsStillRepo
       << r->err;
 }
 
+// A C client without bootstrap.servers that adds its brokers with
+// rd_kafka_brokers_add(): the plugin learns them from the client and audits
+// it on that cluster. The oracle is the data topic, read back here.
+TEST_F(InterceptorPlugin, AClientThatAddsItsBrokersWithBrokersAddIsAudited) {
+  auto r = test::RunCommand({std::string(CHAPERONE_BUILD_DIR) + "/bin/chaperone-test-brokers-add-client", bootstrap_,
+                             kPlugin, "orders", "40"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->exit_code, 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("acked=40 failed=0"), std::string::npos) << r->out;
+  EXPECT_EQ(r->err.find("not audited"), std::string::npos) << r->err;
+
+  std::vector<std::string> data = ReadTopic(bootstrap_, "orders");
+  ASSERT_EQ(data.size(), 40u);
+  uint64_t digest = 0;
+  for (const auto& v : data) digest += MessageDigest({}, true, v, false);
+  auto totals = Totals(ReadAudit(bootstrap_), "orders");
+  ASSERT_EQ(totals.count("brokers-add"), 1u);
+  EXPECT_EQ(totals["brokers-add"].count, 40);
+  EXPECT_EQ(totals["brokers-add"].digest, digest);
+  EXPECT_EQ(totals["brokers-add"].heartbeats, 1);
+  EXPECT_EQ(totals["brokers-add"].failed_deliveries, 0);
+}
+
 // The application destroys its producer without flushing: librdkafka
 // acknowledges or fails the messages still queued while it shuts down,
 // after on_destroy(). The final report waits for them, so every message

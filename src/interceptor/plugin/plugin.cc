@@ -17,6 +17,9 @@
 //   on_new(rk)             rd_kafka_new(): resolve defaults from the client's
 //                          final configuration, start an AuditEngine, add the
 //                          per-message interceptors with the engine as opaque.
+//   on_broker_state_change a client without bootstrap.servers (brokers given
+//                          by rd_kafka_brokers_add()): its broker addresses
+//                          become the audit producer's bootstrap servers.
 //   on_acknowledgement     producer, broker threads: count delivered messages,
 //                          count failed deliveries.
 //   on_consume             consumer, application thread: count messages.
@@ -235,6 +238,12 @@ rd_kafka_resp_err_t OnConsume(rd_kafka_t*, rd_kafka_message_t* msg, void* opaque
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+rd_kafka_resp_err_t OnBrokerStateChange(rd_kafka_t*, int32_t, const char*, const char* name, int port, const char*,
+                                        void* opaque) {
+  static_cast<Client*>(opaque)->engine->LearnBroker(name != nullptr ? name : "", port);
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 // The final report waits for on_conf_destroy, once librdkafka's threads have
 // settled their last messages; here the client is only marked as going.
 rd_kafka_resp_err_t OnDestroy(rd_kafka_t*, void* opaque) {
@@ -294,12 +303,10 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void* opa
     }
     o.audit_producer_properties = std::move(props);
   }
-  if (o.audit_bootstrap_servers.empty()) {
-    CopyError(Status::InvalidArgument("chaperone: no audit cluster: set bootstrap.servers or "
-                                      "chaperone.audit.bootstrap.servers; this client is not audited"),
-              errstr, errstr_size);
-    return RD_KAFKA_RESP_ERR__INVALID_ARG;
-  }
+  // No bootstrap.servers: the application gives its brokers with
+  // rd_kafka_brokers_add() (which calls on_broker_state_change for each);
+  // the audit producer starts with them.
+  const bool learn_brokers = o.audit_bootstrap_servers.empty();
 
   // Clients of earlier rd_kafka_new() calls with this conf failed (a conf
   // that made a client belongs to it): close their engines.
@@ -308,7 +315,7 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void* opa
 
   // One process-wide logger for libchaperone's own messages: the last client's level.
   spdlog::set_level(SpdlogLevel(o.log_level));
-  auto engine = AuditEngine::Create(std::move(o));
+  auto engine = AuditEngine::Create(std::move(o), learn_brokers);
   if (!engine.ok()) {
     CopyError(Status::InvalidArgument("chaperone: " + engine.status().message() + "; this client is not audited"),
               errstr, errstr_size);
@@ -324,6 +331,7 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void* opa
     std::lock_guard lock(live.mu);
     live.clients.push_back(c);
   }
+  if (learn_brokers) rd_kafka_interceptor_add_on_broker_state_change(rk, kIcName, OnBrokerStateChange, c);
   if (producer) {
     rd_kafka_interceptor_add_on_send(rk, kIcName, OnSend, c);
     rd_kafka_interceptor_add_on_acknowledgement(rk, kIcName, OnAcknowledgement, c);
