@@ -167,7 +167,8 @@ const SettingDef kSettings[] = {
      },
      nullptr},
     {"chaperone.audit.bootstrap.servers", "chaperone.audit.bootstrap.servers", false, false, "string", "",
-     "the client's `bootstrap.servers` (and its `security.protocol`, `sasl.*`, `ssl.*`)",
+     "the client's `bootstrap.servers` (and its `security.protocol`, `sasl.*`, `ssl.*`); for a client without "
+     "`bootstrap.servers`, the brokers it is given with `rd_kafka_brokers_add()`",
      "Bootstrap servers of the cluster holding the audit topic.",
      [](InterceptorSettings& s, std::string_view, std::string_view v) {
        return SetText<&AuditClientOptions::audit_bootstrap_servers>(s, "chaperone.audit.bootstrap.servers", v);
