@@ -70,6 +70,7 @@ struct AuditClientOptions {
   std::chrono::milliseconds report_timeout{2'000};  // one attempt to deliver a batch of records
   size_t queue_capacity = 65'536;                   // observations (rounded up to a power of two)
   size_t max_pending_records = 100'000;             // records waiting for the audit cluster
+  size_t max_pending_bytes = 4 << 20;               // memory those records may hold (AuditRecordMemoryBytes)
 
   AuditLogLevel log_level = AuditLogLevel::kWarning;  // diagnostics go to stderr, rate limited
 
@@ -80,6 +81,11 @@ struct AuditClientOptions {
   const Clock* clock = nullptr;
   std::function<Result<std::unique_ptr<Reporter>>()> reporter_factory;
 };
+
+// Memory one record holds while it waits for the audit cluster: the struct
+// and the heap blocks of its strings and vectors. The unit of
+// max_pending_bytes.
+size_t AuditRecordMemoryBytes(const AuditRecord& record);
 
 // Sets the `chaperone.*` property `name` (e.g. "chaperone.flush.interval.ms")
 // on `options`, validating the value. The settings are listed in
@@ -95,6 +101,9 @@ struct AuditClientStats {
   int64_t dropped_records = 0;  // count records given up (outbox full, or Close timed out)
   int64_t send_failures = 0;    // attempts to deliver a batch that failed (then retried)
   int64_t flushes = 0;
+  int64_t pending_records = 0;     // count records waiting for the audit cluster now
+  int64_t pending_bytes = 0;       // their memory (AuditRecordMemoryBytes), at most max_pending_bytes
+  int64_t peak_pending_bytes = 0;  // the most pending_bytes has been since the client started
 };
 
 class AuditClient {

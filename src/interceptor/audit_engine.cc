@@ -24,6 +24,11 @@ constexpr std::chrono::nanoseconds kFakeClockPoll = std::chrono::milliseconds(5)
 // precise one): the watermark stays this far behind the drain time.
 constexpr int64_t kWatermarkSlackMs = 20;
 constexpr int64_t kMaxRecordsPerSend = 10'000;
+// Windows (topic, window) the drain thread holds before it flushes early:
+// bounds the tracker's memory (docs/interceptor.md, "Memory added to the
+// application"); the tracker never holds more than three times this
+// (window_tracker.h).
+constexpr size_t kMaxOpenWindows = 10'000;
 
 int64_t NowNs(const Clock& c) { return c.MonotonicNs(); }
 
@@ -45,6 +50,10 @@ std::thread StartThread(const char* name, F&& f) {
 
 }  // namespace
 
+size_t AuditProducerQueueKbytes(const AuditClientOptions& o) {
+  return std::max<size_t>(2 * o.max_pending_bytes / 1024, 1024);
+}
+
 int64_t CoarseNowMs() {
   timespec ts{};
   clock_gettime(CLOCK_REALTIME_COARSE, &ts);
@@ -59,7 +68,7 @@ struct AuditEngine::Ticket {
 
 uint64_t AuditEngine::Digest(const MessageView& m) { return MessageDigest(m.key, m.key_null, m.value, m.value_null); }
 
-AuditEngine::AuditEngine(AuditClientOptions options)
+AuditEngine::AuditEngine(AuditClientOptions options, bool learn_brokers)
     : opts_(std::move(options)),
       clock_(opts_.clock),
       control_clock_(opts_.clock != nullptr ? *opts_.clock : SystemClock::Instance()),
@@ -68,14 +77,15 @@ AuditEngine::AuditEngine(AuditClientOptions options)
         t.chain = &rules_.ForTopic(t.name);
         t.excluded = t.name == opts_.audit_topic || (exclude_ && std::regex_match(t.name, *exclude_));
       }),
-      queue_(opts_.queue_capacity) {}
+      queue_(opts_.queue_capacity),
+      learn_brokers_(learn_brokers) {}
 
 AuditEngine::~AuditEngine() { Close(opts_.close_timeout); }
 
-Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options) {
+Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options, bool learn_brokers) {
   if (options.tier.empty()) return Status::InvalidArgument("audit client: tier is required");
   if (options.audit_topic.empty()) return Status::InvalidArgument("audit client: audit topic is required");
-  if (!options.reporter_factory && options.audit_bootstrap_servers.empty()) {
+  if (!options.reporter_factory && options.audit_bootstrap_servers.empty() && !learn_brokers) {
     return Status::InvalidArgument("audit client: audit bootstrap servers are required");
   }
   if (options.window_sec <= 0) return Status::InvalidArgument("audit client: window_sec must be positive");
@@ -88,7 +98,10 @@ Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions opti
   if (options.max_pending_records == 0) {
     return Status::InvalidArgument("audit client: max_pending_records must be positive");
   }
-  std::unique_ptr<AuditEngine> e(new AuditEngine(std::move(options)));
+  if (options.max_pending_bytes == 0) {
+    return Status::InvalidArgument("audit client: max_pending_bytes must be positive");
+  }
+  std::unique_ptr<AuditEngine> e(new AuditEngine(std::move(options), learn_brokers));
   Status st = e->Start();
   if (!st.ok()) return st;
   return e;
@@ -119,6 +132,7 @@ Status AuditEngine::Start() {
 
   TrackerOptions to;
   to.window_sec = opts_.window_sec;
+  to.max_open_windows = kMaxOpenWindows;
   tracker_ = std::make_unique<WindowTracker>(to);
   scratch_.resize(kDrainBatch);
 
@@ -219,32 +233,58 @@ void AuditEngine::CutBatch(std::vector<std::shared_ptr<Ticket>> tickets) {
     tracker_dropped_ = tracker_dropped;
   }
   int64_t watermark = control_clock_.NowMs() - kWatermarkSlackMs;
+
+  // Room left in the outbox. Only this thread adds to it, so the room can
+  // only grow until the records are appended below: a record that does not
+  // fit is dropped as soon as it is built.
+  int64_t room_records, room_bytes;
+  {
+    std::lock_guard lock(mu_);
+    room_records = static_cast<int64_t>(opts_.max_pending_records) - outbox_records_;
+    room_bytes = static_cast<int64_t>(opts_.max_pending_bytes) - outbox_bytes_;
+  }
   std::vector<AuditRecord> records;
-  records.reserve(snaps.size());
-  for (const WindowSnapshot& s : snaps) FillAuditRecord(s, &records.emplace_back());
+  records.reserve(std::min({snaps.size(), static_cast<size_t>(std::max<int64_t>(room_records, 0)),
+                            static_cast<size_t>(std::max<int64_t>(room_bytes, 0)) / sizeof(AuditRecord)}));
+  int64_t bytes = 0;
+  int64_t dropped = 0;
+  for (const WindowSnapshot& s : snaps) {
+    AuditRecord r;
+    FillAuditRecord(s, &r);
+    auto size = static_cast<int64_t>(AuditRecordMemoryBytes(r));
+    if (static_cast<int64_t>(records.size()) + 1 > room_records || bytes + size > room_bytes) {
+      dropped++;
+      continue;
+    }
+    bytes += size;
+    records.push_back(std::move(r));
+  }
 
   std::lock_guard lock(mu_);
   stats_.flushes++;
   stats_.tracked = drained_;
-  auto n = static_cast<int64_t>(records.size());
-  if (outbox_records_ + n > static_cast<int64_t>(opts_.max_pending_records)) {
-    stats_.dropped_records += n;
-    log_.Log(AuditLogLevel::kWarning, DiagLog::kOutboxFull,
-             "%lld audit records dropped: %lld are already waiting for the audit cluster; reported as "
-             "droppedRecords",
-             static_cast<long long>(n), static_cast<long long>(outbox_records_));
-    records.clear();
-    n = 0;
-  }
   // Merge into the last batch unless it is in flight, so that the outbox
   // holds at most two batches however long the audit cluster is away.
   if (outbox_.empty() || outbox_.back().stamped) outbox_.emplace_back();
   Batch& b = outbox_.back();
+  auto n = static_cast<int64_t>(records.size());
   for (AuditRecord& r : records) b.records.push_back(std::move(r));
   b.count_records += n;
+  b.count_bytes += bytes;
+  outbox_records_ += n;
+  outbox_bytes_ += bytes;
+  stats_.peak_pending_bytes = std::max(stats_.peak_pending_bytes, outbox_bytes_);
+  if (dropped > 0) {
+    stats_.dropped_records += dropped;
+    log_.Log(AuditLogLevel::kWarning, DiagLog::kOutboxFull,
+             "%lld audit records dropped (%lld so far): %lld records (%lld bytes) are waiting for the audit "
+             "cluster, the limits are %zu records and %zu bytes; reported as droppedRecords",
+             static_cast<long long>(dropped), static_cast<long long>(stats_.dropped_records),
+             static_cast<long long>(outbox_records_), static_cast<long long>(outbox_bytes_), opts_.max_pending_records,
+             opts_.max_pending_bytes);
+  }
   b.watermark_ms = watermark;
   for (auto& t : tickets) b.tickets.push_back(std::move(t));
-  outbox_records_ += n;
   send_cv_.notify_all();
 }
 
@@ -258,8 +298,18 @@ Status AuditEngine::EnsureReporter() {
   } else {
     KafkaReporterOptions ko;
     ko.bootstrap_servers = opts_.audit_bootstrap_servers;
+    if (ko.bootstrap_servers.empty() && learn_brokers_) {
+      std::lock_guard lock(brokers_mu_);
+      if (brokers_.empty()) return Status::Unavailable("the client has not been given a broker address yet");
+      for (const std::string& b : brokers_) ko.bootstrap_servers += (ko.bootstrap_servers.empty() ? "" : ",") + b;
+      brokers_taken_.store(true, std::memory_order_relaxed);
+      log_.Log(AuditLogLevel::kInfo, DiagLog::kOther,
+               "the client has no bootstrap.servers: audit records go to the brokers it was given, %s",
+               ko.bootstrap_servers.c_str());
+    }
     ko.topic = opts_.audit_topic;
-    ko.properties = opts_.audit_producer_properties;
+    ko.properties.emplace_back("queue.buffering.max.kbytes", std::to_string(AuditProducerQueueKbytes(opts_)));
+    for (const auto& p : opts_.audit_producer_properties) ko.properties.push_back(p);
     r = MakeKafkaReporter(ko);
   }
   if (!r.ok()) {
@@ -271,6 +321,20 @@ Status AuditEngine::EnsureReporter() {
   return Status::Ok();
 }
 
+void AuditEngine::LearnBroker(std::string_view host, int port) {
+  if (!learn_brokers_ || host.empty() || port <= 0 || brokers_taken_.load(std::memory_order_relaxed)) return;
+  constexpr size_t kMaxBrokers = 16;
+  char buf[300];
+  const bool v6 = host.find(':') != std::string_view::npos;
+  int n =
+      std::snprintf(buf, sizeof buf, v6 ? "[%.*s]:%d" : "%.*s:%d", static_cast<int>(host.size()), host.data(), port);
+  if (n <= 0 || static_cast<size_t>(n) >= sizeof buf) return;
+  std::string_view address(buf, static_cast<size_t>(n));
+  std::lock_guard lock(brokers_mu_);
+  if (brokers_.size() >= kMaxBrokers || std::find(brokers_.begin(), brokers_.end(), address) != brokers_.end()) return;
+  brokers_.emplace_back(address);
+}
+
 void AuditEngine::Complete(Batch& b, const Status& st) {
   for (auto& t : b.tickets) {
     t->done = true;
@@ -278,6 +342,12 @@ void AuditEngine::Complete(Batch& b, const Status& st) {
     t->cv.notify_all();
   }
   b.tickets.clear();
+}
+
+void AuditEngine::PopFront() {
+  outbox_records_ -= outbox_.front().count_records;
+  outbox_bytes_ -= outbox_.front().count_bytes;
+  outbox_.pop_front();
 }
 
 void AuditEngine::SendLoop() {
@@ -292,14 +362,13 @@ void AuditEngine::SendLoop() {
     if (closing_ && RealNowNs() >= close_deadline_ns_) {
       // Close() ran out of time: what is left is lost, and said so.
       stats_.dropped_records += b.count_records;
-      outbox_records_ -= b.count_records;
       if (b.count_records > 0) {
         log_.Log(AuditLogLevel::kError, DiagLog::kClose,
                  "closing: %lld audit records could not be delivered to %s within the close timeout",
                  static_cast<long long>(b.count_records), opts_.audit_topic.c_str());
       }
       Complete(b, Status::Unavailable("closed before the audit records were acknowledged"));
-      outbox_.pop_front();
+      PopFront();
       continue;
     }
     if (!b.stamped) {
@@ -327,9 +396,8 @@ void AuditEngine::SendLoop() {
     if (st.ok()) {
       stats_.records_sent += b.count_records;
       stats_.heartbeats_sent += 1;
-      outbox_records_ -= b.count_records;
       Complete(b, st);
-      outbox_.pop_front();
+      PopFront();
       backoff = kFirstBackoff;
       continue;
     }
@@ -411,7 +479,22 @@ AuditClientStats AuditEngine::stats() const {
   AuditClientStats s = stats_;
   s.dropped_observations = dropped_observations_.load(std::memory_order_relaxed);
   s.failed_deliveries = failed_deliveries_.load(std::memory_order_relaxed);
+  s.pending_records = outbox_records_;
+  s.pending_bytes = outbox_bytes_;
   return s;
 }
 
 }  // namespace chaperone::interceptor
+
+namespace chaperone {
+
+size_t AuditRecordMemoryBytes(const AuditRecord& r) {
+  // A string's characters live in the struct up to its small-string capacity.
+  constexpr size_t kInline = std::string().capacity();
+  auto heap = [&](const std::string& s) { return s.capacity() > kInline ? s.capacity() + 1 : 0; };
+  return sizeof(AuditRecord) + heap(r.tier) + heap(r.hostname) + heap(r.datacenter) + heap(r.cluster) + heap(r.uuid) +
+         heap(r.emitter_id) + heap(r.flush_id) + heap(r.topic) + heap(r.latency_sketch) +
+         r.partitions.capacity() * sizeof(PartitionCount);
+}
+
+}  // namespace chaperone

@@ -16,8 +16,10 @@
 //
 // Memory is bounded: `queue_` holds at most queue_capacity slots (overflow
 // is dropped and counted), the outbox at most max_pending_records count
-// records plus two heartbeats (overflow is dropped and counted), because a
-// new flush merges into the outbox's last batch unless that one is in flight.
+// records holding at most max_pending_bytes (AuditRecordMemoryBytes), plus
+// two heartbeats (overflow is dropped and counted, record by record), because
+// a new flush merges into the outbox's last batch unless that one is in
+// flight.
 #pragma once
 
 #include <atomic>
@@ -59,13 +61,23 @@ struct Slot {
   uint32_t malformed;
 };
 
+// queue.buffering.max.kbytes of the audit producer, unless
+// audit_producer_properties set it. The producer keeps a batch it gave up on
+// queued until it is delivered or expires (message.timeout.ms), so retries
+// during an outage would pile up copies of the outbox's front batch: its
+// queue holds twice the outbox's byte budget (a record's JSON is about as
+// large as its memory), at least 1 MiB.
+size_t AuditProducerQueueKbytes(const AuditClientOptions& o);
+
 // Wall-clock milliseconds from CLOCK_REALTIME_COARSE (a few ns, ~1-4 ms resolution).
 int64_t CoarseNowMs();
 
 class AuditEngine {
  public:
-  // Validates `options` (tier, chains, regexes, reporter).
-  static Result<std::unique_ptr<AuditEngine>> Create(AuditClientOptions options);
+  // Validates `options` (tier, chains, regexes, reporter). With
+  // `learn_brokers`, options.audit_bootstrap_servers may be empty: the audit
+  // producer then starts once LearnBroker() has given it an address.
+  static Result<std::unique_ptr<AuditEngine>> Create(AuditClientOptions options, bool learn_brokers = false);
   ~AuditEngine();
 
   // Hot path; see AuditClient::Track.
@@ -93,6 +105,12 @@ class AuditEngine {
   }
   void TrackFailedDelivery(int64_t n) { failed_deliveries_.fetch_add(n, std::memory_order_relaxed); }
 
+  // A broker address the audited client was given or learned (any thread,
+  // e.g. librdkafka's on_broker_state_change): bootstrap servers of the audit
+  // producer when the engine was created with `learn_brokers`. Copies a few
+  // bytes under a leaf lock until the audit producer starts, then does nothing.
+  void LearnBroker(std::string_view host, int port);
+
   Status Flush(std::chrono::milliseconds timeout);
   Status Close(std::chrono::milliseconds timeout);
   AuditClientStats stats() const;
@@ -104,18 +122,21 @@ class AuditEngine {
   // drain thread is parked.
   void PauseDrainForTesting(bool paused);
   const std::string& emitter_id() const { return emitter_id_; }
+  // The engine's rate-limited stderr diagnostics (thread-safe).
+  DiagLog& log() { return log_; }
 
  private:
   struct Ticket;  // one Flush() call waiting for its records to be acknowledged
   struct Batch {
     std::vector<AuditRecord> records;  // count records; a heartbeat is appended when stamped
     int64_t count_records = 0;
+    int64_t count_bytes = 0;  // AuditRecordMemoryBytes of the count records
     int64_t watermark_ms = 0;
     bool stamped = false;  // in flight: the drain thread no longer merges into it
     std::vector<std::shared_ptr<Ticket>> tickets;
   };
 
-  explicit AuditEngine(AuditClientOptions options);
+  AuditEngine(AuditClientOptions options, bool learn_brokers);
   Status Start();
   static uint64_t Digest(const MessageView& m);
   void QueueFull();
@@ -127,6 +148,7 @@ class AuditEngine {
   void SendLoop();  // send thread
   Status EnsureReporter();
   void Complete(Batch& b, const Status& st);  // mu_ held
+  void PopFront();                            // mu_ held: the front batch leaves the outbox
 
   const AuditClientOptions opts_;
   const Clock* const clock_;      // null: coarse system clock on the hot path
@@ -161,13 +183,21 @@ class AuditEngine {
   mutable std::mutex mu_;
   std::condition_variable send_cv_;  // send thread: outbox or stop changed
   std::deque<Batch> outbox_;
-  int64_t outbox_records_ = 0;
+  int64_t outbox_records_ = 0;  // count records in outbox_
+  int64_t outbox_bytes_ = 0;    // their AuditRecordMemoryBytes
   std::vector<std::shared_ptr<Ticket>> flush_requests_;
   bool closing_ = false;           // Close() started: attempts are bounded by close_deadline_ns_
   int64_t close_deadline_ns_ = 0;  // real monotonic clock
   bool drain_done_ = false;        // the drain thread cut its last batch: the send thread ends when the outbox is empty
   AuditClientStats stats_;         // the fields owned by the drain and send threads
   Status close_status_;
+
+  // Brokers of the audited client (learn_brokers_): any thread appends until
+  // the send thread has started the audit producer with them.
+  const bool learn_brokers_;
+  std::atomic<bool> brokers_taken_{false};
+  std::mutex brokers_mu_;
+  std::vector<std::string> brokers_;  // "host:port", guarded by brokers_mu_
 
   // Send thread only.
   std::unique_ptr<Reporter> reporter_;

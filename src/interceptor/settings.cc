@@ -167,7 +167,8 @@ const SettingDef kSettings[] = {
      },
      nullptr},
     {"chaperone.audit.bootstrap.servers", "chaperone.audit.bootstrap.servers", false, false, "string", "",
-     "the client's `bootstrap.servers` (and its `security.protocol`, `sasl.*`, `ssl.*`)",
+     "the client's `bootstrap.servers` (and its `security.protocol`, `sasl.*`, `ssl.*`); for a client without "
+     "`bootstrap.servers`, the brokers it is given with `rd_kafka_brokers_add()`",
      "Bootstrap servers of the cluster holding the audit topic.",
      [](InterceptorSettings& s, std::string_view, std::string_view v) {
        return SetText<&AuditClientOptions::audit_bootstrap_servers>(s, "chaperone.audit.bootstrap.servers", v);
@@ -253,6 +254,18 @@ const SettingDef kSettings[] = {
        int64_t n = 0;
        Status st = ParseInt("chaperone.report.max.pending.records", v, 1, 10'000'000, &n);
        if (st.ok()) s.client.max_pending_records = static_cast<size_t>(n);
+       return st;
+     },
+     nullptr},
+    {"chaperone.report.max.pending.bytes", "chaperone.report.max.pending.bytes", false, false,
+     "integer [65536, 1073741824]", "4194304", "`4194304` (4 MiB)",
+     "Memory the records waiting for the audit cluster may hold; beyond this, new records are dropped and "
+     "counted (`droppedRecords`). The audit producer's own queue (`queue.buffering.max.kbytes`) is set to twice "
+     "this, at least 1 MiB.",
+     [](InterceptorSettings& s, std::string_view, std::string_view v) {
+       int64_t n = 0;
+       Status st = ParseInt("chaperone.report.max.pending.bytes", v, 65'536, 1'073'741'824, &n);
+       if (st.ok()) s.client.max_pending_bytes = static_cast<size_t>(n);
        return st;
      },
      nullptr},

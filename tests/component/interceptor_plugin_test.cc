@@ -334,6 +334,64 @@ TEST_F(InterceptorPlugin, AProgramThatExitsWithoutDestroyingItsClientIsStillRepo
   auto totals = Totals(ReadAudit(bootstrap_), "orders");
   EXPECT_EQ(totals["exit-without-destroy"].count, 25);
   EXPECT_EQ(totals["exit-without-destroy"].heartbeats, 1);
+  // Its log says what became of the last records, and that nothing it
+  // produced was left unacknowledged (it flushed).
+  EXPECT_NE(r->err.find("process exiting without rd_kafka_destroy(): final audit records delivered (1 delivered, 0 "
+                        "dropped since the start); 0 messages of this producer were not yet acknowledged"),
+            std::string::npos)
+      << r->err;
+}
+
+// A C client without bootstrap.servers that adds its brokers with
+// rd_kafka_brokers_add(): the plugin learns them from the client and audits
+// it on that cluster. The oracle is the data topic, read back here.
+TEST_F(InterceptorPlugin, AClientThatAddsItsBrokersWithBrokersAddIsAudited) {
+  auto r = test::RunCommand({std::string(CHAPERONE_BUILD_DIR) + "/bin/chaperone-test-brokers-add-client", bootstrap_,
+                             kPlugin, "orders", "40"});
+  ASSERT_TRUE(r.ok()) << r.status().ToString();
+  ASSERT_EQ(r->exit_code, 0) << r->out << r->err;
+  EXPECT_NE(r->out.find("acked=40 failed=0"), std::string::npos) << r->out;
+  EXPECT_EQ(r->err.find("not audited"), std::string::npos) << r->err;
+
+  std::vector<std::string> data = ReadTopic(bootstrap_, "orders");
+  ASSERT_EQ(data.size(), 40u);
+  uint64_t digest = 0;
+  for (const auto& v : data) digest += MessageDigest({}, true, v, false);
+  auto totals = Totals(ReadAudit(bootstrap_), "orders");
+  ASSERT_EQ(totals.count("brokers-add"), 1u);
+  EXPECT_EQ(totals["brokers-add"].count, 40);
+  EXPECT_EQ(totals["brokers-add"].digest, digest);
+  EXPECT_EQ(totals["brokers-add"].heartbeats, 1);
+  EXPECT_EQ(totals["brokers-add"].failed_deliveries, 0);
+}
+
+// The application destroys its producer without flushing: librdkafka
+// acknowledges or fails the messages still queued while it shuts down,
+// after on_destroy(). The final report waits for them, so every message
+// produced is either counted or reported as a failed delivery.
+TEST_F(InterceptorPlugin, MessagesSettledDuringDestroyAreInTheFinalReport) {
+  constexpr int kMessages = 200;
+  rd_kafka_conf_t* conf = Conf(PluginProps(
+      bootstrap_, {{"chaperone.flush.interval.ms", "3600000"}, {"chaperone.log.level", "off"}, {"linger.ms", "50"}}));
+  char err[512];
+  rd_kafka_t* rk = rd_kafka_new(RD_KAFKA_PRODUCER, conf, err, sizeof err);
+  ASSERT_NE(rk, nullptr) << err;
+  for (int i = 0; i < kMessages; ++i) {
+    std::string v = Payload(kTs0, i);
+    ASSERT_EQ(rd_kafka_producev(rk, RD_KAFKA_V_TOPIC("orders"), RD_KAFKA_V_VALUE(v.data(), v.size()),
+                                RD_KAFKA_V_MSGFLAGS(RD_KAFKA_MSG_F_COPY), RD_KAFKA_V_END),
+              RD_KAFKA_RESP_ERR_NO_ERROR);
+  }
+  rd_kafka_destroy(rk);  // no flush
+
+  const int64_t in_topic = static_cast<int64_t>(ReadTopic(bootstrap_, "orders").size());
+  auto totals = Totals(ReadAudit(bootstrap_), "orders");
+  const TierTotals& t = totals["producer"];
+  EXPECT_EQ(t.heartbeats, 1);
+  EXPECT_EQ(t.count + t.failed_deliveries, kMessages);
+  EXPECT_LE(t.count, in_topic);  // counted: acknowledged, so in the topic
+  std::printf("destroy without flush: %lld counted, %lld failed, %lld in the topic\n", static_cast<long long>(t.count),
+              static_cast<long long>(t.failed_deliveries), static_cast<long long>(in_topic));
 }
 
 TEST_F(InterceptorPlugin, DisabledPluginReportsNothing) {
@@ -446,18 +504,25 @@ TEST_F(InterceptorPlugin, AMissingAuditTopicDoesNotDisturbTheClient) {
   EXPECT_TRUE(ReadTopic(bootstrap_, kDefaultAuditTopic).empty());
 }
 
+// The C++ API with a Kafka reporter to `bootstrap`: tier "app", flushed on
+// demand only, short delivery attempts, quiet.
+AuditClientOptions OnDemandClientOptions(const std::string& bootstrap) {
+  AuditClientOptions o;
+  o.tier = "app";
+  o.audit_bootstrap_servers = bootstrap;
+  o.flush_interval = milliseconds(3'600'000);
+  o.report_timeout = milliseconds(200);
+  o.log_level = AuditLogLevel::kOff;
+  return o;
+}
+
 // The same engine through the C++ API with a Kafka reporter: records that
 // find no room while the audit cluster is down are dropped, and the next
 // heartbeat once it is back says how many.
 TEST_F(InterceptorPlugin, DroppedRecordsAreReportedOnceTheAuditClusterIsBack) {
   ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
-  AuditClientOptions o;
-  o.tier = "app";
-  o.audit_bootstrap_servers = bootstrap_;
-  o.flush_interval = milliseconds(3'600'000);
-  o.report_timeout = milliseconds(200);
+  AuditClientOptions o = OnDemandClientOptions(bootstrap_);
   o.max_pending_records = 1;
-  o.log_level = AuditLogLevel::kOff;
   auto client = AuditClient::Create(o);
   ASSERT_TRUE(client.ok()) << client.status().ToString();
   ASSERT_TRUE((*client)->Track("orders", "", true, Payload(kTs0, 1)));
@@ -478,6 +543,53 @@ TEST_F(InterceptorPlugin, DroppedRecordsAreReportedOnceTheAuditClusterIsBack) {
   std::set<int64_t> seqs;
   for (const auto& r : records) seqs.insert(r.seq);
   EXPECT_EQ(static_cast<int64_t>(seqs.size()), *seqs.rbegin() + 1);
+}
+
+// The memory ceiling under a long audit-cluster outage, with the real audit
+// producer: flushes are driven one after another (an outage of many flush
+// intervals in effect) while the audit cluster is down. The records waiting
+// never hold more than their byte budget; those that found no room are
+// counted exactly, and the heartbeat says so once the cluster is back.
+TEST_F(InterceptorPlugin, AnAuditOutageHoldsNoMoreThanTheByteBudget) {
+  ASSERT_TRUE(cluster_->SetBrokerDown(1).ok());
+  AuditClientOptions o = OnDemandClientOptions(bootstrap_);
+  o.max_pending_bytes = 64 * 1024;
+  auto client = AuditClient::Create(o);
+  ASSERT_TRUE(client.ok()) << client.status().ToString();
+  constexpr int kFlushes = 50;
+  constexpr int kTopics = 20;  // one count record per topic and flush
+  for (int f = 0; f < kFlushes; ++f) {
+    for (int t = 0; t < kTopics; ++t)
+      ASSERT_TRUE((*client)->Track("t" + std::to_string(t), "", true, Payload(kTs0, f)));
+    EXPECT_FALSE((*client)->Flush(milliseconds(1)).ok());
+    ASSERT_TRUE(test::WaitFor([&] { return (*client)->stats().flushes == f + 1; }, milliseconds(10'000)));
+    auto s = (*client)->stats();
+    ASSERT_LE(s.pending_bytes, static_cast<int64_t>(o.max_pending_bytes)) << f;
+    ASSERT_EQ(s.pending_records + s.dropped_records, (f + 1) * kTopics) << f;
+  }
+  auto during = (*client)->stats();
+  EXPECT_EQ(during.records_sent, 0);
+  EXPECT_GT(during.dropped_records, 0);
+  EXPECT_LE(during.peak_pending_bytes, static_cast<int64_t>(o.max_pending_bytes));
+  std::printf("audit outage: %lld records held in %lld bytes (peak %lld, budget %zu), %lld dropped\n",
+              static_cast<long long>(during.pending_records), static_cast<long long>(during.pending_bytes),
+              static_cast<long long>(during.peak_pending_bytes), o.max_pending_bytes,
+              static_cast<long long>(during.dropped_records));
+
+  ASSERT_TRUE(cluster_->SetBrokerUp(1).ok());
+  ASSERT_TRUE((*client)->Flush(milliseconds(60'000)).ok());
+  ASSERT_TRUE((*client)->Close(milliseconds(10'000)).ok());
+  std::set<std::string> uuids;
+  int64_t last_seq = -1, dropped_reported = -1;
+  for (const auto& r : ReadAudit(bootstrap_)) {
+    if (r.kind == RecordKind::kCount) uuids.insert(r.uuid);
+    if (r.kind == RecordKind::kHeartbeat && r.seq > last_seq) {
+      last_seq = r.seq;
+      dropped_reported = r.dropped_records;
+    }
+  }
+  EXPECT_EQ(dropped_reported, during.dropped_records);
+  EXPECT_EQ(static_cast<int64_t>(uuids.size()) + dropped_reported, kFlushes * kTopics);
 }
 
 }  // namespace

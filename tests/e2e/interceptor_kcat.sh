@@ -20,26 +20,10 @@ command -v kcat >/dev/null || { echo "SKIP: kcat not installed"; exit 0; }
 command -v jq >/dev/null || { echo "FAIL: jq is required"; exit 1; }
 [ -f "$PLUGIN" ] || { echo "FAIL: $PLUGIN not built"; exit 1; }
 
-WORK=$(mktemp -d "${TMPDIR:-/tmp}/chaperone-e2e-interceptor.XXXXXX")
-MOCK_PID=
-cleanup() {
-  if [ -n "$MOCK_PID" ]; then kill "$MOCK_PID" 2>/dev/null || true; wait "$MOCK_PID" 2>/dev/null || true; fi
-  rm -rf "$WORK"
-}
-trap cleanup EXIT
-
-fail() { echo "FAIL: $*"; exit 1; }
-check_eq() {  # what expected actual
-  if [ "$2" != "$3" ]; then fail "$1: expected $2, got $3"; fi
-  echo "ok: $1 = $3"
-}
-
-"$BIN" mock-kafka --topic orders:3 --topic chaperone-audit:1 --bootstrap-file "$WORK/bootstrap" \
-  >"$WORK/mock.log" 2>&1 &
-MOCK_PID=$!
-for _ in $(seq 300); do [ -s "$WORK/bootstrap" ] && break; sleep 0.1; done
-[ -s "$WORK/bootstrap" ] || fail "mock-kafka did not start: $(cat "$WORK/mock.log")"
-B=$(cat "$WORK/bootstrap")
+E2E_NAME=interceptor
+# shellcheck source=lib/mock_kafka.bash
+source "$(dirname "$0")/lib/mock_kafka.bash"
+start_mock_kafka --topic orders:3 --topic chaperone-audit:1
 
 # ---- 1. producer and consumer tiers ------------------------------------------
 W0=1700000400  # a 600 s window start, far from the wall clock (the record-time messages land elsewhere)

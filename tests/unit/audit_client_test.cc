@@ -4,7 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <condition_variable>
+#include <cstdio>
 #include <map>
 #include <mutex>
 #include <set>
@@ -342,6 +344,69 @@ TEST(AuditClient, RecordsBeyondThePendingLimitAreDroppedAndReportedLater) {
   ASSERT_FALSE(hbs.empty());
   EXPECT_EQ(hbs.back().dropped_records, 1);
   EXPECT_EQ(hbs.front().dropped_records, 0);  // stamped before the drop
+}
+
+// Ten minutes of an audit-cluster outage on the fake clock (60 flushes of 20
+// records each): the records waiting for the audit cluster never hold more
+// memory than their budget, every record that found no room is counted, and
+// once the cluster is back the heartbeat accounts for all of them.
+TEST(AuditClient, TheOutboxStaysWithinItsByteBudgetThroughALongOutage) {
+  Harness h;
+  h.transport->FailAll(true);
+  auto o = h.Options();
+  o.max_pending_bytes = 64 * 1024;
+  o.report_timeout = milliseconds(100);
+  o.log_level = AuditLogLevel::kOff;
+  auto engine = AuditEngine::Create(o);
+  ASSERT_TRUE(engine.ok()) << engine.status().ToString();
+  AuditEngine& e = **engine;
+  constexpr int kFlushes = 60;
+  constexpr int kTopics = 20;    // one count record per topic and flush
+  constexpr int kPerRecord = 3;  // messages in each record
+  for (int f = 0; f < kFlushes; ++f) {
+    for (int t = 0; t < kTopics; ++t) {
+      for (int m = 0; m < kPerRecord; ++m) {
+        ASSERT_TRUE(e.Track("topic-" + std::to_string(t), Json(Event(kT0 - 1000 - m, f))));
+      }
+    }
+    h.clock.AdvanceMs(10'000);
+    ASSERT_TRUE(test::WaitFor([&] { return e.stats().flushes == f + 1; }, milliseconds(10'000))) << f;
+    auto s = e.stats();
+    ASSERT_LE(s.pending_bytes, static_cast<int64_t>(o.max_pending_bytes)) << f;
+    ASSERT_EQ(s.pending_records + s.dropped_records, (f + 1) * kTopics) << f;  // nothing sent, nothing lost unsaid
+  }
+  auto during = e.stats();
+  EXPECT_EQ(during.records_sent, 0);
+  EXPECT_LE(during.peak_pending_bytes, static_cast<int64_t>(o.max_pending_bytes));
+  EXPECT_GT(during.dropped_records, 0);  // the budget was reached
+  EXPECT_GT(during.peak_pending_bytes, static_cast<int64_t>(o.max_pending_bytes) - 4096);
+  std::printf("outbox: %lld records held in %lld bytes (%lld per record), %lld dropped\n",
+              static_cast<long long>(during.pending_records), static_cast<long long>(during.pending_bytes),
+              static_cast<long long>(during.pending_bytes / std::max<int64_t>(during.pending_records, 1)),
+              static_cast<long long>(during.dropped_records));
+
+  h.transport->FailAll(false);  // the audit cluster is back
+  ASSERT_TRUE(e.Flush(milliseconds(20'000)).ok());
+  std::set<std::string> uuids;
+  int64_t counted = 0;
+  for (const auto& r : h.transport->Delivered()) {
+    if (r.kind == RecordKind::kCount && uuids.insert(r.uuid).second) counted += r.count;
+  }
+  auto hbs = h.transport->Heartbeats();
+  ASSERT_FALSE(hbs.empty());
+  EXPECT_EQ(static_cast<int64_t>(uuids.size()) + hbs.back().dropped_records, kFlushes * kTopics);
+  EXPECT_EQ(counted, static_cast<int64_t>(uuids.size()) * kPerRecord);
+  EXPECT_EQ(e.stats().pending_bytes, 0);
+}
+
+TEST(AuditClient, AuditRecordMemoryCountsTheHeapOfItsStrings) {
+  AuditRecord r;
+  const size_t empty = AuditRecordMemoryBytes(r);
+  EXPECT_EQ(empty, sizeof(AuditRecord));
+  r.topic = "t";  // fits in the string itself
+  EXPECT_EQ(AuditRecordMemoryBytes(r), empty);
+  r.latency_sketch.assign(1000, 'x');
+  EXPECT_GE(AuditRecordMemoryBytes(r), empty + 1000);
 }
 
 TEST(AuditClient, CloseGivesUpAtItsTimeoutAndCountsWhatIsLost) {

@@ -45,6 +45,7 @@ TEST(InterceptorSettings, DefaultsMatchAFreshOptionsObject) {
     EXPECT_EQ(t.client.report_timeout, d.report_timeout) << def.name;
     EXPECT_EQ(t.client.queue_capacity, d.queue_capacity) << def.name;
     EXPECT_EQ(t.client.max_pending_records, d.max_pending_records) << def.name;
+    EXPECT_EQ(t.client.max_pending_bytes, d.max_pending_bytes) << def.name;
     EXPECT_EQ(t.client.log_level, d.log_level) << def.name;
     EXPECT_EQ(t.client.timestamp_chain, d.timestamp_chain) << def.name;
   }
@@ -79,6 +80,7 @@ TEST(InterceptorSettings, AppliesValidValues) {
   ASSERT_TRUE(ApplySetting(s, "chaperone.close.timeout.ms", "0").ok());
   ASSERT_TRUE(ApplySetting(s, "chaperone.report.timeout.ms", "1000").ok());
   ASSERT_TRUE(ApplySetting(s, "chaperone.report.max.pending.records", "10").ok());
+  ASSERT_TRUE(ApplySetting(s, "chaperone.report.max.pending.bytes", "65536").ok());
   ASSERT_TRUE(ApplySetting(s, "chaperone.queue.capacity", "4096").ok());
   ASSERT_TRUE(ApplySetting(s, "chaperone.log.level", "off").ok());
   ASSERT_TRUE(ApplySetting(s, "chaperone.enable", "false").ok());
@@ -101,6 +103,7 @@ TEST(InterceptorSettings, AppliesValidValues) {
   EXPECT_EQ(c.close_timeout.count(), 0);
   EXPECT_EQ(c.report_timeout.count(), 1000);
   EXPECT_EQ(c.max_pending_records, 10u);
+  EXPECT_EQ(c.max_pending_bytes, 65'536u);
   EXPECT_EQ(c.queue_capacity, 4096u);
   EXPECT_EQ(c.log_level, AuditLogLevel::kOff);
 }

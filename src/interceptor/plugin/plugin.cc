@@ -17,15 +17,22 @@
 //   on_new(rk)             rd_kafka_new(): resolve defaults from the client's
 //                          final configuration, start an AuditEngine, add the
 //                          per-message interceptors with the engine as opaque.
+//   on_broker_state_change a client without bootstrap.servers (brokers given
+//                          by rd_kafka_brokers_add()): its broker addresses
+//                          become the audit producer's bootstrap servers.
 //   on_acknowledgement     producer, broker threads: count delivered messages,
 //                          count failed deliveries.
 //   on_consume             consumer, application thread: count messages.
-//   on_destroy(rk)         rd_kafka_destroy(): final flush, bounded by
-//                          chaperone.close.timeout.ms; threads stopped.
+//   on_destroy(rk)         rd_kafka_destroy(), librdkafka's main thread: the
+//                          client is going; its broker threads may still
+//                          acknowledge (or fail) messages in flight.
 //   on_conf_destroy        the ConfState (and its engines) are freed. For a
 //                          client this is the very end of rd_kafka_destroy(),
-//                          after librdkafka's own threads are gone, so no
-//                          callback can run on a freed engine.
+//                          on the application's thread, after librdkafka's own
+//                          threads are gone: every acknowledgement has been
+//                          counted, so the final flush happens here (bounded
+//                          by chaperone.close.timeout.ms), and no callback can
+//                          run on a freed engine.
 //
 // The audit producer is a separate rd_kafka_t built from scratch (never from
 // this client's configuration), so the plugin is never loaded recursively.
@@ -34,6 +41,7 @@
 #include <spdlog/sinks/stdout_sinks.h>
 #include <spdlog/spdlog.h>
 
+#include <atomic>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
@@ -52,31 +60,78 @@ namespace {
 
 constexpr const char* kIcName = "chaperone-interceptor";
 
+// One audited client (rd_kafka_t): its engine, and for a producer what the
+// application handed to librdkafka against what librdkafka settled, so that
+// the messages it discards without a delivery report are known exactly.
+struct Client {
+  std::unique_ptr<AuditEngine> engine;
+  bool producer = false;
+  std::atomic<int64_t> produced{0};     // on_send: application threads
+  std::atomic<int64_t> settled{0};      // on_acknowledgement, delivered or failed: librdkafka threads
+  std::atomic<bool> destroying{false};  // rd_kafka_destroy() started (on_destroy)
+
+  int64_t Unsettled() const { return produced.load() - settled.load(); }
+
+  // The final report, once rd_kafka_destroy() has stopped librdkafka's
+  // threads: every message it did not settle was discarded undelivered.
+  void CloseDestroyed() {
+    if (int64_t lost = Unsettled(); producer && lost > 0) {
+      engine->TrackFailedDelivery(lost);
+      engine->log().Log(AuditLogLevel::kWarning, DiagLog::kClose,
+                        "the producer was destroyed with %lld messages neither delivered nor failed (no "
+                        "rd_kafka_flush() before rd_kafka_destroy()): they are reported as failedDeliveries",
+                        static_cast<long long>(lost));
+    }
+    engine->Close(engine->options().close_timeout);
+  }
+
+  // The final report at process exit, the client still alive.
+  void CloseAtExit() {
+    const int64_t unacknowledged = producer ? Unsettled() : 0;
+    Status st = engine->Close(engine->options().close_timeout);
+    if (destroying.load()) return;  // rd_kafka_destroy() is under way: its report is this one
+    AuditClientStats s = engine->stats();
+    std::string unsettled;
+    if (producer) {
+      unsettled = "; " + std::to_string(unacknowledged) +
+                  " messages of this producer were not yet acknowledged and are not counted";
+    }
+    engine->log().Log(AuditLogLevel::kWarning, DiagLog::kClose,
+                      "process exiting without rd_kafka_destroy(): final audit records %s (%lld delivered, %lld "
+                      "dropped since the start)%s",
+                      st.ok() ? "delivered" : st.message().c_str(), static_cast<long long>(s.records_sent),
+                      static_cast<long long>(s.dropped_records), unsettled.c_str());
+  }
+};
+
 struct ConfState {
   InterceptorSettings settings;
-  // Engines started by on_new() with this configuration (one, unless the
-  // application retries rd_kafka_new() with the same conf after a failure).
-  std::vector<std::unique_ptr<AuditEngine>> engines;
+  // The client started by on_new() with this configuration (a conf that
+  // made a client belongs to it; clients of failed rd_kafka_new() calls are
+  // closed by the next on_new()).
+  std::vector<std::unique_ptr<Client>> clients;
   ~ConfState();
 };
 
-// ---- engines alive in the process, closed at exit if the application never
-// destroys its clients (their threads must stop before static destructors).
+// ---- clients alive in the process, closed at exit if the application never
+// destroys them (their engines' threads must stop before static destructors).
 
-struct LiveEngines {
+struct LiveClients {
   std::mutex mu;
-  std::vector<AuditEngine*> engines;
+  std::vector<Client*> clients;
 };
 
-LiveEngines& Live() {
-  static LiveEngines* live = new LiveEngines;  // never destroyed: used at exit
+LiveClients& Live() {
+  static LiveClients* live = new LiveClients;  // never destroyed: used at exit
   return *live;
 }
 
-void CloseLiveEnginesAtExit() {
-  LiveEngines& live = Live();
+// The process exits with clients alive (never destroyed, or an interpreter
+// that does not destroy them at shutdown): report what they counted.
+void CloseLiveClientsAtExit() {
+  LiveClients& live = Live();
   std::lock_guard lock(live.mu);
-  for (AuditEngine* e : live.engines) e->Close(e->options().close_timeout);
+  for (Client* c : live.clients) c->CloseAtExit();
 }
 
 // libchaperone logs through spdlog's default logger. In the plugin that is a
@@ -109,15 +164,23 @@ void RegisterAtExitOnce() {
     (void)Live();
     (void)SystemClock::Instance();
     (void)TimestampChain::Default();
-    std::atexit(CloseLiveEnginesAtExit);
+    std::atexit(CloseLiveClientsAtExit);
   });
 }
 
-ConfState::~ConfState() {
-  LiveEngines& live = Live();
+// Stops `c` being closed by the exit handler; the caller closes or frees it.
+void Forget(Client* c) {
+  LiveClients& live = Live();
   std::lock_guard lock(live.mu);
-  for (auto& e : engines) std::erase(live.engines, e.get());
-  engines.clear();  // each engine closes itself (already closed by on_destroy)
+  std::erase(live.clients, c);
+}
+
+// For a client, the end of rd_kafka_destroy(): the final report.
+ConfState::~ConfState() {
+  for (auto& c : clients) {
+    Forget(c.get());
+    c->CloseDestroyed();
+  }
 }
 
 void CopyError(const Status& st, char* errstr, size_t errstr_size) {
@@ -153,25 +216,38 @@ inline void TrackMessage(AuditEngine* e, rd_kafka_message_t* msg) {
   e->Track(rd_kafka_topic_name(msg->rkt), v);
 }
 
+rd_kafka_resp_err_t OnSend(rd_kafka_t*, rd_kafka_message_t*, void* opaque) {
+  static_cast<Client*>(opaque)->produced.fetch_add(1, std::memory_order_relaxed);
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
 rd_kafka_resp_err_t OnAcknowledgement(rd_kafka_t*, rd_kafka_message_t* msg, void* opaque) {
-  auto* e = static_cast<AuditEngine*>(opaque);
+  auto* c = static_cast<Client*>(opaque);
   if (msg->err != RD_KAFKA_RESP_ERR_NO_ERROR) {
-    e->TrackFailedDelivery(1);
+    c->engine->TrackFailedDelivery(1);
   } else {
-    TrackMessage(e, msg);
+    TrackMessage(c->engine.get(), msg);
   }
+  c->settled.fetch_add(1, std::memory_order_relaxed);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
 rd_kafka_resp_err_t OnConsume(rd_kafka_t*, rd_kafka_message_t* msg, void* opaque) {
   // Errors (partition EOF, fetch errors) reach on_consume too: not messages.
-  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) TrackMessage(static_cast<AuditEngine*>(opaque), msg);
+  if (msg->err == RD_KAFKA_RESP_ERR_NO_ERROR) TrackMessage(static_cast<Client*>(opaque)->engine.get(), msg);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
+rd_kafka_resp_err_t OnBrokerStateChange(rd_kafka_t*, int32_t, const char*, const char* name, int port, const char*,
+                                        void* opaque) {
+  static_cast<Client*>(opaque)->engine->LearnBroker(name != nullptr ? name : "", port);
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+// The final report waits for on_conf_destroy, once librdkafka's threads have
+// settled their last messages; here the client is only marked as going.
 rd_kafka_resp_err_t OnDestroy(rd_kafka_t*, void* opaque) {
-  auto* e = static_cast<AuditEngine*>(opaque);
-  e->Close(e->options().close_timeout);  // flush what is left, bounded
+  static_cast<Client*>(opaque)->destroying.store(true);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
@@ -227,34 +303,42 @@ rd_kafka_resp_err_t OnNew(rd_kafka_t* rk, const rd_kafka_conf_t* conf, void* opa
     }
     o.audit_producer_properties = std::move(props);
   }
-  if (o.audit_bootstrap_servers.empty()) {
-    CopyError(Status::InvalidArgument("chaperone: no audit cluster: set bootstrap.servers or "
-                                      "chaperone.audit.bootstrap.servers; this client is not audited"),
-              errstr, errstr_size);
-    return RD_KAFKA_RESP_ERR__INVALID_ARG;
-  }
+  // No bootstrap.servers: the application gives its brokers with
+  // rd_kafka_brokers_add() (which calls on_broker_state_change for each);
+  // the audit producer starts with them.
+  const bool learn_brokers = o.audit_bootstrap_servers.empty();
+
+  // Clients of earlier rd_kafka_new() calls with this conf failed (a conf
+  // that made a client belongs to it): close their engines.
+  for (auto& old : state->clients) Forget(old.get());
+  state->clients.clear();
 
   // One process-wide logger for libchaperone's own messages: the last client's level.
   spdlog::set_level(SpdlogLevel(o.log_level));
-  auto engine = AuditEngine::Create(std::move(o));
+  auto engine = AuditEngine::Create(std::move(o), learn_brokers);
   if (!engine.ok()) {
     CopyError(Status::InvalidArgument("chaperone: " + engine.status().message() + "; this client is not audited"),
               errstr, errstr_size);
     return RD_KAFKA_RESP_ERR__INVALID_ARG;
   }
-  AuditEngine* e = engine->get();
+  auto client = std::make_unique<Client>();
+  client->engine = std::move(engine).value();
+  client->producer = producer;
+  Client* c = client.get();
+  state->clients.push_back(std::move(client));
   {
-    LiveEngines& live = Live();
+    LiveClients& live = Live();
     std::lock_guard lock(live.mu);
-    live.engines.push_back(e);
-    state->engines.push_back(std::move(engine).value());
+    live.clients.push_back(c);
   }
+  if (learn_brokers) rd_kafka_interceptor_add_on_broker_state_change(rk, kIcName, OnBrokerStateChange, c);
   if (producer) {
-    rd_kafka_interceptor_add_on_acknowledgement(rk, kIcName, OnAcknowledgement, e);
+    rd_kafka_interceptor_add_on_send(rk, kIcName, OnSend, c);
+    rd_kafka_interceptor_add_on_acknowledgement(rk, kIcName, OnAcknowledgement, c);
   } else {
-    rd_kafka_interceptor_add_on_consume(rk, kIcName, OnConsume, e);
+    rd_kafka_interceptor_add_on_consume(rk, kIcName, OnConsume, c);
   }
-  rd_kafka_interceptor_add_on_destroy(rk, kIcName, OnDestroy, e);
+  rd_kafka_interceptor_add_on_destroy(rk, kIcName, OnDestroy, c);
   return RD_KAFKA_RESP_ERR_NO_ERROR;
 }
 
