@@ -15,7 +15,7 @@ build_pkgs=(
   nodejs npm
 )
 test_pkgs=(
-  kcat clang libclang-rt-14-dev postgresql chromium valgrind procps
+  kcat clang libclang-rt-14-dev postgresql chromium valgrind procps python3-confluent-kafka
 )
 
 want=("${build_pkgs[@]}")

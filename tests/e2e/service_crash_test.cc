@@ -51,10 +51,12 @@ using namespace std::chrono_literals;
 using testing::AuditReader;
 using testing::ByTopicWindow;
 using testing::ChunkMerger;
+using testing::ComparableWithStore;
 using testing::DiffTotals;
 using testing::TestMessage;
 using testing::TestProducer;
 using testing::TotalCount;
+using testing::StoreTotals;
 using testing::WaitFor;
 using testing::WindowKey;
 using testing::WindowTotals;
@@ -202,39 +204,6 @@ class GroupProbe {
  private:
   rd_kafka_t* rk_ = nullptr;
 };
-
-// What the store holds for `tier`: per (topic, partition, window) the count
-// (from the partitions table), and per (topic, -1, window) the count, digest,
-// malformed and no-time sums (from the windows table), each summed over
-// datacenters and clusters.
-Result<WindowTotals> StoreTotals(store::Store& s, const std::string& topic, const std::string& tier) {
-  auto windows = s.QueryWindows(topic, tier, 0, std::numeric_limits<int64_t>::max());
-  if (!windows.ok()) return windows.status();
-  WindowTotals out;
-  std::set<int64_t> begins;
-  for (const store::WindowRow& w : *windows) {
-    testing::WindowSums& sums = out[WindowKey{topic, -1, w.window_begin_sec}];
-    sums.count += w.count;
-    sums.digest += w.digest;
-    sums.malformed += w.malformed;
-    sums.no_time += w.no_time;
-    begins.insert(w.window_begin_sec);
-  }
-  for (int64_t begin : begins) {
-    auto partitions = s.QueryPartitions(topic, tier, begin);
-    if (!partitions.ok()) return partitions.status();
-    for (const store::PartitionRow& p : *partitions) out[WindowKey{topic, p.partition, begin}].count += p.count;
-  }
-  return out;
-}
-
-// What the store can be compared with: the produced counts per (topic,
-// partition, window), and every sum per (topic, -1, window).
-WindowTotals StoreView(const WindowTotals& produced) {
-  WindowTotals out = ByTopicWindow(produced);
-  for (const auto& [key, sums] : produced) out[key].count = sums.count;
-  return out;
-}
 
 TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageExactlyOnce) {
   const uint64_t seed = static_cast<uint64_t>(EnvInt("CHAPERONE_CRASH_SEED", std::random_device{}()));
@@ -449,7 +418,7 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   auto stored = StoreTotals(**store, kTopic, kTier);
   ASSERT_TRUE(stored.ok()) << stored.status().ToString();
   std::printf("  store: %zu (partition, window) and window cells\n", stored->size());
-  EXPECT_EQ(DiffTotals(StoreView((*producer)->expected()), *stored), "");
+  EXPECT_EQ(DiffTotals(ComparableWithStore((*producer)->expected()), *stored), "");
   auto quarantined = (*store)->QuarantineCount();
   ASSERT_TRUE(quarantined.ok()) << quarantined.status().ToString();
   EXPECT_EQ(*quarantined, 0);

@@ -3,6 +3,8 @@
 #include <fmt/format.h>
 
 #include <atomic>
+#include <limits>
+#include <set>
 #include <thread>
 
 #include "chaperone/digest.h"
@@ -285,6 +287,36 @@ WindowTotals ChunkMerger::Totals(const std::string& tier) const {
       }
     }
   }
+  return out;
+}
+
+Result<WindowTotals> StoreTotals(store::Store& s, const std::string& topic, const std::string& tier) {
+  auto windows = s.QueryWindows(topic, tier, 0, std::numeric_limits<int64_t>::max());
+  if (!windows.ok()) return windows.status();
+  WindowTotals out;
+  std::set<int64_t> begins;
+  for (const store::WindowRow& w : *windows) {
+    if (w.count == 0 && w.records == 0) continue;
+    WindowSums& sums = out[WindowKey{topic, -1, w.window_begin_sec}];
+    sums.count += w.count;
+    sums.digest += w.digest;
+    sums.malformed += w.malformed;
+    sums.no_time += w.no_time;
+    begins.insert(w.window_begin_sec);
+  }
+  for (int64_t begin : begins) {
+    auto partitions = s.QueryPartitions(topic, tier, begin);
+    if (!partitions.ok()) return partitions.status();
+    for (const store::PartitionRow& p : *partitions) {
+      if (p.count != 0) out[WindowKey{topic, p.partition, begin}].count += p.count;
+    }
+  }
+  return out;
+}
+
+WindowTotals ComparableWithStore(const WindowTotals& produced) {
+  WindowTotals out = ByTopicWindow(produced);
+  for (const auto& [key, sums] : produced) out[key].count = sums.count;
   return out;
 }
 

@@ -18,6 +18,7 @@
 
 #include "chaperone/audit_record.h"
 #include "chaperone/status.h"
+#include "store/store.h"
 
 namespace chaperone::testing {
 
@@ -129,6 +130,15 @@ class ChunkMerger {
   int64_t heartbeats_ = 0;
   std::vector<std::string> violations_;
 };
+
+// What a store holds for `tier`: per (topic, partition, window) the count (the
+// partitions table), and per (topic, -1, window) the count, digest, malformed
+// and no-time sums (the windows table), each summed over datacenters and
+// clusters. Compare it with ComparableWithStore(what was produced).
+Result<WindowTotals> StoreTotals(store::Store& s, const std::string& topic, const std::string& tier);
+// The produced totals in the shape StoreTotals gives: per partition the count,
+// per (topic, -1, window) every sum.
+WindowTotals ComparableWithStore(const WindowTotals& produced);
 
 // Compares two totals; returns "" when equal, else a readable list of differences.
 std::string DiffTotals(const WindowTotals& expected, const WindowTotals& actual, size_t max_lines = 20);
