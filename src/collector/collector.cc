@@ -339,6 +339,8 @@ bool Collector::Impl::FlushBatch() {
       m_.replays += r->replayed;
       m_.quarantined += r->quarantined;
       m_.fenced += r->fenced;
+      m_.retention_overlaps += r->retention_overlaps;
+      m_.overlap_messages += r->overlap_messages;
       m_.expired += r->expired;
       ++m_.batches;
       m_.last_batch_ms = c_.clock_->NowMs();
@@ -467,6 +469,11 @@ std::string Collector::MetricsText() const {
        "Service/replicator records of a member cut off while a newer owner counted its partition: quarantined, "
        "never merged.",
        metrics_.fenced.load()},
+      {"chaperone_collector_retention_overlaps_total", "counter",
+       "Service chunks whose replay resumed later because retention deleted their first offsets.",
+       metrics_.retention_overlaps.load()},
+      {"chaperone_collector_retention_overlap_messages_total", "counter",
+       "Messages of those that may be counted twice (partition rows' overlap).", metrics_.overlap_messages.load()},
       {"chaperone_collector_expired_total", "counter", "Records for windows older than the retention horizon.",
        metrics_.expired.load()},
       {"chaperone_collector_batches_total", "counter", "Store transactions committed.", metrics_.batches.load()},

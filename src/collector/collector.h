@@ -55,6 +55,8 @@ struct CollectorMetrics {
   std::atomic<int64_t> replays{0};       // service chunks replaced
   std::atomic<int64_t> quarantined{0};   // invalid messages stored in quarantine
   std::atomic<int64_t> fenced{0};        // stale owners' chunks kept in quarantine, never merged
+  std::atomic<int64_t> retention_overlaps{0};  // replays that resumed inside an uncommitted chunk
+  std::atomic<int64_t> overlap_messages{0};    // messages of those that may be counted twice
   std::atomic<int64_t> expired{0};       // records older than the retention horizon
   std::atomic<int64_t> batches{0};       // store transactions committed
   std::atomic<int64_t> store_errors{0};  // failed store operations (each retried)

@@ -20,8 +20,8 @@ std::string EncodeContributions(const std::map<int64_t, Contribution>& windows) 
   nlohmann::json a = nlohmann::json::array();
   for (const auto& [begin, c] : windows) {
     a.push_back(nlohmann::json::array({begin, c.window_end_sec, c.count, c.bytes, c.no_time, c.malformed, c.digest,
-                                       c.sketch, c.latency_sum_ms, c.latency_samples, c.records,
-                                       c.partition_count}));
+                                       c.sketch, c.latency_sum_ms, c.latency_samples, c.records, c.partition_count,
+                                       c.first_offset, c.last_offset}));
   }
   return a.dump();
 }
@@ -32,7 +32,8 @@ Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& t
   try {
     auto a = nlohmann::json::parse(text);
     for (const auto& e : a) {
-      if (!e.is_array() || e.size() != 12) return Status::Corruption("chunk contributions: bad entry");
+      // 12 entries before the offsets were kept, 14 since.
+      if (!e.is_array() || (e.size() != 12 && e.size() != 14)) return Status::Corruption("chunk contributions: bad entry");
       Contribution c;
       int64_t begin = e[0].get<int64_t>();
       c.window_end_sec = e[1].get<int64_t>();
@@ -46,6 +47,10 @@ Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& t
       c.latency_samples = e[9].get<int64_t>();
       c.records = e[10].get<int64_t>();
       c.partition_count = e[11].get<int64_t>();
+      if (e.size() == 14) {
+        c.first_offset = e[12].get<int64_t>();
+        c.last_offset = e[13].get<int64_t>();
+      }
       out.emplace(begin, std::move(c));
     }
   } catch (const std::exception& ex) {
@@ -131,6 +136,8 @@ class Applier {
   Result<CachedChunk*> Chunk(const ChunkKey& key);
   Result<LatencyAccumulator*> WindowSketch(CachedWindow& w);
   Status Subtract(const ChunkKey& key, CachedChunk& chunk);
+  Status SubtractWindow(const ChunkKey& key, CachedChunk& chunk, int64_t begin, const Contribution& c);
+  Status ResolveRetentionOverlap(const ChunkKey& key, CachedChunk& chunk, int64_t resumed_at, ApplyStats& stats);
   Status ApplyEmitter(EmitterState& e, const AuditRecord& r);
 
   Txn& txn_;
@@ -214,54 +221,107 @@ Result<LatencyAccumulator*> Applier::WindowSketch(CachedWindow& w) {
 // Takes a replaced flush's contribution back out of the windows and partitions it touched.
 Status Applier::Subtract(const ChunkKey& key, CachedChunk& chunk) {
   for (const auto& [begin, c] : chunk.st.windows) {
-    WindowKey wk{key.topic, key.tier, key.datacenter, key.cluster, begin};
-    auto w = Window(wk, /*create=*/false, c.window_end_sec);
-    if (!w.ok()) return w.status();
-    if (*w != nullptr) {
-      WindowState& st = (*w)->st;
-      st.row.count -= c.count;
-      st.row.bytes -= c.bytes;
-      st.row.no_time -= c.no_time;
-      st.row.malformed -= c.malformed;
-      st.row.digest -= c.digest;  // mod 2^64
-      st.latency_sum_ms -= c.latency_sum_ms;
-      st.latency_samples -= c.latency_samples;
-      st.row.records -= c.records;
-      if (!c.sketch.empty()) {
-        auto mine = chunk.sketches.find(begin);
-        std::optional<LatencyAccumulator> decoded;
-        const LatencyAccumulator* sub = nullptr;
-        if (mine != chunk.sketches.end()) {
-          sub = &mine->second;
-        } else {
-          auto d = LatencyAccumulator::Decode(c.sketch);
-          if (!d.ok()) return Status::Corruption("chunk contribution sketch: " + d.status().message());
-          decoded = std::move(*d);
-          sub = &*decoded;
-        }
-        auto ws = WindowSketch(**w);
-        if (!ws.ok()) return ws.status();
-        if (!(*ws)->Subtract(*sub)) {
-          spdlog::warn("store: replayed sketch of {}/{}@{} was not contained in the window's sketch", key.topic,
-                       key.tier, begin);
-        }
+    if (Status s = SubtractWindow(key, chunk, begin, c); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Takes one window of a chunk's contribution back out.
+Status Applier::SubtractWindow(const ChunkKey& key, CachedChunk& chunk, int64_t begin, const Contribution& c) {
+  WindowKey wk{key.topic, key.tier, key.datacenter, key.cluster, begin};
+  auto w = Window(wk, /*create=*/false, c.window_end_sec);
+  if (!w.ok()) return w.status();
+  if (*w != nullptr) {
+    WindowState& st = (*w)->st;
+    st.row.count -= c.count;
+    st.row.bytes -= c.bytes;
+    st.row.no_time -= c.no_time;
+    st.row.malformed -= c.malformed;
+    st.row.digest -= c.digest;  // mod 2^64
+    st.latency_sum_ms -= c.latency_sum_ms;
+    st.latency_samples -= c.latency_samples;
+    st.row.records -= c.records;
+    if (!c.sketch.empty()) {
+      auto mine = chunk.sketches.find(begin);
+      std::optional<LatencyAccumulator> decoded;
+      const LatencyAccumulator* sub = nullptr;
+      if (mine != chunk.sketches.end()) {
+        sub = &mine->second;
+      } else {
+        auto d = LatencyAccumulator::Decode(c.sketch);
+        if (!d.ok()) return Status::Corruption("chunk contribution sketch: " + d.status().message());
+        decoded = std::move(*d);
+        sub = &*decoded;
       }
-      (*w)->dirty = true;
+      auto ws = WindowSketch(**w);
+      if (!ws.ok()) return ws.status();
+      if (!(*ws)->Subtract(*sub)) {
+        spdlog::warn("store: replayed sketch of {}/{}@{} was not contained in the window's sketch", key.topic,
+                     key.tier, begin);
+      }
     }
-    if (c.partition_count != 0) {
-      auto p = Partition(PartitionKey{wk, key.partition}, /*create=*/false);
-      if (!p.ok()) return p.status();
-      if (*p != nullptr) {
-        PartitionRow& row = (*p)->st.row;
-        row.count -= c.partition_count;
-        if (row.count <= 0) {
-          row.count = 0;
-          row.first_offset = row.last_offset = -1;
-        }
-        (*p)->dirty = true;
+    (*w)->dirty = true;
+  }
+  if (c.partition_count != 0) {
+    auto p = Partition(PartitionKey{wk, key.partition}, /*create=*/false);
+    if (!p.ok()) return p.status();
+    if (*p != nullptr) {
+      PartitionRow& row = (*p)->st.row;
+      row.count -= c.partition_count;
+      if (row.count <= 0) {
+        row.count = 0;
+        row.first_offset = row.last_offset = -1;
       }
+      (*p)->dirty = true;
     }
   }
+  return Status::Ok();
+}
+
+// Retention (docs/architecture.md, "Retention"). A chunk is committed only
+// after it was reported, and the next chunk then starts past its last offset.
+// A new chunk starting *inside* the kept one (after its start, at or before
+// its last offset) therefore means the kept chunk was reported but never
+// committed, and its replay could not start where it did: retention deleted
+// the first offsets in between. The replay counts again everything of the kept
+// chunk from `resumed_at` on, and nothing before it (those offsets are gone).
+// Per window of the kept chunk: offsets all at or after `resumed_at` are taken
+// back out (exact); all before it are kept (exact: only this report counted
+// them); a window on both sides is kept, and the messages of it at or after
+// `resumed_at` that may now be counted twice, at most min(count, last -
+// resumed_at + 1), are recorded on its partition row as `overlap`.
+Status Applier::ResolveRetentionOverlap(const ChunkKey& key, CachedChunk& chunk, int64_t resumed_at,
+                                        ApplyStats& stats) {
+  int64_t taken_back = 0, kept = 0, overlap = 0;
+  for (const auto& [begin, c] : chunk.st.windows) {
+    if (c.first_offset >= resumed_at) {
+      if (Status s = SubtractWindow(key, chunk, begin, c); !s.ok()) return s;
+      taken_back += c.partition_count;
+      continue;
+    }
+    if (c.last_offset >= 0 && c.last_offset < resumed_at) {
+      kept += c.partition_count;
+      continue;
+    }
+    int64_t bound = c.last_offset < 0 ? c.partition_count
+                                      : std::min(c.partition_count, c.last_offset - resumed_at + 1);
+    if (bound <= 0) continue;
+    WindowKey wk{key.topic, key.tier, key.datacenter, key.cluster, begin};
+    auto p = Partition(PartitionKey{wk, key.partition}, /*create=*/false);
+    if (!p.ok()) return p.status();
+    if (*p != nullptr) {
+      (*p)->st.row.overlap += bound;
+      (*p)->dirty = true;
+    }
+    overlap += bound;
+  }
+  ++stats.retention_overlaps;
+  stats.overlap_messages += overlap;
+  spdlog::warn(
+      "store: {} {} [{}]: the report of offsets {} on was never committed and its replay resumed at {} (retention "
+      "deleted the offsets in between): {} messages taken back out, {} kept, up to {} may be counted twice "
+      "(partition rows' overlap)",
+      key.tier, key.topic, key.partition, chunk.st.chunk_start, resumed_at, taken_back, kept, overlap);
   return Status::Ok();
 }
 
@@ -326,6 +386,13 @@ Result<std::string> Applier::ApplyCount(const AuditRecord& r, const LatencyAccum
     auto chunk = Chunk(ck);
     if (!chunk.ok()) return chunk.status();
     CachedChunk& ch = **chunk;
+    if (ch.st.chunk_start >= 0 && p.chunk_start > ch.st.chunk_start && ch.st.flush_id != r.flush_id) {
+      int64_t kept_last = -1;
+      for (const auto& [begin, con] : ch.st.windows) kept_last = std::max(kept_last, con.last_offset);
+      if (p.chunk_start <= kept_last) {
+        if (Status s = ResolveRetentionOverlap(ck, ch, p.chunk_start, stats); !s.ok()) return s;
+      }
+    }
     if (ch.st.chunk_start == p.chunk_start && ch.st.flush_id != r.flush_id) {
       if (Status s = Subtract(ck, ch); !s.ok()) return s;
       ++stats.replayed;
@@ -350,6 +417,10 @@ Result<std::string> Applier::ApplyCount(const AuditRecord& r, const LatencyAccum
     Contribution& con = ch.st.windows[r.window_begin_sec];
     con.window_end_sec = r.window_end_sec;
     con.partition_count += p.count;
+    if (p.first_offset >= 0) {
+      con.first_offset = con.first_offset < 0 ? p.first_offset : std::min(con.first_offset, p.first_offset);
+      con.last_offset = std::max(con.last_offset, p.last_offset);
+    }
     if (owner == nullptr) {
       // The record's window-level sums belong to its first chunk partition.
       owner = &ch;

@@ -61,6 +61,9 @@ struct Contribution {
   int64_t latency_samples = 0;
   int64_t records = 0;
   int64_t partition_count = 0;  // added to this chunk's partition row
+  // The partition's smallest and largest offset counted in this window by the
+  // chunk (-1 unknown: contributions stored before they were kept).
+  int64_t first_offset = -1, last_offset = -1;
 };
 
 struct ChunkState {

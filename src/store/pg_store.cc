@@ -118,6 +118,7 @@ PartitionRow ReadPartition(const PgResult& q, int i) {
   p.count = q.Int(i, 6);
   p.first_offset = q.Int(i, 7);
   p.last_offset = q.Int(i, 8);
+  p.overlap = q.Int(i, 9);
   return p;
 }
 
@@ -463,12 +464,13 @@ class PgTxn final : public Txn {
     const PartitionRow& r = p.row;
     return s_
         .Run("INSERT INTO partitions (topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, "
-             "first_offset, last_offset, updated_ms) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) "
+             "first_offset, last_offset, updated_ms, overlap) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) "
              "ON CONFLICT (topic, tier, window_begin_sec, datacenter, cluster, partition_id) DO UPDATE SET "
              "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
+             "overlap = excluded.overlap, "
              "updated_ms = excluded.updated_ms",
              {P(r.topic), P(r.tier), P(r.datacenter), P(r.cluster), P(r.window_begin_sec), P(r.partition), P(r.count),
-              P(r.first_offset), P(r.last_offset), P(now_ms)})
+              P(r.first_offset), P(r.last_offset), P(now_ms), P(r.overlap)})
         .status();
   }
 

@@ -107,14 +107,17 @@ const std::vector<Migration>& Migrations() {
            "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
        }},
       {2,
-       "chunks: the fencing epoch of the chunk's owner (group generation, assignment time)",
+       "chunks: the fencing epoch of the chunk's owner (group generation, assignment time); partitions: the "
+       "retention overlap",
        {
            "ALTER TABLE chunks ADD COLUMN generation INTEGER NOT NULL DEFAULT -1",
            "ALTER TABLE chunks ADD COLUMN assigned_ms INTEGER NOT NULL DEFAULT -1",
+           "ALTER TABLE partitions ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0",
        },
        {
            "ALTER TABLE chunks ADD COLUMN generation BIGINT NOT NULL DEFAULT -1",
            "ALTER TABLE chunks ADD COLUMN assigned_ms BIGINT NOT NULL DEFAULT -1",
+           "ALTER TABLE partitions ADD COLUMN overlap BIGINT NOT NULL DEFAULT 0",
        }},
   };
   return kMigrations;

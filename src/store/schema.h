@@ -27,7 +27,7 @@ inline constexpr const char* kWindowColumns =
 inline constexpr int kWindowColumnCount = 29;
 
 inline constexpr const char* kPartitionColumns =
-    "topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, first_offset, last_offset";
+    "topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, first_offset, last_offset, overlap";
 
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "

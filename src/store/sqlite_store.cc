@@ -135,6 +135,7 @@ PartitionRow ReadPartition(const Query& q) {
   p.count = q.Int(6);
   p.first_offset = q.Int(7);
   p.last_offset = q.Int(8);
+  p.overlap = q.Int(9);
   return p;
 }
 
@@ -446,14 +447,16 @@ class SqliteTxn final : public Txn {
   Status SavePartition(const PartitionState& p, int64_t now_ms) override {
     auto q = s_.Prepare(
         "INSERT INTO partitions (topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, "
-        "first_offset, last_offset, updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) "
+        "first_offset, last_offset, updated_ms, overlap) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
         "ON CONFLICT (topic, tier, window_begin_sec, datacenter, cluster, partition_id) DO UPDATE SET "
         "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
+        "overlap = excluded.overlap, "
         "updated_ms = excluded.updated_ms");
     if (!q.ok()) return q.status();
     const PartitionRow& r = p.row;
     q->Bind(1, r.topic).Bind(2, r.tier).Bind(3, r.datacenter).Bind(4, r.cluster).Bind(5, r.window_begin_sec);
     q->Bind(6, r.partition).Bind(7, r.count).Bind(8, r.first_offset).Bind(9, r.last_offset).Bind(10, now_ms);
+    q->Bind(11, r.overlap);
     return q->Run();
   }
 

@@ -35,6 +35,11 @@ struct PartitionRow {
   int64_t window_begin_sec = 0;
   int32_t partition = 0;
   int64_t count = 0, first_offset = -1, last_offset = -1;
+  // Retention overlap: at most this many of `count` may have been counted
+  // twice, because retention deleted offsets between a report of this
+  // partition and its commit and the replay could not start where the report
+  // did (docs/architecture.md, "Retention"). 0 almost always.
+  int64_t overlap = 0;
 };
 
 struct EmitterRow {
@@ -80,6 +85,11 @@ struct ApplyStats {
   // counted the same partition (an older group generation): kept in quarantine
   // with the reason, never merged (docs/architecture.md, "Zombies").
   int64_t fenced = 0;
+  // Uncommitted chunks whose replay started later because retention deleted
+  // their first offsets; and the messages of them that may be counted twice
+  // (reported on the partition rows as `overlap`).
+  int64_t retention_overlaps = 0;
+  int64_t overlap_messages = 0;
 };
 
 struct TopicSummary {

@@ -550,6 +550,7 @@ void Api::Partitions(const Ctx& c, const std::string& topic, const std::string& 
     if (!merged.empty() && key(merged.back()) == key(r)) {
       auto& m = merged.back();
       m.count += r.count;
+      m.overlap += r.overlap;
       if (r.first_offset >= 0)
         m.first_offset = m.first_offset < 0 ? r.first_offset : std::min(m.first_offset, r.first_offset);
       m.last_offset = std::max(m.last_offset, r.last_offset);
@@ -568,6 +569,7 @@ void Api::Partitions(const Ctx& c, const std::string& topic, const std::string& 
         .Field("count", p.count)
         .Field("firstOffset", p.first_offset)
         .Field("lastOffset", p.last_offset)
+        .Field("overlap", p.overlap)
         .EndObject();
   }
   w.EndArray().EndObject();

@@ -273,6 +273,56 @@ TEST_P(StoreSuite, RecordsWithoutAGenerationAreNeverFenced) {
   EXPECT_EQ(One().count, 12);
 }
 
+// Retention deleted the first offsets of a reported, uncommitted chunk; its
+// replay resumed inside it (docs/architecture.md, "Retention").
+AuditRecord Span(const std::string& uuid, const std::string& flush, int64_t chunk_start, int64_t first, int64_t last,
+                 int64_t begin = kW) {
+  AuditRecord r = Count(uuid, last - first + 1, begin);
+  r.flush_id = flush;
+  r.partitions = {{0, last - first + 1, first, last, chunk_start, 3, 1000}};
+  return r;
+}
+
+TEST_P(StoreSuite, AReplayThatRetentionMadeStartLaterTakesBackOnlyWhatItCountsAgain) {
+  // The report: offsets 100..149 in W, 150..199 in W+600; never committed.
+  Apply({In(Span("r1", "f1", 100, 100, 149)), In(Span("r2", "f1", 100, 150, 199, kW + 600))});
+  // Retention deleted 100..149; the replay resumes at 150 and reads on to 229.
+  ApplyStats s = Apply({In(Span("p1", "f2", 150, 150, 229, kW + 600))});
+  EXPECT_EQ(s.retention_overlaps, 1);
+  EXPECT_EQ(s.overlap_messages, 0);
+  EXPECT_EQ(One().count, 50);                                // kept: only the report counted 100..149
+  EXPECT_EQ(One("orders", "regional", kW + 600).count, 80);  // 150..199 taken back, 150..229 counted once
+  auto parts = store_->QueryPartitions("orders", "regional", kW + 600);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].count, 80);
+  EXPECT_EQ((*parts)[0].overlap, 0);
+  // The next chunk (committed past 229) is an ordinary one.
+  ApplyStats next = Apply({In(Span("p2", "f3", 230, 230, 239, kW + 600))});
+  EXPECT_EQ(next.retention_overlaps, 0);
+  EXPECT_EQ(One("orders", "regional", kW + 600).count, 90);
+}
+
+TEST_P(StoreSuite, AWindowOnBothSidesOfTheReplaysStartIsKeptAndItsOverlapReported) {
+  // One window held offsets 100..199; the replay resumes at 150.
+  Apply({In(Span("r1", "f1", 100, 100, 199))});
+  ApplyStats s = Apply({In(Span("p1", "f2", 150, 150, 209))});
+  EXPECT_EQ(s.retention_overlaps, 1);
+  EXPECT_EQ(s.overlap_messages, 50);  // 150..199 may be counted twice
+  EXPECT_EQ(One().count, 160);        // the truth, 110, is within [160 - 50, 160]
+  auto parts = store_->QueryPartitions("orders", "regional", kW);
+  ASSERT_TRUE(parts.ok());
+  ASSERT_EQ(parts->size(), 1u);
+  EXPECT_EQ((*parts)[0].overlap, 50);
+}
+
+TEST_P(StoreSuite, ACommittedChunkFollowedPastItsEndIsNoRetentionOverlap) {
+  Apply({In(Span("a", "f1", 100, 100, 199)), In(Span("b", "f2", 200, 200, 209))});
+  ApplyStats s = Apply({In(Span("c", "f3", 210, 210, 219))});
+  EXPECT_EQ(s.retention_overlaps, 0);
+  EXPECT_EQ(One().count, 120);
+}
+
 TEST_P(StoreSuite, ReplayInsideOneBatchIsReplacedToo) {
   AuditRecord a = Count("a", 10);
   a.flush_id = "f1";
