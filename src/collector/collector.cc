@@ -12,6 +12,8 @@
 #include <thread>
 
 #include "collector/decode.h"
+#include "common/listen_address.h"
+#include "common/rate_limited_log.h"
 #include "lib/util/heap_stats.h"
 #include "lib/util/http_server.h"
 #include "lib/util/prometheus.h"
@@ -22,29 +24,6 @@ namespace chaperone::collector {
 namespace {
 
 constexpr int64_t kNsPerMs = 1'000'000;
-
-// At most one log line per interval per limiter; says how many were suppressed.
-class LogLimiter {
- public:
-  explicit LogLimiter(int64_t interval_ms = 10'000) : interval_ns_(interval_ms * kNsPerMs) {}
-  template <typename... Args>
-  void Warn(int64_t now_ns, fmt::format_string<Args...> f, Args&&... args) {
-    if (last_ns_ != 0 && now_ns - last_ns_ < interval_ns_) {
-      ++suppressed_;
-      return;
-    }
-    std::string msg = fmt::format(f, std::forward<Args>(args)...);
-    if (suppressed_ > 0) msg += fmt::format(" ({} similar messages suppressed)", suppressed_);
-    spdlog::warn("collector: {}", msg);
-    last_ns_ = now_ns;
-    suppressed_ = 0;
-  }
-
- private:
-  int64_t interval_ns_;
-  int64_t last_ns_ = 0;
-  int64_t suppressed_ = 0;
-};
 
 struct TopicPartitionList {
   rd_kafka_topic_partition_list_t* list;
@@ -82,7 +61,7 @@ class Collector::Impl {
       last_error_ = s.ToString();
       store_ok_ = false;
     }
-    store_log_.Warn(MonoNs(), "store {} failed, retrying: {}", what, s.ToString());
+    store_log_.Warn(*c_.clock_, "store {} failed, retrying: {}", what, s.ToString());
   }
   void NoteStoreOk() {
     std::lock_guard lock(health_mu_);
@@ -118,7 +97,7 @@ class Collector::Impl {
   int64_t batch_started_ns_ = 0;
   int64_t next_lag_ns_ = 0;
   int64_t next_retention_ns_ = 0;
-  LogLimiter store_log_, kafka_log_;
+  common::RateLimitedLog store_log_{"collector"}, kafka_log_{"collector"};
 
   // The metrics server thread reads these.
   std::mutex health_mu_;
@@ -151,11 +130,10 @@ Status Collector::Impl::OpenStore() {
 
 Status Collector::Impl::StartMetricsServer() {
   if (o_.metrics_listen.empty()) return Status::Ok();
-  size_t colon = o_.metrics_listen.rfind(':');
-  std::string host = o_.metrics_listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  if (host.empty()) host = "0.0.0.0";
-  int port = std::stoi(o_.metrics_listen.substr(colon + 1));
+  auto addr = common::ParseListenAddress(o_.metrics_listen, "--metrics-listen");
+  if (!addr.ok()) return addr.status();
+  const std::string& host = addr->host;
+  const int port = addr->port;
   http_ = std::make_unique<httplib::Server>();
   // A second collector given the same port must fail here, not share it.
   ConfigureHttpSockets(*http_);
@@ -312,7 +290,7 @@ void Collector::Impl::HandleMessage(const rd_kafka_message_t* m) {
   if (m->err) {
     if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
     ++m_.kafka_errors;
-    kafka_log_.Warn(MonoNs(), "kafka: {}", rd_kafka_message_errstr(m));
+    kafka_log_.Warn(*c_.clock_, "kafka: {}", rd_kafka_message_errstr(m));
     return;
   }
   if (batch_.empty()) batch_started_ns_ = MonoNs();

@@ -1,35 +1,12 @@
 #include <yaml-cpp/yaml.h>
 
-#include <charconv>
 #include <set>
 
 #include "collector/collector.h"
+#include "common/listen_address.h"
+#include "common/topic_name.h"
 
 namespace chaperone::collector {
-namespace {
-
-bool ValidTopicName(const std::string& t) {
-  if (t.empty() || t.size() > 249 || t == "." || t == "..") return false;
-  for (char c : t) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-')) return false;
-  }
-  return true;
-}
-
-// "HOST:PORT" (HOST may be empty or [v6]); port 0 picks a free one.
-Status ValidListen(const std::string& s) {
-  size_t colon = s.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("--metrics-listen: want HOST:PORT, got '" + s + "'");
-  std::string port = s.substr(colon + 1);
-  int p = -1;
-  auto r = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || r.ec != std::errc() || r.ptr != port.data() + port.size() || p < 0 || p > 65535) {
-    return Status::InvalidArgument("--metrics-listen: bad port '" + port + "' in '" + s + "'");
-  }
-  return Status::Ok();
-}
-
-}  // namespace
 
 Status ParseKafkaProperty(const std::string& kv, std::map<std::string, std::string>* out) {
   size_t eq = kv.find('=');
@@ -42,8 +19,9 @@ Status ParseKafkaProperty(const std::string& kv, std::map<std::string, std::stri
 
 Status CollectorOptions::Validate() const {
   if (bootstrap_servers.empty()) return Status::InvalidArgument("--bootstrap-servers is required");
-  if (!ValidTopicName(audit_topic)) {
-    return Status::InvalidArgument("--audit-topic: '" + audit_topic + "' is not a valid Kafka topic name");
+  if (Status s = common::ValidateTopicName(audit_topic); !s.ok()) {
+    return Status::InvalidArgument("--audit-topic: '" + audit_topic + "' is not a valid Kafka topic name (" +
+                                   s.message() + ")");
   }
   if (group.empty()) return Status::InvalidArgument("--group: must not be empty");
   if (store_url.empty()) return Status::InvalidArgument("--store: must not be empty");
@@ -53,9 +31,8 @@ Status CollectorOptions::Validate() const {
     return Status::InvalidArgument("--store: unsupported URL scheme in '" + store_url +
                                    "' (want sqlite:PATH or postgresql://...)");
   }
-  if (!metrics_listen.empty()) {
-    if (Status s = ValidListen(metrics_listen); !s.ok()) return s;
-  }
+  Status listen = common::ValidateListenAddress(metrics_listen, common::EmptyListen::kOff, "--metrics-listen");
+  if (!listen.ok()) return listen;
   if (retention_days < 0) return Status::InvalidArgument("--retention-days: must be >= 0 (0 keeps everything)");
   if (batch_records < 1 || batch_records > 100000) {
     return Status::InvalidArgument("--batch-records: must be in [1, 100000]");

@@ -9,6 +9,7 @@
 #include "chaperone/emitter.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "common/topic_name.h"
 #include "lib/util/thread_name.h"
 
 namespace chaperone::interceptor {
@@ -85,6 +86,9 @@ AuditEngine::~AuditEngine() { Close(opts_.close_timeout); }
 Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options, bool learn_brokers) {
   if (options.tier.empty()) return Status::InvalidArgument("audit client: tier is required");
   if (options.audit_topic.empty()) return Status::InvalidArgument("audit client: audit topic is required");
+  if (Status s = common::ValidateTopicName(options.audit_topic); !s.ok()) {
+    return Status::InvalidArgument("audit client: audit topic: " + s.message());
+  }
   if (!options.reporter_factory && options.audit_bootstrap_servers.empty() && !learn_brokers) {
     return Status::InvalidArgument("audit client: audit bootstrap servers are required");
   }

@@ -3,14 +3,15 @@
 #include <time.h>
 
 #include <cstdio>
+#include <optional>
 
 namespace chaperone::interceptor {
 namespace {
 
-int64_t MonotonicMs() {
+int64_t MonotonicNs() {
   timespec ts{};
   clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
-  return static_cast<int64_t>(ts.tv_sec) * 1000 + ts.tv_nsec / 1'000'000;
+  return static_cast<int64_t>(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec;
 }
 
 const char* LevelName(AuditLogLevel l) {
@@ -27,20 +28,17 @@ const char* LevelName(AuditLogLevel l) {
 
 void DiagLog::Log(AuditLogLevel level, Kind kind, const char* fmt, ...) {
   if (level == AuditLogLevel::kOff || static_cast<int>(level) > static_cast<int>(level_)) return;
+  int64_t skipped = 0;
   if (kind != kClose) {
-    int64_t now = MonotonicMs();
-    int64_t last = last_ms_[kind].load(std::memory_order_relaxed);
-    if ((last != 0 && now - last < kIntervalMs) || !last_ms_[kind].compare_exchange_strong(last, now)) {
-      suppressed_[kind].fetch_add(1, std::memory_order_relaxed);
-      return;
-    }
+    std::optional<int64_t> admitted = limiters_[kind].Admit(MonotonicNs());
+    if (!admitted) return;
+    skipped = *admitted;
   }
   char line[1024];
   va_list ap;
   va_start(ap, fmt);
   vsnprintf(line, sizeof(line), fmt, ap);
   va_end(ap);
-  int64_t skipped = suppressed_[kind].exchange(0, std::memory_order_relaxed);
   if (skipped > 0) {
     std::fprintf(stderr, "%% chaperone-interceptor %s: %s (%lld similar messages suppressed)\n", LevelName(level),
                  line, static_cast<long long>(skipped));

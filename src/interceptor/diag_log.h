@@ -3,11 +3,11 @@
 // audit path cannot flood the host application's log.
 #pragma once
 
-#include <atomic>
 #include <cstdarg>
 #include <cstdint>
 
 #include "chaperone/audit_client.h"
+#include "common/rate_limited_log.h"
 
 namespace chaperone::interceptor {
 
@@ -23,12 +23,11 @@ class DiagLog {
   // suppressed. Thread-safe.
   void Log(AuditLogLevel level, Kind kind, const char* fmt, ...) __attribute__((format(printf, 4, 5)));
 
-  static constexpr int64_t kIntervalMs = 10'000;
+  static constexpr int64_t kIntervalMs = common::kDefaultLogIntervalNs / 1'000'000;
 
  private:
   const AuditLogLevel level_;
-  std::atomic<int64_t> last_ms_[kKindCount] = {};
-  std::atomic<int64_t> suppressed_[kKindCount] = {};
+  common::LogRateLimiter limiters_[kKindCount];  // one per kind, kIntervalMs each
 };
 
 }  // namespace chaperone::interceptor

@@ -8,6 +8,7 @@
 #include <string>
 
 #include "chaperone/event_time.h"
+#include "common/topic_name.h"
 
 namespace chaperone::interceptor {
 namespace {
@@ -162,7 +163,9 @@ const SettingDef kSettings[] = {
     {"chaperone.audit.topic", "chaperone.audit.topic", false, false, "string", "chaperone-audit",
      "`chaperone-audit`", "Topic audit records are produced to. It is never audited itself.",
      [](InterceptorSettings& s, std::string_view, std::string_view v) {
-       if (v.empty()) return Status::InvalidArgument("chaperone.audit.topic: must not be empty");
+       if (Status st = common::ValidateTopicName(v); !st.ok()) {
+         return Status::InvalidArgument("chaperone.audit.topic: " + st.message());
+       }
        return SetText<&AuditClientOptions::audit_topic>(s, "chaperone.audit.topic", v);
      },
      nullptr},

@@ -20,6 +20,7 @@
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
+#include "common/rate_limited_log.h"
 #include "lib/kafka/group_membership.h"
 #include "lib/util/thread_name.h"
 #include "service/consumer_defaults.h"
@@ -43,30 +44,6 @@ constexpr int kPollTimeoutMs = 100;
 constexpr int64_t kStatusPublishNs = 1'000'000'000;
 constexpr int64_t kRewindRetryNs = 1'000'000'000;
 constexpr int kBrokerCallTimeoutMs = 5'000;
-
-// Logs at most once per interval per kind, saying how many were suppressed.
-class RateLimitedLog {
- public:
-  explicit RateLimitedLog(int64_t interval_ns = 10'000'000'000) : interval_ns_(interval_ns) {}
-  template <typename... Args>
-  void Warn(const Clock& clock, fmt::format_string<Args...> f, Args&&... args) {
-    int64_t now = clock.MonotonicNs();
-    if (last_ns_ != 0 && now - last_ns_ < interval_ns_) {
-      ++suppressed_;
-      return;
-    }
-    std::string msg = fmt::format(f, std::forward<Args>(args)...);
-    if (suppressed_ > 0) msg += fmt::format(" ({} similar messages suppressed)", suppressed_);
-    spdlog::warn("service: {}", msg);
-    last_ns_ = now == 0 ? 1 : now;
-    suppressed_ = 0;
-  }
-
- private:
-  int64_t interval_ns_;
-  int64_t last_ns_ = 0;
-  int64_t suppressed_ = 0;
-};
 
 struct TopicPartitionListDeleter {
   void operator()(rd_kafka_topic_partition_list_t* l) const { rd_kafka_topic_partition_list_destroy(l); }
@@ -205,7 +182,8 @@ class AuditService::Impl final : public ServiceControl {
   // Bounded prefetch with librdkafka < 2.1 (service/fetch_waker.h).
   std::optional<QueueDrainTrigger> drain_trigger_;
   std::unique_ptr<FetchWaker> waker_;
-  RateLimitedLog log_consume_, log_stale_, log_loss_, log_flush_, log_rewind_;
+  common::RateLimitedLog log_consume_{"service"}, log_stale_{"service"}, log_loss_{"service"}, log_flush_{"service"},
+      log_rewind_{"service"};
 
   bool closed_ = false;  // rd_kafka_consumer_close was called
   bool subscribed_ever_ = false;

@@ -5,6 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
+#include "common/listen_address.h"
 #include "lib/util/http_server.h"
 #include "lib/util/thread_name.h"
 
@@ -123,16 +124,10 @@ HttpResponse HandleRestRequest(ServiceControl& control, std::string_view method,
 }
 
 Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen, ServiceControl* control) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string::npos) return Status::InvalidArgument("listen address must be host:port: " + listen);
-  std::string host = listen.substr(0, colon);
-  if (host.size() >= 2 && host.front() == '[' && host.back() == ']') host = host.substr(1, host.size() - 2);
-  int port = 0;
-  try {
-    port = std::stoi(listen.substr(colon + 1));
-  } catch (...) {
-    return Status::InvalidArgument("listen address: bad port in " + listen);
-  }
+  auto addr = common::ParseListenAddress(listen);
+  if (!addr.ok()) return addr.status();
+  const std::string& host = addr->host;
+  const int port = addr->port;
   std::unique_ptr<RestServer> rs(new RestServer());
   rs->server_ = std::make_unique<httplib::Server>();
   httplib::Server& srv = *rs->server_;

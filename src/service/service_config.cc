@@ -10,6 +10,8 @@
 #include <sstream>
 
 #include "chaperone/event_time.h"
+#include "common/listen_address.h"
+#include "common/topic_name.h"
 
 namespace chaperone::service {
 namespace {
@@ -275,7 +277,7 @@ const std::vector<Setting>& Settings() {
       {"audit.topic", "audit-topic", "string", "`chaperone-audit`", "Topic the audit records are written to.", false,
        +[](const Value& v, Draft& d) -> Status {
          CHECKED(s, AsString(v));
-         if (Status st = ValidateTopicName(s); !st.ok()) return Bad(v, st.message());
+         if (Status st = common::ValidateTopicName(s); !st.ok()) return Bad(v, st.message());
          d.opts.audit_topic = s;
          return Status::Ok();
        }},
@@ -302,9 +304,8 @@ const std::vector<Setting>& Settings() {
            return Status::Ok();
          }
          CHECKED(s, AsString(v));
-         if (!s.empty()) {
-           if (Status st = ValidateListenAddress(s); !st.ok()) return Bad(v, st.message());
-         }
+         Status st = common::ValidateListenAddress(s, common::EmptyListen::kOff);
+         if (!st.ok()) return Bad(v, st.message());
          d.opts.listen = s;
          return Status::Ok();
        }},
@@ -587,32 +588,6 @@ std::string ServiceConfigReference() {
   }
   out += std::string(kEnd) + "\n";
   return out;
-}
-
-Status ValidateTopicName(std::string_view topic) {
-  if (topic.empty()) return Status::InvalidArgument("topic name is empty");
-  if (topic.size() > 249) return Status::InvalidArgument("topic name longer than 249 characters");
-  if (topic == "." || topic == "..") return Status::InvalidArgument("topic name cannot be \".\" or \"..\"");
-  for (char c : topic) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-      return Status::InvalidArgument("topic names use only [a-zA-Z0-9._-]");
-  }
-  return Status::Ok();
-}
-
-Status ValidateListenAddress(std::string_view listen) {
-  size_t colon = listen.rfind(':');
-  if (colon == std::string_view::npos || colon == 0)
-    return Status::InvalidArgument("listen address must be host:port, got \"" + std::string(listen) + "\"");
-  std::string_view host = listen.substr(0, colon);
-  std::string_view port = listen.substr(colon + 1);
-  if (host.front() == '[' && host.back() != ']')
-    return Status::InvalidArgument("listen address: unbalanced [ in \"" + std::string(listen) + "\"");
-  int p = -1;
-  auto [ptr, ec] = std::from_chars(port.data(), port.data() + port.size(), p);
-  if (port.empty() || ec != std::errc() || ptr != port.data() + port.size() || p < 0 || p > 65535)
-    return Status::InvalidArgument("listen address: port must be 0 to 65535, got \"" + std::string(port) + "\"");
-  return Status::Ok();
 }
 
 }  // namespace chaperone::service

@@ -60,9 +60,4 @@ std::string ServiceConfigReference();
 // Top-level sections owned by other components (accepted and ignored here).
 const std::vector<std::string>& OtherComponentSections();
 
-// Validators shared with the REST API.
-Status ValidateTopicName(std::string_view topic);
-// "host:port"; port 0..65535; host may be "[v6]".
-Status ValidateListenAddress(std::string_view listen);
-
 }  // namespace chaperone::service

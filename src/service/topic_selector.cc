@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "service/service_config.h"
+#include "common/topic_name.h"
 
 namespace chaperone::service {
 
@@ -63,7 +63,7 @@ std::vector<SelectedTopic> TopicSelector::Select(const std::vector<std::string>&
 }
 
 Status TopicSelector::Add(const std::string& topic, int expected_partitions) {
-  if (Status s = ValidateTopicName(topic); !s.ok()) return s;
+  if (Status s = common::ValidateTopicName(topic); !s.ok()) return s;
   if (always_excluded_.count(topic)) return Status::InvalidArgument("topic " + topic + " is the audit topic; it is never audited");
   if (expected_partitions < 0) return Status::InvalidArgument("numPartitions must be positive");
   std::lock_guard lock(mu_);
@@ -75,7 +75,7 @@ Status TopicSelector::Add(const std::string& topic, int expected_partitions) {
 }
 
 Status TopicSelector::Remove(const std::string& topic, bool exists) {
-  if (Status s = ValidateTopicName(topic); !s.ok()) return s;
+  if (Status s = common::ValidateTopicName(topic); !s.ok()) return s;
   std::lock_guard lock(mu_);
   bool manual = manual_.erase(topic) > 0;
   if (!manual && (!exists || !SelectedLocked(topic))) return Status::NotFound("topic " + topic + " is not audited");

@@ -7,6 +7,7 @@
 #include <exception>
 #include <unordered_set>
 
+#include "common/topic_name.h"
 #include "web/json_writer.h"
 #include "web/params.h"
 
@@ -64,13 +65,14 @@ std::vector<std::string> SplitPath(std::string_view path) {
 std::string DigestHex(uint64_t d) { return fmt::format("{:016x}", d); }
 
 Status ValidateTopic(std::string_view topic, std::string_view what = "topic") {
-  if (IsValidTopicName(topic)) return Status::Ok();
+  Status valid = common::ValidateTopicName(topic);
+  if (valid.ok()) return Status::Ok();
   std::string shown(topic.substr(0, 64));
   for (char& ch : shown) {
     if (static_cast<unsigned char>(ch) < 0x20) ch = '?';
   }
-  return Status::InvalidArgument(fmt::format("{}: invalid topic name '{}'{} (expected [a-zA-Z0-9._-]{{1,249}})", what,
-                                             shown, topic.size() > 64 ? "..." : ""));
+  return Status::InvalidArgument(
+      fmt::format("{}: invalid topic name '{}'{} ({})", what, shown, topic.size() > 64 ? "..." : "", valid.message()));
 }
 
 Status ValidateTier(std::string_view tier, std::string_view what) {

@@ -86,13 +86,6 @@ Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max) {
   return v;
 }
 
-bool IsValidTopicName(std::string_view s) {
-  if (s.empty() || s.size() > 249) return false;
-  return std::all_of(s.begin(), s.end(), [](char c) {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || IsDigit(c) || c == '.' || c == '_' || c == '-';
-  });
-}
-
 bool IsValidTierName(std::string_view s) { return IsValidName(s); }
 bool IsValidDatacenterName(std::string_view s) { return IsValidName(s); }
 

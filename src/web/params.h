@@ -26,8 +26,6 @@ Result<int64_t> ParseTimeSec(std::string_view s);
 // A decimal integer in [min, max], digits only (an optional leading '-' when min < 0).
 Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max);
 
-// [a-zA-Z0-9._-]{1,249}: Kafka's topic-name rule.
-bool IsValidTopicName(std::string_view s);
 // Tier names are free-form in audit records ("consumer:<group>"): 1-255 bytes,
 // no control characters and no ','.
 bool IsValidTierName(std::string_view s);

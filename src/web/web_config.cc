@@ -5,6 +5,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "common/listen_address.h"
 #include "web/params.h"
 #include "web/tier_order.h"
 
@@ -36,7 +37,7 @@ Status Apply(const YAML::Node& root, WebServerOptions& o, const std::string& ori
     if (key == "listen") {
       if (!v.IsScalar()) return bad("expected HOST:PORT");
       o.listen = v.Scalar();
-      if (auto l = ParseListenAddress(o.listen); !l.ok()) return bad(l.status().message());
+      if (auto l = common::ParseListenAddress(o.listen); !l.ok()) return bad(l.status().message());
     } else if (key == "store") {
       if (!v.IsScalar() || v.Scalar().empty()) return bad("expected a store URL");
       o.store_url = v.Scalar();

@@ -8,6 +8,7 @@
 #include <chrono>
 #include <cstring>
 
+#include "common/listen_address.h"
 #include "lib/util/http_server.h"
 #include "lib/util/thread_name.h"
 #include "web/api.h"
@@ -17,34 +18,8 @@
 
 namespace chaperone::web {
 
-Result<std::pair<std::string, int>> ParseListenAddress(std::string_view listen) {
-  auto bad = [&](std::string_view why) {
-    return Status::InvalidArgument(fmt::format("listen address '{}': {}", listen, why));
-  };
-  std::string host;
-  std::string_view port_s;
-  if (!listen.empty() && listen[0] == '[') {
-    size_t close = listen.find(']');
-    if (close == std::string_view::npos || close + 1 >= listen.size() || listen[close + 1] != ':') {
-      return bad("expected [IPv6]:PORT");
-    }
-    host = std::string(listen.substr(1, close - 1));
-    port_s = listen.substr(close + 2);
-  } else {
-    size_t colon = listen.rfind(':');
-    if (colon == std::string_view::npos) return bad("expected HOST:PORT");
-    host = std::string(listen.substr(0, colon));
-    if (host.find(':') != std::string::npos) return bad("an IPv6 host must be in brackets: [::1]:8080");
-    port_s = listen.substr(colon + 1);
-  }
-  if (host.empty()) host = "0.0.0.0";
-  auto port = ParseInt(port_s, 0, 65535);
-  if (!port.ok()) return bad("port must be an integer in [0, 65535]");
-  return std::make_pair(host, static_cast<int>(*port));
-}
-
 Status ValidateOptions(const WebServerOptions& o) {
-  if (auto l = ParseListenAddress(o.listen); !l.ok()) return l.status();
+  if (auto l = common::ParseListenAddress(o.listen); !l.ok()) return l.status();
   if (!o.store && o.store_url.empty()) return Status::InvalidArgument("store: a store URL is required (--store)");
   if (o.delay_threshold_ms < 0) return Status::InvalidArgument("delay threshold must be >= 0 ms");
   if (o.grace_sec < 0 || o.grace_sec > 86400) return Status::InvalidArgument("grace must be in [0, 86400] s");
@@ -64,14 +39,13 @@ WebServer::WebServer(WebServerOptions options, const Clock& clock) : options_(st
 WebServer::~WebServer() { Stop(); }
 
 std::string WebServer::url() const {
-  bool v6 = host_.find(':') != std::string::npos;
-  return fmt::format("http://{}{}{}:{}", v6 ? "[" : "", host_, v6 ? "]" : "", port_);
+  return "http://" + common::ListenAddress{host_, port_}.ToString();
 }
 
 Status WebServer::Start() {
   if (server_) return Status::Internal("web server already started");
   if (auto s = ValidateOptions(options_); !s.ok()) return s;
-  auto addr = ParseListenAddress(options_.listen);
+  auto addr = common::ParseListenAddress(options_.listen);
   std::string joined;
   for (const auto& p : options_.tier_order) joined += (joined.empty() ? "" : ",") + p;
 
@@ -141,12 +115,12 @@ Status WebServer::Start() {
     res.set_content(R"({"error":{"code":"internal","message":"internal error"}})", "application/json");
   });
 
-  host_ = addr->first;
+  host_ = addr->host;
   errno = 0;
-  if (addr->second == 0) {
+  if (addr->port == 0) {
     port_ = server_->bind_to_any_port(host_);
   } else {
-    port_ = server_->bind_to_port(host_, addr->second) ? addr->second : -1;
+    port_ = server_->bind_to_port(host_, addr->port) ? addr->port : -1;
   }
   if (port_ <= 0) {
     int err = errno;

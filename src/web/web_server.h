@@ -46,9 +46,6 @@ struct WebServerOptions {
 // Checks the options (listen address, ranges, tier order); InvalidArgument naming the option at fault.
 Status ValidateOptions(const WebServerOptions& options);
 
-// "127.0.0.1:8080", "[::1]:0", ":8080" (all interfaces) → host and port.
-Result<std::pair<std::string, int>> ParseListenAddress(std::string_view listen);
-
 class WebServer {
  public:
   WebServer(WebServerOptions options, const Clock& clock);

@@ -39,6 +39,8 @@ TEST(CollectorOptions, EachBadFieldIsNamed) {
       {[](CollectorOptions& o) { o.metrics_listen = "8080"; }, "--metrics-listen"},
       {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:99999"; }, "--metrics-listen"},
       {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:x"; }, "--metrics-listen"},
+      {[](CollectorOptions& o) { o.metrics_listen = "::1:9100"; }, "--metrics-listen"},
+      {[](CollectorOptions& o) { o.audit_topic = ".."; }, "--audit-topic"},
       {[](CollectorOptions& o) { o.retention_days = -1; }, "--retention-days"},
       {[](CollectorOptions& o) { o.batch_records = 0; }, "--batch-records"},
       {[](CollectorOptions& o) { o.batch_ms = 0; }, "--batch-ms"},

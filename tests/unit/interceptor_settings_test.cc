@@ -137,6 +137,8 @@ TEST(InterceptorSettings, RejectsBadValuesNamingTheProperty) {
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp.", "record"), "missing the topic regex"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.topic.exclude", "[a-"), "chaperone.topic.exclude"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", ""), "must not be empty"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", ".."), "chaperone.audit.topic: '.' and '..'"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", "audit topic"), "[a-zA-Z0-9._-]"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.tier", "a\nb"), "control characters"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.producer.no.such.property", "1"),
                     "chaperone.audit.producer.no.such.property"));

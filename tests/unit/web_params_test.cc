@@ -93,18 +93,6 @@ TEST(ParseInt, AcceptsOnlyPlainIntegersInRange) {
   EXPECT_EQ(*ParseInt("000000000000000000000000001", 0, 100), 1);
 }
 
-TEST(TopicNames, FollowKafkasRule) {
-  EXPECT_TRUE(IsValidTopicName("orders"));
-  EXPECT_TRUE(IsValidTopicName("Orders.EU_v2-test"));
-  EXPECT_TRUE(IsValidTopicName(std::string(249, 'a')));
-  EXPECT_FALSE(IsValidTopicName(std::string(250, 'a')));
-  EXPECT_FALSE(IsValidTopicName(""));
-  EXPECT_FALSE(IsValidTopicName("orders'; DROP TABLE windows; --"));
-  EXPECT_FALSE(IsValidTopicName("a b"));
-  EXPECT_FALSE(IsValidTopicName("a/b"));
-  EXPECT_FALSE(IsValidTopicName("caf\xc3\xa9"));
-}
-
 TEST(TierNames, AreFreeFormButBounded) {
   EXPECT_TRUE(IsValidTierName("consumer:billing"));
   EXPECT_TRUE(IsValidTierName("tier with spaces"));

@@ -478,6 +478,7 @@ TEST_F(ApiTest, FinalityListsTheLastFinalAndTheOpenWindowsPerTier) {
 
   ExpectBadRequest("/api/v1/finality", {}, "'topic' is required");
   ExpectBadRequest("/api/v1/finality", {{"topic", "../etc"}}, "invalid topic name");
+  ExpectBadRequest("/api/v1/finality", {{"topic", ".."}}, "invalid topic name '..' ('.' and '..' are not topic names)");
   EXPECT_EQ(GetJson("/api/v1/finality", {{"topic", "nope"}}, 404)["error"]["code"], "not_found");
 }
 

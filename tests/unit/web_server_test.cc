@@ -246,16 +246,6 @@ TEST(WebServer, StartFailsClearlyOnABusyPortOrBadOptions) {
   EXPECT_EQ(WebServer(o, clock).Start().code(), Status::Code::kInvalidArgument);  // no store at all
 }
 
-TEST(ParseListenAddress, AcceptsHostPortForms) {
-  EXPECT_EQ(*ParseListenAddress("127.0.0.1:8080"), std::make_pair(std::string("127.0.0.1"), 8080));
-  EXPECT_EQ(*ParseListenAddress(":9000"), std::make_pair(std::string("0.0.0.0"), 9000));
-  EXPECT_EQ(*ParseListenAddress("[::1]:0"), std::make_pair(std::string("::1"), 0));
-  EXPECT_EQ(*ParseListenAddress("web.local:80"), std::make_pair(std::string("web.local"), 80));
-  for (const char* bad : {"", "8080", "host:", "host:-1", "host:65536", "::1:80", "[::1]80", "host:8o"}) {
-    EXPECT_FALSE(ParseListenAddress(bad).ok()) << bad;
-  }
-}
-
 TEST(WebConfig, ReadsTheWebSectionAndRejectsUnknownKeys) {
   WebServerOptions o;
   Status s = ParseWebConfig(R"(
