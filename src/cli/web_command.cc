@@ -71,7 +71,10 @@ void AddWebCommand(CLI::App& app, int* exit_code) {
     if (Status s = web::ValidateOptions(o); !s.ok()) return fail(s.message(), 2);
 
     web::WebServer server(o, SystemClock::Instance());
-    if (Status s = server.Start(); !s.ok()) return fail(s.message(), 1);
+    if (Status s = server.Start(); !s.ok()) {
+      bool config = s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound;
+      return fail(s.message(), config ? 2 : 1);
+    }
     std::printf("chaperone web: serving %s\n", server.url().c_str());
     std::fflush(stdout);
     WaitForShutdown();

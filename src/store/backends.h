@@ -8,8 +8,9 @@
 
 namespace chaperone::store::internal {
 
-// `path`: a file (its directory is created), or ":memory:".
-Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path);
+// `path`: a file, or ":memory:". kCreate creates the file and its directory;
+// kMustExist answers NotFound when the file does not exist.
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path, OpenMode mode);
 // `url`: a libpq connection URI (postgresql://user@host:port/db?...).
 Result<std::unique_ptr<Store>> OpenPostgres(const std::string& url);
 

@@ -671,16 +671,21 @@ Status SqliteStore::Migrate() {
 
 }  // namespace
 
-Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path) {
+Result<std::unique_ptr<Store>> OpenSqlite(const std::string& path, OpenMode mode) {
+  const bool create = mode == OpenMode::kCreate;
   if (path != ":memory:") {
     std::error_code ec;
+    if (!create && !std::filesystem::exists(path, ec)) {
+      return Status::NotFound("store: " + path + " does not exist (only the collector and `chaperone up` create one)");
+    }
     auto dir = std::filesystem::path(path).parent_path();
-    if (!dir.empty()) std::filesystem::create_directories(dir, ec);
+    if (create && !dir.empty()) std::filesystem::create_directories(dir, ec);
     if (ec) return Status::Unavailable("sqlite: cannot create directory " + dir.string() + ": " + ec.message());
   }
   sqlite3* db = nullptr;
-  int rc = sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOMUTEX,
-                           nullptr);
+  // Without SQLITE_OPEN_CREATE a file removed since the check above is an error, not a new database.
+  int flags = SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX | (create ? SQLITE_OPEN_CREATE : 0);
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
   if (rc != SQLITE_OK) {
     Status s = Status::Unavailable("sqlite: cannot open " + path + ": " + (db ? sqlite3_errmsg(db) : sqlite3_errstr(rc)));
     sqlite3_close(db);

@@ -38,21 +38,21 @@ std::string RedactUrl(const std::string& url) {
 
 }  // namespace internal
 
-Result<std::unique_ptr<Store>> Store::Open(const std::string& url) {
+Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
   if (url.empty()) return Status::InvalidArgument("store: empty URL (want sqlite:PATH or postgresql://...)");
   if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return internal::OpenPostgres(url);
   if (url.rfind("sqlite:", 0) == 0) {
     std::string path = url.substr(7);
     if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite://PATH
     if (path.empty()) return Status::InvalidArgument("store: sqlite URL without a path: " + url);
-    return internal::OpenSqlite(path);
+    return internal::OpenSqlite(path, mode);
   }
   size_t scheme = url.find("://");
   if (scheme != std::string::npos) {
     return Status::InvalidArgument("store: unsupported URL scheme '" + url.substr(0, scheme) +
                                    "' (want sqlite:PATH or postgresql://...)");
   }
-  return internal::OpenSqlite(url);
+  return internal::OpenSqlite(url, mode);
 }
 
 }  // namespace chaperone::store

@@ -99,13 +99,20 @@ struct TopicSummary {
   int64_t last_updated_ms = 0;
 };
 
+// Whether Store::Open may create a SQLite database. Writers (the collector,
+// `chaperone up`) create it; readers (`chaperone web`) must find it, so that a
+// mistyped path fails at start instead of showing an empty store.
+enum class OpenMode { kCreate, kMustExist };
+
 class Store {
  public:
   virtual ~Store() = default;
 
   // "sqlite:PATH", a plain path (SQLite), or "postgresql://..." / "postgres://...".
-  // Creates or migrates the schema to the current version.
-  static Result<std::unique_ptr<Store>> Open(const std::string& url);
+  // Creates or migrates the schema to the current version. With kMustExist a
+  // SQLite file (or its directory) that does not exist is NotFound, naming
+  // the path, and nothing is created (":memory:" is always opened).
+  static Result<std::unique_ptr<Store>> Open(const std::string& url, OpenMode mode = OpenMode::kCreate);
 
   virtual std::string backend() const = 0;  // "sqlite" | "postgresql"
   virtual int schema_version() const = 0;

@@ -379,6 +379,7 @@ Result<std::unique_ptr<Pipeline>> StartDemo(const DemoOptions& o, const std::fun
   web::WebServerOptions wo;
   wo.listen = o.listen;
   wo.store_url = p->endpoints_.store_url;
+  wo.store_mode = store::OpenMode::kCreate;  // the collector creates it on its own thread
   wo.grace_sec = o.grace_sec;
   wo.window_sec = o.window_sec;
   wo.stale_emitter_sec = std::max<int64_t>(15, 5 * o.flush_interval.count() / 1000);
@@ -455,6 +456,8 @@ Result<std::unique_ptr<Pipeline>> StartFromConfig(const std::string& path,
   if (root["web"]) {
     web::WebServerOptions wo;
     if (!p->endpoints_.store_url.empty()) wo.store_url = p->endpoints_.store_url;
+    // Beside a collector, which creates the store on its own thread, the web server may create it too.
+    if (root["collector"]) wo.store_mode = store::OpenMode::kCreate;
     if (Status s = web::LoadWebConfig(path, wo); !s.ok()) return s;
     p->web_ = std::make_unique<web::WebServer>(wo, SystemClock::Instance());
     if (Status s = p->web_->Start(); !s.ok()) return s;

@@ -4,7 +4,7 @@ namespace chaperone::web {
 
 StorePool::StorePool(std::string url, size_t max_connections, Opener opener)
     : url_(std::move(url)), max_connections_(std::max<size_t>(1, max_connections)), opener_(std::move(opener)) {
-  if (!opener_) opener_ = [](const std::string& u) { return store::Store::Open(u); };
+  if (!opener_) opener_ = [](const std::string& u) { return store::Store::Open(u, store::OpenMode::kMustExist); };
 }
 
 StorePool::StorePool(std::shared_ptr<store::Store> shared) : max_connections_(1), shared_(std::move(shared)) {}

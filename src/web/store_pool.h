@@ -21,7 +21,7 @@ class StorePool {
  public:
   using Opener = std::function<Result<std::unique_ptr<store::Store>>(const std::string& url)>;
 
-  // Connections opened from `url` with `opener` (default: store::Store::Open),
+  // Connections opened from `url` with `opener` (default: store::Store::Open of a store that must exist),
   // at most `max_connections` at once.
   StorePool(std::string url, size_t max_connections, Opener opener = nullptr);
   // One shared store; requests take turns.

@@ -58,12 +58,14 @@ Status WebServer::Start() {
 
   // An in-memory SQLite database exists once per connection: never pool it.
   bool memory = options_.store_url.find(":memory:") != std::string::npos;
+  auto opener = [mode = options_.store_mode](const std::string& url) { return store::Store::Open(url, mode); };
   stores_ = options_.store ? std::make_unique<StorePool>(options_.store)
-                           : std::make_unique<StorePool>(options_.store_url, memory ? 1 : options_.store_connections);
+                           : std::make_unique<StorePool>(options_.store_url, memory ? 1 : options_.store_connections,
+                                                         std::move(opener));
   if (auto s = stores_->Start(); !s.ok()) {
     stores_.reset();
-    return Status(
-        s.code() == Status::Code::kInvalidArgument ? s : Status::Unavailable("cannot open the store: " + s.message()));
+    bool config = s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound;
+    return config ? s : Status::Unavailable("cannot open the store: " + s.message());
   }
   const AssetBundle& assets = options_.assets ? *options_.assets : DashboardAssets();
   api_ = std::make_unique<Api>(std::move(api_opts), *stores_, clock_, assets, metrics_);

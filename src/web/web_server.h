@@ -41,6 +41,9 @@ struct WebServerOptions {
   const AssetBundle* assets = nullptr;     // the dashboard; nullptr: DashboardAssets() (built in)
   int threads = 8;                         // HTTP worker threads
   size_t store_connections = 4;            // store connections opened from store_url at most
+  // The web server only reads: a store_url that does not exist fails Start(). `chaperone up`, whose collector
+  // creates the store concurrently, says kCreate.
+  store::OpenMode store_mode = store::OpenMode::kMustExist;
 };
 
 // Checks the options (listen address, ranges, tier order); InvalidArgument naming the option at fault.

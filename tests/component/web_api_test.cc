@@ -362,10 +362,25 @@ TEST_F(WebApiTest, AnUnopenableStoreFailsStart) {
   WebServerOptions o;
   o.listen = "127.0.0.1:0";
   o.store_url = "sqlite:" + dir_ + "/audit.db/inside-a-file.db";  // a path under a regular file
+  o.store_mode = store::OpenMode::kCreate;                          // even a writer cannot create it
   WebServer server(o, clock);
   Status s = server.Start();
   EXPECT_FALSE(s.ok());
   EXPECT_EQ(server.port(), 0);
+}
+
+TEST_F(WebApiTest, AMissingStoreFailsStartNamingThePathAndCreatesNothing) {
+  FakeClock clock(kNowMs);
+  WebServerOptions o;
+  o.listen = "127.0.0.1:0";
+  const std::string path = dir_ + "/mistyped/path.db";
+  o.store_url = "sqlite:" + path;
+  WebServer server(o, clock);
+  Status s = server.Start();
+  EXPECT_EQ(s.code(), Status::Code::kNotFound) << s.ToString();
+  EXPECT_NE(s.message().find(path), std::string::npos) << s.message();
+  EXPECT_EQ(server.port(), 0);
+  EXPECT_FALSE(std::filesystem::exists(dir_ + "/mistyped"));
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# `chaperone web` as a user runs it: bad flags and config fail fast with one
-# line and exit code 2; started from a config file on port 0 it answers JSON
+# `chaperone web` as a user runs it: bad flags and config, and a store that
+# does not exist, fail fast with one line and exit code 2 (and the reader
+# creates nothing); started from a config file on port 0 it answers JSON
 # (health, topics, 400/404/405) and Prometheus text, and stops on SIGTERM.
 set -euo pipefail
 BIN=${CHAPERONE_BIN:?CHAPERONE_BIN must point at the chaperone binary}
@@ -28,6 +29,12 @@ expect_usage_error "store" --listen 127.0.0.1:0
 printf 'web:\n  listne: 127.0.0.1:0\n' >"$dir/bad.yaml"
 expect_usage_error "unknown key 'web.listne'" --config "$dir/bad.yaml"
 expect_usage_error "cannot read" --config "$dir/missing.yaml"
+expect_usage_error "$dir/mistyped/path.db does not exist" --listen 127.0.0.1:0 --store "sqlite:$dir/mistyped/path.db"
+[[ ! -e "$dir/mistyped" ]] || fail "chaperone web created $dir/mistyped for a store it only reads"
+[[ $(wc -l <"$dir/err") -eq 1 ]] || fail "a missing store is not a one-line error: $(cat "$dir/err")"
+
+# The store exists (an empty SQLite file; the web server adds the schema).
+: >"$dir/audit.db"
 
 cat >"$dir/chaperone.yaml" <<EOF
 collector:

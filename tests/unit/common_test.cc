@@ -70,7 +70,9 @@ TEST(ListenAddress, RejectsBadInputNamingTheSetting) {
     ASSERT_FALSE(a.ok()) << "'" << b << "' was accepted";
     EXPECT_EQ(a.status().code(), Status::Code::kInvalidArgument) << b;
     EXPECT_NE(a.status().message().find("--metrics-listen"), std::string::npos) << a.status().message();
-    if (!b.empty()) EXPECT_FALSE(ValidateListenAddress(b, EmptyListen::kOff).ok()) << b;
+    if (!b.empty()) {
+      EXPECT_FALSE(ValidateListenAddress(b, EmptyListen::kOff).ok()) << b;
+    }
   }
 }
 

@@ -38,6 +38,37 @@ TEST(StoreOpen, SqliteCreatesItsDirectoryAndAcceptsEveryUrlForm) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(StoreOpen, MustExistFailsOnAMissingSqliteFileNamingItAndCreatesNothing) {
+  char d[] = "/tmp/chaperone-open-test-XXXXXX";
+  ASSERT_NE(mkdtemp(d), nullptr);
+  const std::string dir = d;
+  struct Case {
+    std::string url;
+    std::string path;  // as the error must name it
+  };
+  const std::vector<Case> cases = {
+      {"sqlite:" + dir + "/mistyped/path.db", dir + "/mistyped/path.db"},  // neither directory nor file
+      {"sqlite://" + dir + "/missing.db", dir + "/missing.db"},            // the directory exists
+      {dir + "/plain.db", dir + "/plain.db"},                              // a plain path
+  };
+  for (const auto& c : cases) {
+    auto s = Store::Open(c.url, OpenMode::kMustExist);
+    ASSERT_FALSE(s.ok()) << c.url;
+    EXPECT_EQ(s.status().code(), Status::Code::kNotFound) << s.status().ToString();
+    EXPECT_NE(s.status().message().find(c.path + " does not exist"), std::string::npos) << s.status().message();
+    EXPECT_EQ(s.status().message().find('\n'), std::string::npos) << "one line";
+  }
+  EXPECT_TRUE(std::filesystem::is_empty(dir)) << "a reader created something in " << dir;
+
+  // Once a writer has created it, a reader opens it; ":memory:" always opens.
+  ASSERT_TRUE(Store::Open(dir + "/plain.db", OpenMode::kCreate).ok());
+  auto reader = Store::Open(dir + "/plain.db", OpenMode::kMustExist);
+  ASSERT_TRUE(reader.ok()) << reader.status().ToString();
+  EXPECT_TRUE((*reader)->Ping().ok());
+  EXPECT_TRUE(Store::Open("sqlite::memory:", OpenMode::kMustExist).ok());
+  std::filesystem::remove_all(dir);
+}
+
 TEST(StoreOpen, SqliteFileThatIsNotADatabaseIsAnError) {
   char d[] = "/tmp/chaperone-open-test-XXXXXX";
   ASSERT_NE(mkdtemp(d), nullptr);
