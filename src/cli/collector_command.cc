@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 #include "collector/collector.h"
 #include "lib/util/thread_name.h"
 
@@ -39,9 +40,9 @@ void AddCollectorCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--config", opts->config, "YAML file with the same keys (command-line options win)");
 
   cmd->callback([=] {
-    auto fail = [&](const std::string& msg) {
+    auto fail = [&](const std::string& msg, int code = common::kExitBadConfig) {
       std::fprintf(stderr, "chaperone collector: %s\n", msg.c_str());
-      *exit_code = 2;
+      *exit_code = code;
     };
     collector::CollectorOptions o;
     if (!opts->config.empty()) {
@@ -65,7 +66,7 @@ void AddCollectorCommand(CLI::App& app, int* exit_code) {
       }
     }
     auto c = collector::Collector::Create(std::move(o));
-    if (!c.ok()) return fail(c.status().message());
+    if (!c.ok()) return fail(c.status().message(), common::ExitCode(c.status()));
 
     std::atomic<bool> stop{false};
     std::atomic<bool> done{false};
@@ -80,12 +81,8 @@ void AddCollectorCommand(CLI::App& app, int* exit_code) {
     Status s = (*c)->Run(stop);
     done = true;
     watcher.join();
-    if (!s.ok()) {
-      std::fprintf(stderr, "chaperone collector: %s\n", s.message().c_str());
-      *exit_code = s.code() == Status::Code::kInvalidArgument ? 2 : 1;
-      return;
-    }
-    *exit_code = 0;
+    if (!s.ok()) std::fprintf(stderr, "chaperone collector: %s\n", s.message().c_str());
+    *exit_code = common::ExitCode(s);
   });
 }
 

@@ -7,6 +7,7 @@
 #include "cli/allocator.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 
 int main(int argc, char** argv) {
   CLI::App app{"Chaperone: end-to-end audit of Apache Kafka pipelines"};
@@ -24,7 +25,9 @@ int main(int argc, char** argv) {
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    return app.exit(e);
+    // --help and --version end here with 0; a bad argument is a bad configuration.
+    int code = app.exit(e);
+    return code == chaperone::common::kExitOk ? code : chaperone::common::kExitBadConfig;
   }
   return exit_code;
 }

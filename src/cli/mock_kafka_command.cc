@@ -7,6 +7,7 @@
 #include "chaperone/mock_cluster.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 
 namespace chaperone::cli {
 
@@ -28,7 +29,7 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
       auto t = ParseMockTopic(spec);
       if (!t.ok()) {
         std::fprintf(stderr, "chaperone mock-kafka: %s\n", t.status().message().c_str());
-        *exit_code = 2;
+        *exit_code = common::kExitBadConfig;
         return;
       }
       topics.push_back(*t);
@@ -36,7 +37,7 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
     auto cluster = MockCluster::Start(opts->brokers, topics);
     if (!cluster.ok()) {
       std::fprintf(stderr, "chaperone mock-kafka: %s\n", cluster.status().message().c_str());
-      *exit_code = 1;
+      *exit_code = common::ExitCode(cluster.status());
       return;
     }
     const std::string& bootstrap = (*cluster)->bootstrap_servers();
@@ -48,7 +49,7 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
       f.close();
       if (!f || std::rename(tmp.c_str(), opts->bootstrap_file.c_str()) != 0) {
         std::fprintf(stderr, "chaperone mock-kafka: cannot write %s\n", opts->bootstrap_file.c_str());
-        *exit_code = 1;
+        *exit_code = common::kExitFailure;
         return;
       }
     }
@@ -56,7 +57,7 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
     std::fflush(stdout);
     WaitForShutdown();
     std::fprintf(stderr, "chaperone mock-kafka: stopping\n");
-    *exit_code = 0;
+    *exit_code = common::kExitOk;
   });
 }
 

@@ -12,6 +12,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 #include "lib/util/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
@@ -48,7 +49,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
   cmd->callback([opts, exit_code] {
     if (opts->reference) {
       std::fputs(service::ServiceConfigReference().c_str(), stdout);
-      *exit_code = 0;
+      *exit_code = common::kExitOk;
       return;
     }
     // Logs go to stderr; stdout stays free for output meant for programs.
@@ -61,7 +62,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
     auto options = service::LoadServiceConfig(opts->config, values);
     if (!options.ok()) {
       std::fprintf(stderr, "chaperone service: %s\n", options.status().message().c_str());
-      *exit_code = 2;
+      *exit_code = common::kExitBadConfig;
       return;
     }
 #ifndef CHAPERONE_JEMALLOC
@@ -77,7 +78,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
     auto svc = service::AuditService::Create(std::move(*options));
     if (!svc.ok()) {
       std::fprintf(stderr, "chaperone service: %s\n", svc.status().message().c_str());
-      *exit_code = svc.status().code() == Status::Code::kInvalidArgument ? 2 : 1;
+      *exit_code = common::ExitCode(svc.status());
       return;
     }
     if ((*svc)->rest_port() > 0) spdlog::info("service: REST API on port {}", (*svc)->rest_port());
@@ -94,12 +95,8 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
     Status s = (*svc)->Run(stop);
     done.store(true);
     watcher.join();
-    if (!s.ok()) {
-      std::fprintf(stderr, "chaperone service: %s\n", s.message().c_str());
-      *exit_code = 1;
-      return;
-    }
-    *exit_code = 0;
+    if (!s.ok()) std::fprintf(stderr, "chaperone service: %s\n", s.message().c_str());
+    *exit_code = common::ExitCode(s);
   });
 }
 

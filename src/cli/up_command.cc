@@ -5,6 +5,7 @@
 
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 #include "up/pipeline.h"
 
 namespace chaperone::cli {
@@ -49,7 +50,7 @@ void AddUpCommand(CLI::App& app, int* exit_code) {
     }
     if (!pipeline.ok()) {
       std::fprintf(stderr, "chaperone up: %s\n", pipeline.status().message().c_str());
-      *exit_code = 1;
+      *exit_code = common::ExitCode(pipeline.status());
       return;
     }
     log("running; Ctrl-C to stop");
@@ -58,11 +59,11 @@ void AddUpCommand(CLI::App& app, int* exit_code) {
     Status s = (*pipeline)->Stop();
     if (!s.ok()) {
       std::fprintf(stderr, "chaperone up: %s\n", s.message().c_str());
-      *exit_code = 1;
+      *exit_code = common::kExitFailure;
       return;
     }
     log("stopped cleanly");
-    *exit_code = 0;
+    *exit_code = common::kExitOk;
   });
 }
 

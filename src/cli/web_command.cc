@@ -6,6 +6,7 @@
 #include "chaperone/clock.h"
 #include "cli/commands.h"
 #include "cli/signals.h"
+#include "common/exit_code.h"
 #include "web/params.h"
 #include "web/tier_order.h"
 #include "web/web_config.h"
@@ -46,13 +47,13 @@ void AddWebCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--threads", opts->web.threads, "HTTP worker threads")->check(CLI::Range(1, 256))->default_str("8");
 
   cmd->callback([opts, cmd, exit_code] {
-    auto fail = [&](const std::string& msg, int code) {
+    auto fail = [&](const std::string& msg, int code = common::kExitBadConfig) {
       std::fprintf(stderr, "chaperone web: %s\n", msg.c_str());
       *exit_code = code;
     };
     web::WebServerOptions o;
     if (!opts->config.empty()) {
-      if (Status s = web::LoadWebConfig(opts->config, o); !s.ok()) return fail(s.message(), 2);
+      if (Status s = web::LoadWebConfig(opts->config, o); !s.ok()) return fail(s.message());
     }
     // Flags given on the command line override the file.
     const web::WebServerOptions& f = opts->web;
@@ -65,22 +66,19 @@ void AddWebCommand(CLI::App& app, int* exit_code) {
     if (cmd->count("--threads")) o.threads = f.threads;
     if (cmd->count("--tier-order")) {
       if (auto t = web::TierOrder::Parse(opts->tier_order); !t.ok())
-        return fail("--tier-order: " + t.status().message(), 2);
+        return fail("--tier-order: " + t.status().message());
       o.tier_order = opts->tier_order.empty() ? std::vector<std::string>() : web::SplitList(opts->tier_order);
     }
-    if (Status s = web::ValidateOptions(o); !s.ok()) return fail(s.message(), 2);
+    if (Status s = web::ValidateOptions(o); !s.ok()) return fail(s.message());
 
     web::WebServer server(o, SystemClock::Instance());
-    if (Status s = server.Start(); !s.ok()) {
-      bool config = s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound;
-      return fail(s.message(), config ? 2 : 1);
-    }
+    if (Status s = server.Start(); !s.ok()) return fail(s.message(), common::ExitCode(s));
     std::printf("chaperone web: serving %s\n", server.url().c_str());
     std::fflush(stdout);
     WaitForShutdown();
     std::fprintf(stderr, "chaperone web: stopping\n");
     server.Stop();
-    *exit_code = 0;
+    *exit_code = common::kExitOk;
   });
 }
 

@@ -12,7 +12,7 @@
 #include <thread>
 
 #include "collector/decode.h"
-#include "common/listen_address.h"
+#include "common/http_listen.h"
 #include "common/rate_limited_log.h"
 #include "lib/util/heap_stats.h"
 #include "lib/util/http_server.h"
@@ -130,10 +130,6 @@ Status Collector::Impl::OpenStore() {
 
 Status Collector::Impl::StartMetricsServer() {
   if (o_.metrics_listen.empty()) return Status::Ok();
-  auto addr = common::ParseListenAddress(o_.metrics_listen, "--metrics-listen");
-  if (!addr.ok()) return addr.status();
-  const std::string& host = addr->host;
-  const int port = addr->port;
   http_ = std::make_unique<httplib::Server>();
   // A second collector given the same port must fail here, not share it.
   ConfigureHttpSockets(*http_);
@@ -152,14 +148,11 @@ Status Collector::Impl::StartMetricsServer() {
     res.status = store_ok_ ? 200 : 503;
     res.set_content(j.dump(), "application/json");
   });
-  int bound = port == 0 ? http_->bind_to_any_port(host) : (http_->bind_to_port(host, port) ? port : -1);
-  if (bound <= 0) {
-    return Status::InvalidArgument("--metrics-listen: cannot listen on " + o_.metrics_listen +
-                                   " (address in use or not available)");
-  }
-  c_.metrics_port_ = bound;
+  auto bound = common::BindHttpServer(*http_, o_.metrics_listen, "--metrics-listen");
+  if (!bound.ok()) return bound.status();
+  c_.metrics_port_ = bound->port;
   http_thread_ = NamedThread("collector-http", [this] { http_->listen_after_bind(); });
-  spdlog::info("collector: metrics on http://{}:{}/metrics", host, bound);
+  spdlog::info("collector: metrics on http://{}/metrics", bound->ToString());
   return Status::Ok();
 }
 

@@ -5,7 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "common/listen_address.h"
+#include "common/http_listen.h"
 #include "lib/util/http_server.h"
 #include "lib/util/thread_name.h"
 
@@ -124,10 +124,6 @@ HttpResponse HandleRestRequest(ServiceControl& control, std::string_view method,
 }
 
 Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen, ServiceControl* control) {
-  auto addr = common::ParseListenAddress(listen);
-  if (!addr.ok()) return addr.status();
-  const std::string& host = addr->host;
-  const int port = addr->port;
   std::unique_ptr<RestServer> rs(new RestServer());
   rs->server_ = std::make_unique<httplib::Server>();
   httplib::Server& srv = *rs->server_;
@@ -148,9 +144,9 @@ Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen,
     res.status = 500;
     res.set_content(R"({"error":"internal error"})", "application/json");
   });
-  int bound = port == 0 ? srv.bind_to_any_port(host) : (srv.bind_to_port(host, port) ? port : -1);
-  if (bound < 0) return Status::Unavailable("cannot listen on " + listen + " (address in use or not available)");
-  rs->port_ = bound;
+  auto bound = common::BindHttpServer(srv, listen, "listen");
+  if (!bound.ok()) return bound.status();
+  rs->port_ = bound->port;
   rs->thread_ = NamedThread("svc-http", [s = &srv] { s->listen_after_bind(); });
   return rs;
 }

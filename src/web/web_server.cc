@@ -4,11 +4,9 @@
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <cerrno>
 #include <chrono>
-#include <cstring>
 
-#include "common/listen_address.h"
+#include "common/http_listen.h"
 #include "lib/util/http_server.h"
 #include "lib/util/thread_name.h"
 #include "web/api.h"
@@ -45,7 +43,6 @@ std::string WebServer::url() const {
 Status WebServer::Start() {
   if (server_) return Status::Internal("web server already started");
   if (auto s = ValidateOptions(options_); !s.ok()) return s;
-  auto addr = common::ParseListenAddress(options_.listen);
   std::string joined;
   for (const auto& p : options_.tier_order) joined += (joined.empty() ? "" : ",") + p;
 
@@ -64,8 +61,9 @@ Status WebServer::Start() {
                                                          std::move(opener));
   if (auto s = stores_->Start(); !s.ok()) {
     stores_.reset();
-    bool config = s.code() == Status::Code::kInvalidArgument || s.code() == Status::Code::kNotFound;
-    return config ? s : Status::Unavailable("cannot open the store: " + s.message());
+    // A store the settings name that does not exist is a configuration error, as a bad URL is.
+    if (s.code() == Status::Code::kNotFound) return Status::InvalidArgument(s.message());
+    return s.code() == Status::Code::kInvalidArgument ? s : Status::Unavailable("cannot open the store: " + s.message());
   }
   const AssetBundle& assets = options_.assets ? *options_.assets : DashboardAssets();
   api_ = std::make_unique<Api>(std::move(api_opts), *stores_, clock_, assets, metrics_);
@@ -117,22 +115,15 @@ Status WebServer::Start() {
     res.set_content(R"({"error":{"code":"internal","message":"internal error"}})", "application/json");
   });
 
-  host_ = addr->host;
-  errno = 0;
-  if (addr->port == 0) {
-    port_ = server_->bind_to_any_port(host_);
-  } else {
-    port_ = server_->bind_to_port(host_, addr->port) ? addr->port : -1;
-  }
-  if (port_ <= 0) {
-    int err = errno;
-    port_ = 0;
+  auto bound = common::BindHttpServer(*server_, options_.listen, "listen");
+  if (!bound.ok()) {
     server_.reset();
     api_.reset();
     stores_.reset();
-    return Status::Unavailable(fmt::format("cannot listen on {}{}", options_.listen,
-                                           err ? fmt::format(": {}", std::strerror(err)) : std::string()));
+    return bound.status();
   }
+  host_ = bound->host;
+  port_ = bound->port;
   thread_ = NamedThread("web-http", [this] { server_->listen_after_bind(); });
   // httplib's stop() only acts on a running server: wait until the accept
   // loop is up so that Stop() can never be lost.

@@ -1,0 +1,19 @@
+// The exit code of every long-running `chaperone` subcommand (service,
+// collector, web, up, mock-kafka): one rule, so that scripts and supervisors
+// can tell a configuration to fix from a failure to retry.
+#pragma once
+
+#include "chaperone/status.h"
+
+namespace chaperone::common {
+
+inline constexpr int kExitOk = 0;         // a clean stop
+inline constexpr int kExitFailure = 1;    // a failure at run time
+inline constexpr int kExitBadConfig = 2;  // bad configuration or arguments, a port in use at start
+
+// kExitOk for OK; kExitBadConfig for InvalidArgument (the components report
+// bad settings, a store path that does not exist and a listen address that
+// cannot be had as InvalidArgument); kExitFailure for anything else.
+int ExitCode(const Status& status);
+
+}  // namespace chaperone::common
