@@ -79,7 +79,9 @@ void BM_EngineTrack(benchmark::State& state) {
   for (auto _ : state) {
     benchmark::DoNotOptimize((*engine)->Track("bench", View(payloads[i++ & 1023])));
   }
-  (*engine)->Close(std::chrono::seconds(5));
+  if (chaperone::Status s = (*engine)->Close(std::chrono::seconds(5)); !s.ok()) {
+    state.SkipWithError(s.ToString().c_str());
+  }
   state.counters["dropped"] = static_cast<double>((*engine)->stats().dropped_observations);
 }
 BENCHMARK(BM_EngineTrack);

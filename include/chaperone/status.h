@@ -11,7 +11,7 @@
 
 namespace chaperone {
 
-class Status {
+class [[nodiscard]] Status {
  public:
   enum class Code {
     kOk = 0,
@@ -25,6 +25,9 @@ class Status {
 
   Status() = default;
   static Status Ok() { return Status(); }
+  // Statuses must be looked at ([[nodiscard]]); a caller that truly has
+  // nothing to do with one says so with this, and a comment saying why.
+  void IgnoreError() const {}
   static Status InvalidArgument(std::string msg) { return Status(Code::kInvalidArgument, std::move(msg)); }
   static Status NotFound(std::string msg) { return Status(Code::kNotFound, std::move(msg)); }
   static Status AlreadyExists(std::string msg) { return Status(Code::kAlreadyExists, std::move(msg)); }
@@ -52,7 +55,7 @@ class Status {
 
 // A value or the Status that explains why there is none.
 template <typename T>
-class Result {
+class [[nodiscard]] Result {
  public:
   Result(T value) : v_(std::move(value)) {}          // NOLINT(google-explicit-constructor)
   Result(Status status) : v_(std::move(status)) {}  // NOLINT(google-explicit-constructor)

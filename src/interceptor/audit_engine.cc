@@ -81,7 +81,8 @@ AuditEngine::AuditEngine(AuditClientOptions options, bool learn_brokers)
       queue_(opts_.queue_capacity),
       learn_brokers_(learn_brokers) {}
 
-AuditEngine::~AuditEngine() { Close(opts_.close_timeout); }
+// What Close could not deliver is counted in the stats and logged by the caller.
+AuditEngine::~AuditEngine() { Close(opts_.close_timeout).IgnoreError(); }
 
 Result<std::unique_ptr<AuditEngine>> AuditEngine::Create(AuditClientOptions options, bool learn_brokers) {
   if (options.tier.empty()) return Status::InvalidArgument("audit client: tier is required");

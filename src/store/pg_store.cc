@@ -8,6 +8,7 @@
 // as kUnavailable so that the collector retries it.
 #include <fmt/format.h>
 #include <libpq-fe.h>
+#include <spdlog/spdlog.h>
 
 #include <charconv>
 #include <map>
@@ -296,7 +297,7 @@ class PgStore final : public Store {
     if (Status s = Simple("BEGIN"); !s.ok()) return s;
     Status s = RetentionLocked(before_sec);
     if (s.ok()) s = Simple("COMMIT");
-    if (!s.ok()) Simple("ROLLBACK");
+    if (!s.ok()) Rollback();
     return s;
   }
 
@@ -330,6 +331,11 @@ class PgStore final : public Store {
     if (Status s = EnsureConnected(); !s.ok()) return s;
     PgResult r(PQexec(conn_, sql));
     return Check(r, sql);
+  }
+  // Ends a failed transaction. A rollback that fails too is logged: a broken
+  // connection is reset before its next use, which ends the transaction.
+  void Rollback() {
+    if (Status s = Simple("ROLLBACK"); !s.ok()) spdlog::warn("store: postgresql rollback failed: {}", s.ToString());
   }
 
  private:
@@ -570,12 +576,12 @@ Result<ApplyStats> PgStore::Apply(const std::vector<Incoming>& batch, const std:
   auto stats = ApplyBatch(txn, batch, positions, now_ms);
   if (stats.ok()) {
     if (Status s = Simple("COMMIT"); !s.ok()) {
-      Simple("ROLLBACK");
+      Rollback();
       return s;
     }
     return stats;
   }
-  Simple("ROLLBACK");
+  Rollback();
   return stats.status();
 }
 
@@ -603,7 +609,7 @@ Status PgStore::Migrate() {
   // One migrator at a time across every process sharing the database.
   if (Status s = Simple("BEGIN"); !s.ok()) return s;
   auto fail = [&](Status s) {
-    Simple("ROLLBACK");
+    Rollback();
     return s;
   };
   if (auto r = Run("SELECT pg_advisory_xact_lock(7220531)", {}); !r.ok()) return fail(r.status());

@@ -4,6 +4,7 @@
 // cut may lose the last transactions, which the collector then re-applies from
 // the positions stored with them (they roll back together).
 #include <sqlite3.h>
+#include <spdlog/spdlog.h>
 
 #include <algorithm>
 #include <chrono>
@@ -324,7 +325,7 @@ class SqliteStore final : public Store {
     if (Status s = Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
     Status s = RetentionLocked(before_sec);
     if (s.ok()) s = Exec("COMMIT");
-    if (!s.ok()) Exec("ROLLBACK");
+    if (!s.ok()) Rollback();
     return s;
   }
 
@@ -369,6 +370,11 @@ class SqliteStore final : public Store {
   static constexpr std::chrono::milliseconds kBusyTimeout{10'000};
 
   Status SwitchToWal();
+  // Ends a failed transaction. A rollback that fails too is logged: the
+  // transaction is then rolled back when the connection next begins one.
+  void Rollback() {
+    if (Status s = Exec("ROLLBACK"); !s.ok()) spdlog::warn("store: sqlite rollback failed: {}", s.ToString());
+  }
   Status Migrate();
   Status RetentionLocked(int64_t before_sec);
 
@@ -563,12 +569,12 @@ Result<ApplyStats> SqliteStore::Apply(const std::vector<Incoming>& batch,
   auto stats = ApplyBatch(txn, batch, positions, now_ms);
   if (stats.ok()) {
     if (Status s = Exec("COMMIT"); !s.ok()) {
-      Exec("ROLLBACK");
+      Rollback();
       return s;
     }
     return stats;
   }
-  Exec("ROLLBACK");
+  Rollback();
   return stats.status();
 }
 
@@ -629,17 +635,17 @@ Status SqliteStore::Migrate() {
       return static_cast<int>(q->Int(0));
     }();
     if (!current.ok()) {
-      Exec("ROLLBACK");
+      Rollback();
       return current.status();
     }
     if (*current > LatestSchemaVersion()) {
-      Exec("ROLLBACK");
+      Rollback();
       return Status::InvalidArgument("sqlite: store schema version " + std::to_string(*current) +
                                      " is newer than this binary's (" + std::to_string(LatestSchemaVersion()) +
                                      "): upgrade chaperone");
     }
     if (*current >= m.version) {
-      Exec("COMMIT");
+      if (Status c = Exec("COMMIT"); !c.ok()) return c;
       continue;
     }
     Status s;
@@ -660,7 +666,7 @@ Status SqliteStore::Migrate() {
     }
     if (s.ok()) s = Exec("COMMIT");
     if (!s.ok()) {
-      Exec("ROLLBACK");
+      Rollback();
       if (s.code() == Status::Code::kUnavailable) return s;
       return Status::Internal("sqlite: migration " + std::to_string(m.version) + ": " + s.message());
     }

@@ -200,7 +200,8 @@ Result<int64_t> TopicEndOffsets(const std::string& bootstrap, const std::string&
 // The running components; each optional so that a config can name a subset.
 class RunningPipeline final : public Pipeline {
  public:
-  ~RunningPipeline() override { Stop(); }
+  // Stop logs what fails; a destructor has nobody to tell.
+  ~RunningPipeline() override { Stop().IgnoreError(); }
 
   Status Stop() override {
     if (stopped_) return Status::Ok();

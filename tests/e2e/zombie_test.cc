@@ -170,7 +170,8 @@ TEST_P(Zombie, AMemberFrozenPastItsSessionTimeoutNeverChangesTheTotals) {
       }
       std::this_thread::sleep_until(next);
     }
-    (*producer)->Flush(60s);
+    Status flushed = (*producer)->Flush(60s);
+    EXPECT_TRUE(flushed.ok()) << flushed.ToString();
     produced = true;
   });
   struct Joiner {

@@ -286,8 +286,9 @@ Result<CommandResult> Process::Communicate(std::string_view stdin_data, millisec
     if (r < 0 && errno == EINTR) continue;
     if (r < 0) return Status::Internal(Errno("poll"));
     if (r == 0) {
-      Signal(SIGKILL);
-      Wait(milliseconds(10'000));
+      // Killed and reaped on the way out: the timeout is what the caller learns.
+      Signal(SIGKILL).IgnoreError();
+      Wait(milliseconds(10'000)).status().IgnoreError();
       return Status::Unavailable(name_ + ": did not finish within " + std::to_string(timeout.count()) + " ms");
     }
     for (nfds_t i = 0; i < n; ++i) {
@@ -317,8 +318,8 @@ Result<CommandResult> Process::Communicate(std::string_view stdin_data, millisec
   // The output has ended; the exit itself follows closely (a little slack past the deadline).
   auto code = Wait(milliseconds(std::max(RemainingMs(deadline), 5000)));
   if (!code.ok()) {
-    Signal(SIGKILL);
-    Wait(milliseconds(10'000));
+    Signal(SIGKILL).IgnoreError();
+    Wait(milliseconds(10'000)).status().IgnoreError();
     return code.status();
   }
   CommandResult result;
@@ -365,10 +366,10 @@ Result<int> Process::Wait(milliseconds timeout) {
 }
 
 Result<int> Process::Stop(milliseconds grace) {
-  if (!reaped_) Signal(SIGTERM);
+  if (!reaped_) Signal(SIGTERM).IgnoreError();  // an exited child: Wait tells
   auto code = Wait(grace);
   if (code.ok()) return code;
-  Signal(SIGKILL);
+  Signal(SIGKILL).IgnoreError();
   return Wait(milliseconds(10'000));
 }
 

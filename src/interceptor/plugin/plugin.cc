@@ -82,7 +82,8 @@ struct Client {
                         "rd_kafka_flush() before rd_kafka_destroy()): they are reported as failedDeliveries",
                         static_cast<long long>(lost));
     }
-    engine->Close(engine->options().close_timeout);
+    // Undelivered records are counted (droppedRecords) and logged by the engine.
+    engine->Close(engine->options().close_timeout).IgnoreError();
   }
 
   // The final report at process exit, the client still alive.
