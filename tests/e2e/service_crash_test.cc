@@ -49,7 +49,6 @@ namespace {
 
 using namespace std::chrono_literals;
 using testing::AuditReader;
-using testing::ByTopicWindow;
 using testing::ChunkMerger;
 using testing::ComparableWithStore;
 using testing::DiffTotals;
@@ -58,7 +57,6 @@ using testing::TestProducer;
 using testing::TotalCount;
 using testing::StoreTotals;
 using testing::WaitFor;
-using testing::WindowKey;
 using testing::WindowTotals;
 
 constexpr int kPartitions = 8;
@@ -227,23 +225,12 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   ASSERT_NE(mkdtemp(tmpl), nullptr);
   const std::string dir = tmpl;
   const std::string config = dir + "/service.yaml";
-  std::ofstream(config) << "clusters:\n"
-                        << "  mock:\n"
-                        << "    bootstrap.servers: \"" << bootstrap << "\"\n"
-                        << "    log_level: 3\n"
-                        << "service:\n"
-                        << "  cluster: mock\n"
-                        << "  tier: " << kTier << "\n"
-                        << "  group_id: " << kGroup << "\n"
-                        << "  topics: {include: [\"crash\\\\..*\"]}\n"
-                        << "  window_sec: " << kWindowSec << "\n"
-                        << "  flush_interval_ms: 1000\n"
-                        << "  discovery_interval_ms: 1000\n"
-                        << "  send_timeout_ms: 3000\n"
-                        << "  listen: \"\"\n"
-                        << "  consumer:\n"
-                        << "    session.timeout.ms: 6000\n"
-                        << "    heartbeat.interval.ms: 500\n";
+  std::ofstream(config) << testing::ServiceConfigYaml({.bootstrap = bootstrap,
+                                                        .tier = kTier,
+                                                        .group = kGroup,
+                                                        .include = "crash\\..*",
+                                                        .window_sec = kWindowSec,
+                                                        .flush_interval_ms = 1000});
 
   auto reader = AuditReader::Create(bootstrap, kAuditTopic, 1);
   ASSERT_TRUE(reader.ok());

@@ -111,25 +111,13 @@ TEST_P(Zombie, AMemberFrozenPastItsSessionTimeoutNeverChangesTheTotals) {
   } dir;
   ASSERT_FALSE(dir.path().empty());
   const std::string config = dir.path() + "/chaperone.yaml";
-  std::ofstream(config) << "clusters:\n"
-                        << "  mock:\n"
-                        << "    bootstrap.servers: \"" << bootstrap << "\"\n"
-                        << "    log_level: 3\n"
-                        << "service:\n"
-                        << "  cluster: mock\n"
-                        << "  tier: " << kTier << "\n"
-                        << "  group_id: " << kGroup << "\n"
-                        << "  topics: {include: [\"zombie\\\\..*\"]}\n"
-                        << "  window_sec: " << kWindowSec << "\n"
-                        << "  flush_interval_ms: " << kFlushMs << "\n"
-                        << "  discovery_interval_ms: 1000\n"
-                        << "  send_timeout_ms: 3000\n"
-                        << "  listen: \"\"\n"
-                        << "  consumer:\n"
-                        << "    session.timeout.ms: 6000\n"
-                        << "    heartbeat.interval.ms: 500\n"
-                        << "  producer:\n"
-                        << "    linger.ms: " << kLingerMs << "\n";
+  std::ofstream(config) << testing::ServiceConfigYaml({.bootstrap = bootstrap,
+                                                        .tier = kTier,
+                                                        .group = kGroup,
+                                                        .include = "zombie\\..*",
+                                                        .window_sec = kWindowSec,
+                                                        .flush_interval_ms = kFlushMs,
+                                                        .producer_linger_ms = kLingerMs});
   const std::string db = dir.path() + "/store.db";
 
   auto start = [&](const std::vector<std::string>& args, const std::string& log) {

@@ -290,6 +290,32 @@ WindowTotals ChunkMerger::Totals(const std::string& tier) const {
   return out;
 }
 
+std::string ServiceConfigYaml(const ServiceTestConfig& c) {
+  std::string include;
+  for (char ch : c.include) include += ch == '\\' ? std::string("\\\\") : std::string(1, ch);
+  std::string y = fmt::format(
+      "clusters:\n"
+      "  mock:\n"
+      "    bootstrap.servers: \"{}\"\n"
+      "    log_level: 3\n"
+      "service:\n"
+      "  cluster: mock\n"
+      "  tier: {}\n"
+      "  group_id: {}\n"
+      "  topics: {{include: [\"{}\"]}}\n"
+      "  window_sec: {}\n"
+      "  flush_interval_ms: {}\n"
+      "  discovery_interval_ms: 1000\n"
+      "  send_timeout_ms: 3000\n"
+      "  listen: \"\"\n"
+      "  consumer:\n"
+      "    session.timeout.ms: 6000\n"
+      "    heartbeat.interval.ms: 500\n",
+      c.bootstrap, c.tier, c.group, include, c.window_sec, c.flush_interval_ms);
+  if (c.producer_linger_ms >= 0) y += fmt::format("  producer:\n    linger.ms: {}\n", c.producer_linger_ms);
+  return y;
+}
+
 Result<WindowTotals> StoreTotals(store::Store& s, const std::string& topic, const std::string& tier) {
   auto windows = s.QueryWindows(topic, tier, 0, std::numeric_limits<int64_t>::max());
   if (!windows.ok()) return windows.status();

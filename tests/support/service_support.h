@@ -131,6 +131,20 @@ class ChunkMerger {
   std::vector<std::string> violations_;
 };
 
+// A project YAML file for `chaperone service` members of one group on a mock
+// cluster, with the short timeouts the end-to-end tests need (session 6 s,
+// heartbeat 500 ms, discovery 1 s, send 3 s, REST off).
+struct ServiceTestConfig {
+  std::string bootstrap;
+  std::string tier;
+  std::string group;
+  std::string include;  // topic regex, written as a YAML string (backslashes doubled here)
+  int64_t window_sec = 60;
+  int flush_interval_ms = 1000;
+  int producer_linger_ms = -1;  // the audit producer's linger.ms; -1: librdkafka's default
+};
+std::string ServiceConfigYaml(const ServiceTestConfig& c);
+
 // What a store holds for `tier`: per (topic, partition, window) the count (the
 // partitions table), and per (topic, -1, window) the count, digest, malformed
 // and no-time sums (the windows table), each summed over datacenters and
