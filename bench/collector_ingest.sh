@@ -24,7 +24,7 @@ awk -v n="$N" 'BEGIN { for (i = 0; i < n; i++) {
 kcat -P -b "$BS" -t chaperone-audit -K '\t' -X queue.buffering.max.messages=1000000 -X linger.ms=50 <"$work/records.txt"
 
 start=$(date +%s.%N)
-"$BIN" collector --bootstrap-servers "$BS" --store "$STORE" --metrics-listen 127.0.0.1:0 \
+"$BIN" collector --bootstrap-servers "$BS" --store "$STORE" --listen 127.0.0.1:0 \
   -X fetch.wait.max.ms=10 >"$work/collector.log" 2>&1 &
 pids+=($!)
 port=""

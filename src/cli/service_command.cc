@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cli/commands.h"
+#include "cli/settings_flags.h"
 #include "cli/signals.h"
 #include "common/exit_code.h"
 #include "lib/util/thread_name.h"
@@ -20,49 +21,25 @@
 namespace chaperone::cli {
 
 void AddServiceCommand(CLI::App& app, int* exit_code) {
-  struct Opts {
-    std::string config;
-    bool reference = false;
-    std::string log_level = "info";
-    std::vector<std::vector<std::string>> values;  // one per ServiceFlags() entry
-  };
-  auto opts = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
       "service", "Audit every message of the selected topics of one cluster as a tier (runs until SIGINT/SIGTERM)");
-  cmd->add_option("--config", opts->config, "YAML config file (sections `clusters` and `service`, docs/service.md)");
-  cmd->add_flag("--config-reference", opts->reference, "Print the reference of every setting (Markdown) and exit");
-  cmd->add_option("--log-level", opts->log_level, "trace, debug, info, warn, error")
+  auto flags = AddSettingsFlags(cmd, service::ServiceSettingsTable());
+  auto log_level = std::make_shared<std::string>("info");
+  cmd->add_option("--log-level", *log_level, "trace, debug, info, warn, error")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error"}));
-  const auto& flags = service::ServiceFlags();
-  opts->values.resize(flags.size());
-  for (size_t i = 0; i < flags.size(); ++i) {
-    std::string name = "--" + flags[i].name;
-    if (flags[i].name == "property") name = "-X," + name;
-    CLI::Option* o = cmd->add_option(name, opts->values[i], flags[i].help);
-    if (flags[i].repeatable) {
-      o->take_all()->multi_option_policy(CLI::MultiOptionPolicy::TakeAll);
-    } else {
-      o->multi_option_policy(CLI::MultiOptionPolicy::TakeLast)->expected(1);
-    }
-  }
 
-  cmd->callback([opts, exit_code] {
-    if (opts->reference) {
+  cmd->callback([flags, log_level, exit_code] {
+    if (flags->reference) {
       std::fputs(service::ServiceConfigReference().c_str(), stdout);
       *exit_code = common::kExitOk;
       return;
     }
     // Logs go to stderr; stdout stays free for output meant for programs.
     spdlog::set_default_logger(spdlog::stderr_color_mt("service"));
-    spdlog::set_level(spdlog::level::from_str(opts->log_level));
-    std::vector<service::FlagValue> values;
-    const auto& flags = service::ServiceFlags();
-    for (size_t i = 0; i < flags.size(); ++i)
-      for (const auto& v : opts->values[i]) values.push_back({flags[i].name, v});
-    auto options = service::LoadServiceConfig(opts->config, values);
+    spdlog::set_level(spdlog::level::from_str(*log_level));
+    auto options = service::LoadServiceConfig(flags->config, flags->Given());
     if (!options.ok()) {
-      std::fprintf(stderr, "chaperone service: %s\n", options.status().message().c_str());
-      *exit_code = common::kExitBadConfig;
+      *exit_code = ReportFailure("service", options.status());
       return;
     }
 #ifndef CHAPERONE_JEMALLOC
@@ -77,8 +54,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
 #endif
     auto svc = service::AuditService::Create(std::move(*options));
     if (!svc.ok()) {
-      std::fprintf(stderr, "chaperone service: %s\n", svc.status().message().c_str());
-      *exit_code = common::ExitCode(svc.status());
+      *exit_code = ReportFailure("service", svc.status());
       return;
     }
     if ((*svc)->rest_port() > 0) spdlog::info("service: REST API on port {}", (*svc)->rest_port());

@@ -148,7 +148,7 @@ Status Collector::Impl::StartMetricsServer() {
     res.status = store_ok_ ? 200 : 503;
     res.set_content(j.dump(), "application/json");
   });
-  auto bound = common::BindHttpServer(*http_, o_.metrics_listen, "--metrics-listen");
+  auto bound = common::BindHttpServer(*http_, o_.metrics_listen, "collector.listen");
   if (!bound.ok()) return bound.status();
   c_.metrics_port_ = bound->port;
   http_thread_ = NamedThread("collector-http", [this] { http_->listen_after_bind(); });

@@ -24,11 +24,12 @@
 namespace chaperone::collector {
 
 struct CollectorOptions {
+  std::string cluster_name = "audit";             // its name in `clusters:` (for messages)
   std::string bootstrap_servers;                  // required
   std::string audit_topic = kDefaultAuditTopic;   // chaperone-audit
   std::string group = "chaperone-collector";      // Kafka consumer group
   std::string store_url = "sqlite:./chaperone-data/chaperone.db";
-  std::map<std::string, std::string> kafka;       // extra librdkafka properties (-X key=value)
+  std::map<std::string, std::string> kafka;       // the cluster's other librdkafka properties and collector.consumer
   std::string metrics_listen;                     // "HOST:PORT" serving /metrics and /health; empty: off
   int retention_days = 0;                         // 0: keep everything
   int batch_records = 2000;                       // a batch is applied at this many records...
@@ -38,14 +39,7 @@ struct CollectorOptions {
   Status Validate() const;
 };
 
-// Reads a YAML file with the same keys as the command line (bootstrap-servers,
-// audit-topic, group, store, kafka: {property: value}, metrics-listen,
-// retention-days, batch-records, batch-ms), either at the top level or under a
-// `collector:` section, over `base`. Unknown keys are errors.
-Result<CollectorOptions> LoadCollectorConfig(const std::string& path, CollectorOptions base = {});
-
-// Parses "key=value" (the -X option).
-Status ParseKafkaProperty(const std::string& kv, std::map<std::string, std::string>* out);
+// The configuration file and flags: collector/collector_config.h.
 
 // Counters, readable from any thread.
 struct CollectorMetrics {

@@ -22,7 +22,7 @@ enum class EmptyListen { kOff, kRejected };
 
 // "HOST:PORT", "[IPv6]:PORT" or ":PORT" (every IPv4 interface); PORT is 0 to
 // 65535. No whitespace anywhere. `what` names the setting in errors
-// ("--metrics-listen"). "" is always an error here.
+// ("collector.listen"). "" is always an error here.
 Result<ListenAddress> ParseListenAddress(std::string_view listen, std::string_view what = "listen address");
 
 // As ParseListenAddress, and "" is valid when `empty` is kOff.

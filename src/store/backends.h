@@ -17,7 +17,5 @@ Result<std::unique_ptr<Store>> OpenPostgres(const std::string& url);
 // "ON CONFLICT (...) DO UPDATE SET c = excluded.c, ..." for every column of
 // `columns` (comma-separated) not in `key_columns`.
 std::string UpsertSet(const char* columns, int key_count);
-// Removes the password from a URL for logs and errors.
-std::string RedactUrl(const std::string& url);
 
 }  // namespace chaperone::store::internal

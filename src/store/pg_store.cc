@@ -16,6 +16,7 @@
 #include <set>
 #include <unordered_set>
 
+#include "common/secrets.h"
 #include "store/backends.h"
 #include "store/engine.h"
 #include "store/schema.h"
@@ -348,7 +349,7 @@ class PgStore final : public Store {
       while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
       PQfinish(conn_);
       conn_ = nullptr;
-      return Status::Unavailable("postgresql: cannot connect to " + RedactUrl(url_) + ": " + msg);
+      return Status::Unavailable("postgresql: cannot connect to " + common::RedactUrl(url_) + ": " + msg);
     }
     PgResult r(PQexec(conn_, "SET client_min_messages = warning"));
     return Status::Ok();

@@ -2,6 +2,7 @@
 
 #include <sstream>
 
+#include "common/store_url.h"
 #include "store/backends.h"
 
 namespace chaperone::store {
@@ -25,34 +26,13 @@ std::string UpsertSet(const char* columns, int key_count) {
   return out;
 }
 
-std::string RedactUrl(const std::string& url) {
-  // scheme://user:password@host -> scheme://user:***@host
-  size_t scheme = url.find("://");
-  if (scheme == std::string::npos) return url;
-  size_t at = url.find('@', scheme + 3);
-  if (at == std::string::npos) return url;
-  size_t colon = url.find(':', scheme + 3);
-  if (colon == std::string::npos || colon > at) return url;
-  return url.substr(0, colon + 1) + "***" + url.substr(at);
-}
-
 }  // namespace internal
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
-  if (url.empty()) return Status::InvalidArgument("store: empty URL (want sqlite:PATH or postgresql://...)");
-  if (url.rfind("postgresql://", 0) == 0 || url.rfind("postgres://", 0) == 0) return internal::OpenPostgres(url);
-  if (url.rfind("sqlite:", 0) == 0) {
-    std::string path = url.substr(7);
-    if (path.rfind("//", 0) == 0) path = path.substr(2);  // sqlite://PATH
-    if (path.empty()) return Status::InvalidArgument("store: sqlite URL without a path: " + url);
-    return internal::OpenSqlite(path, mode);
-  }
-  size_t scheme = url.find("://");
-  if (scheme != std::string::npos) {
-    return Status::InvalidArgument("store: unsupported URL scheme '" + url.substr(0, scheme) +
-                                   "' (want sqlite:PATH or postgresql://...)");
-  }
-  return internal::OpenSqlite(url, mode);
+  auto parsed = common::ParseStoreUrl(url);
+  if (!parsed.ok()) return Status::InvalidArgument("store: " + parsed.status().message());
+  if (parsed->kind == common::StoreUrl::Kind::kPostgres) return internal::OpenPostgres(url);
+  return internal::OpenSqlite(parsed->sqlite_path, mode);
 }
 
 }  // namespace chaperone::store

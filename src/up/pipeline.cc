@@ -2,8 +2,8 @@
 
 #include <librdkafka/rdkafka.h>
 #include <unistd.h>
-#include <yaml-cpp/yaml.h>
 
+#include <algorithm>
 #include <filesystem>
 #include <random>
 #include <thread>
@@ -12,6 +12,8 @@
 #include "chaperone/kafka_config.h"
 #include "chaperone/mock_cluster.h"
 #include "collector/collector.h"
+#include "collector/collector_config.h"
+#include "common/secrets.h"
 #include "lib/util/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
@@ -426,48 +428,62 @@ Result<std::unique_ptr<Pipeline>> StartDemo(const DemoOptions& o, const std::fun
       o.interceptor_path + ")");
   log("audit service: tier regional, REST http://127.0.0.1:" + std::to_string(p->endpoints_.service_rest_port));
   log("consumer group demo: tier consumer:demo");
-  log("collector: " + p->endpoints_.store_url);
+  log("collector: " + common::RedactUrl(p->endpoints_.store_url));
   log("web: " + p->endpoints_.web_url + "  (windows " + window + " s, flush every " + flush_ms + " ms)");
   return std::unique_ptr<Pipeline>(std::move(p));
 }
 
-Result<std::unique_ptr<Pipeline>> StartFromConfig(const std::string& path,
+Result<std::unique_ptr<Pipeline>> StartFromConfig(const config::ProjectFile& file, const std::vector<std::string>& run,
                                                   const std::function<void(const std::string&)>& log) {
-  YAML::Node root;
-  try {
-    root = YAML::LoadFile(path);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(path + ": " + e.what());
+  auto wanted = [&](const std::string& component) {
+    if (run.empty()) return file.Has(component);
+    return std::find(run.begin(), run.end(), component) != run.end();
+  };
+  if (!wanted("service") && !wanted("collector") && !wanted("web"))
+    return Status::InvalidArgument(file.source +
+                                   ": names no component to run (expected sections service, collector, web, or up.run)");
+  // Every section is checked before anything starts.
+  Result<collector::CollectorOptions> co = Status::Internal("not parsed");
+  Result<web::WebServerOptions> wo = Status::Internal("not parsed");
+  Result<service::ServiceOptions> so = Status::Internal("not parsed");
+  config::Errors errors;
+  if (wanted("collector")) {
+    co = collector::ParseCollectorConfig(file);
+    if (!co.ok()) errors.Add(co.status());
   }
-  if (!root.IsMap() || !(root["service"] || root["collector"] || root["web"]))
-    return Status::InvalidArgument(path + ": names no component to run (expected sections service, collector, web)");
+  if (wanted("web")) {
+    web::WebServerOptions base;
+    // Beside a collector, which creates the store on its own thread, the web server may create it too.
+    if (wanted("collector")) base.store_mode = store::OpenMode::kCreate;
+    if (co.ok()) base.store_url = co->store_url;
+    wo = web::ParseWebConfig(file, {}, base);
+    if (!wo.ok()) errors.Add(wo.status());
+  }
+  if (wanted("service")) {
+    so = service::ParseServiceConfig(file);
+    if (!so.ok()) errors.Add(so.status());
+  }
+  if (!errors.empty()) return errors.ToStatus();
+
   auto p = std::make_unique<RunningPipeline>();
   p->log_ = log;
-  if (root["collector"]) {
-    auto co = collector::LoadCollectorConfig(path);
-    if (!co.ok()) return co.status();
+  if (co.ok()) {
     p->endpoints_.bootstrap_servers = co->bootstrap_servers;
     p->endpoints_.audit_topic = co->audit_topic;
     p->endpoints_.store_url = co->store_url;
     auto col = collector::Collector::Create(*co);
     if (!col.ok()) return col.status();
     p->StartCollector(std::move(*col));
-    log("collector: " + co->bootstrap_servers + " topic " + co->audit_topic + " -> " + co->store_url);
+    log("collector: cluster " + co->cluster_name + " topic " + co->audit_topic + " -> " +
+        common::RedactUrl(co->store_url));
   }
-  if (root["web"]) {
-    web::WebServerOptions wo;
-    if (!p->endpoints_.store_url.empty()) wo.store_url = p->endpoints_.store_url;
-    // Beside a collector, which creates the store on its own thread, the web server may create it too.
-    if (root["collector"]) wo.store_mode = store::OpenMode::kCreate;
-    if (Status s = web::LoadWebConfig(path, wo); !s.ok()) return s;
-    p->web_ = std::make_unique<web::WebServer>(wo, SystemClock::Instance());
+  if (wo.ok()) {
+    p->web_ = std::make_unique<web::WebServer>(std::move(*wo), SystemClock::Instance());
     if (Status s = p->web_->Start(); !s.ok()) return s;
     p->endpoints_.web_url = p->web_->url();
     log("web: " + p->endpoints_.web_url);
   }
-  if (root["service"]) {
-    auto so = service::LoadServiceConfig(path);
-    if (!so.ok()) return so.status();
+  if (so.ok()) {
     auto svc = service::AuditService::Create(*so);
     if (!svc.ok()) return svc.status();
     std::string tier = so->tier;

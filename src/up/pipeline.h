@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "chaperone/status.h"
+#include "config/project_file.h"
 
 namespace chaperone::up {
 
@@ -48,8 +49,9 @@ class Pipeline {
 // Starts the embedded demo. `log` receives one line per started component.
 Result<std::unique_ptr<Pipeline>> StartDemo(const DemoOptions& options, const std::function<void(const std::string&)>& log);
 
-// Starts the components named in a YAML config (sections service:, collector:, web:).
-Result<std::unique_ptr<Pipeline>> StartFromConfig(const std::string& config_path,
+// Starts the components of a project file: those in `run`, or (empty) every
+// one of collector, web and service that has a section.
+Result<std::unique_ptr<Pipeline>> StartFromConfig(const config::ProjectFile& file, const std::vector<std::string>& run,
                                                   const std::function<void(const std::string&)>& log);
 
 // The interceptor plugin next to `argv0` (../lib/libchaperone-interceptor.so) or in the

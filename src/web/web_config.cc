@@ -1,98 +1,124 @@
 #include "web/web_config.h"
 
-#include <yaml-cpp/yaml.h>
-
-#include <fstream>
-#include <sstream>
-
-#include "common/listen_address.h"
 #include "web/params.h"
 #include "web/tier_order.h"
 
 namespace chaperone::web {
 namespace {
 
-Status Apply(const YAML::Node& root, WebServerOptions& o, const std::string& origin) {
-  if (root.IsNull()) return Status::Ok();
-  if (!root.IsMap()) return Status::InvalidArgument(origin + ": expected a mapping at the top level");
-  const bool in_section = static_cast<bool>(root["web"]);
-  YAML::Node node = in_section ? root["web"] : root;
-  if (node.IsNull()) return Status::Ok();
-  if (!node.IsMap()) return Status::InvalidArgument(origin + ": 'web' must be a mapping");
-  const std::string prefix = in_section ? "web." : "";
-  for (const auto& kv : node) {
-    const std::string key = kv.first.as<std::string>();
-    const YAML::Node& v = kv.second;
-    auto bad = [&](const std::string& why) {
-      return Status::InvalidArgument(origin + ": " + prefix + key + ": " + why);
-    };
-    auto integer = [&](int64_t min, int64_t max, int64_t& out) -> Status {
-      if (!v.IsScalar()) return bad("expected an integer");
-      auto n = ParseInt(v.Scalar(), min, max);
-      if (!n.ok()) return bad(n.status().message());
-      out = *n;
-      return Status::Ok();
-    };
-    Status s;
-    if (key == "listen") {
-      if (!v.IsScalar()) return bad("expected HOST:PORT");
-      o.listen = v.Scalar();
-      if (auto l = common::ParseListenAddress(o.listen); !l.ok()) return bad(l.status().message());
-    } else if (key == "store") {
-      if (!v.IsScalar() || v.Scalar().empty()) return bad("expected a store URL");
-      o.store_url = v.Scalar();
-    } else if (key == "tier-order") {
-      std::vector<std::string> items;
-      if (v.IsSequence()) {
-        for (const auto& item : v) {
-          if (!item.IsScalar()) return bad("expected a list of tier names");
-          items.push_back(item.Scalar());
-        }
-      } else if (v.IsScalar()) {
-        items = SplitList(v.Scalar());
-      } else {
-        return bad("expected a list of tier names");
-      }
-      std::string joined;
-      for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i;
-      if (auto t = TierOrder::Parse(joined); !t.ok()) return bad(t.status().message());
-      o.tier_order = std::move(items);
-    } else if (key == "delay-threshold-ms") {
-      s = integer(0, int64_t{1} << 40, o.delay_threshold_ms);
-    } else if (key == "grace-sec") {
-      s = integer(0, 86400, o.grace_sec);
-    } else if (key == "stale-emitter-sec") {
-      s = integer(1, 30 * 86400, o.stale_emitter_sec);
-    } else if (key == "window-sec") {
-      s = integer(1, 86400, o.window_sec);
-    } else if (key == "threads") {
-      int64_t t = o.threads;
-      s = integer(1, 256, t);
-      o.threads = static_cast<int>(t);
-    } else {
-      return Status::InvalidArgument(origin + ": unknown key '" + prefix + key + "'");
-    }
-    if (!s.ok()) return s;
-  }
+using config::Errors;
+using config::Value;
+
+struct Draft {
+  WebServerOptions opts;
+  bool store_set = false;
+};
+
+Status Seconds(const Value& v, int64_t min, int64_t max, int64_t& out) {
+  using std::chrono::seconds;
+  SETTING_VALUE(d, config::AsDuration(v, seconds(1), seconds(min), seconds(max)));
+  if (d.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
+  out = d.count() / 1000;
   return Status::Ok();
+}
+
+const config::Table<Draft>& Settings() {
+  using std::chrono::milliseconds;
+  static const config::Table<Draft> kTable(
+      "web",
+      {
+          {{"listen", "", "host:port", "`127.0.0.1:8080`",
+            "Address of the API, the dashboard, `/metrics` and `/health`; port 0 picks a free port."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(s, config::AsListen(v, false));
+             d.opts.listen = s;
+             return Status::Ok();
+           }},
+          {{"store", "", "URL", "`store.url`",
+            "Store URL: `sqlite:PATH`, `PATH` or `postgresql://user:password@host:port/db` (the password is never "
+            "printed back). The web server only reads: a store that does not exist fails the start."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(s, config::AsStoreUrl(v));
+             d.opts.store_url = s;
+             d.store_set = true;
+             return Status::Ok();
+           }},
+          {{"tier_order", "", "list", "producer, proxy\\*, regional, replicator, aggregate, consumer\\*, then A–Z",
+            "Pipeline order of the tiers (`proxy*` matches a prefix), as a list or `a,b,c`."},
+           +[](const Value& v, Draft& d) -> Status {
+             std::vector<std::string> items;
+             if (v.node.IsScalar()) {
+               items = SplitList(v.node.scalar);
+             } else {
+               SETTING_VALUE(list, config::AsStringList(v));
+               items = list;
+             }
+             std::string joined;
+             for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i;
+             if (auto t = TierOrder::Parse(joined); !t.ok())
+               return Status::InvalidArgument(v.where + ": " + t.status().message());
+             d.opts.tier_order = std::move(items);
+             return Status::Ok();
+           }},
+          {{"delay_threshold_ms", "", "duration (ms)", "`60000`",
+            "A topic is `delay` when the p99 latency of its last final window exceeds this."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(x, config::AsDuration(v, milliseconds(1), milliseconds(0), milliseconds(int64_t{1} << 40)));
+             d.opts.delay_threshold_ms = x.count();
+             return Status::Ok();
+           }},
+          {{"grace_sec", "", "duration (s)", "`60`",
+            "A window is final once every emitter's heartbeat passed its end plus this (0 to 1 d)."},
+           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 0, 86400, d.opts.grace_sec); }},
+          {{"stale_emitter_sec", "", "duration (s)", "`180`",
+            "An emitter silent this long is stale (about 3 flush intervals; 1 s to 30 d)."},
+           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 1, 30 * 86400, d.opts.stale_emitter_sec); }},
+          {{"window_sec", "", "duration (s)", "`600`", "Window size reported when the data does not say (1 s to 1 d)."},
+           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 1, 86400, d.opts.window_sec); }},
+          {{"threads", "", "integer", "`8`", "HTTP worker threads (1 to 256)."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(x, config::AsInt(v, 1, 256));
+             d.opts.threads = static_cast<int>(x);
+             return Status::Ok();
+           }},
+      });
+  return kTable;
 }
 
 }  // namespace
 
-Status ParseWebConfig(std::string_view yaml, WebServerOptions& options, const std::string& origin) {
-  try {
-    return Apply(YAML::Load(std::string(yaml)), options, origin);
-  } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(origin + ": " + e.what());
-  }
+Result<WebServerOptions> ParseWebConfig(const config::ProjectFile& file, const std::vector<config::FlagValue>& flags,
+                                        WebServerOptions base) {
+  Errors errors;
+  Draft d;
+  d.opts = std::move(base);
+  config::StoreSection store = config::ParseStoreSection(file, errors);
+  Settings().ApplySection(file.Section("web"), file.source, d, errors);
+  Settings().ApplyFlags(flags, d, errors);
+  if (!errors.empty()) return errors.ToStatus();
+  if (!d.store_set && !store.url.empty()) d.opts.store_url = store.url;
+  if (!d.opts.store && d.opts.store_url.empty())
+    return Status::InvalidArgument("web.store: no store: give --store, web.store or store.url");
+  if (Status s = ValidateOptions(d.opts); !s.ok()) return s;
+  return std::move(d.opts);
 }
 
-Status LoadWebConfig(const std::string& path, WebServerOptions& options) {
-  std::ifstream f(path);
-  if (!f) return Status::InvalidArgument("--config: cannot read " + path);
-  std::stringstream ss;
-  ss << f.rdbuf();
-  return ParseWebConfig(ss.str(), options, "--config " + path);
+Result<WebServerOptions> ParseWebConfig(std::string_view yaml, std::string_view source,
+                                        const std::vector<config::FlagValue>& flags, WebServerOptions base) {
+  auto file = config::ParseProject(yaml, source);
+  if (!file.ok()) return file.status();
+  return ParseWebConfig(*file, flags, std::move(base));
 }
+
+Result<WebServerOptions> LoadWebConfig(const std::string& path, const std::vector<config::FlagValue>& flags,
+                                       WebServerOptions base) {
+  auto file = config::LoadProject(path);
+  if (!file.ok()) return file.status();
+  return ParseWebConfig(*file, flags, std::move(base));
+}
+
+const config::TableBase& WebSettingsTable() { return Settings(); }
+
+std::string WebConfigReference() { return Settings().Reference(); }
 
 }  // namespace chaperone::web

@@ -138,7 +138,7 @@ class CollectorKill : public ::testing::TestWithParam<std::string> {
     test::ProcessOptions po;
     po.stdout_mode = test::ProcessOptions::Stream::kInherit;  // its log shows in the test output
     auto p = test::Process::Start({CHAPERONE_BIN, "collector", "--bootstrap-servers", bootstrap, "--store", url_,
-                                   "--batch-records", std::to_string(batch_records), "--group", "kill-test", "-X",
+                                   "--batch-records", std::to_string(batch_records), "--group-id", "kill-test", "-X",
                                    "fetch.wait.max.ms=10",
                                    // A killed member's partitions move after the session timeout: keep it short.
                                    "-X", "session.timeout.ms=6000", "-X", "heartbeat.interval.ms=500"},

@@ -241,7 +241,7 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   // it may take some of the injected commit and fetch errors.
   const std::string store_url = "sqlite:" + dir + "/store.db";
   Member collector("collector",
-                   {"collector", "--bootstrap-servers", bootstrap, "--audit-topic", kAuditTopic, "--group",
+                   {"collector", "--bootstrap-servers", bootstrap, "--audit-topic", kAuditTopic, "--group-id",
                     kCollectorGroup, "--store", store_url},
                    dir);
   collector.Start();

@@ -23,11 +23,11 @@ expect_usage_error() {
   grep -q -- "$want" "$dir/err" || fail "web $*: error '$(cat "$dir/err")' lacks '$want'"
 }
 
-expect_usage_error "listen address" --store "sqlite:$dir/a.db" --listen nowhere
+expect_usage_error "--listen: 'nowhere': want HOST:PORT" --store "sqlite:$dir/a.db" --listen nowhere
 expect_usage_error "tier" --store "sqlite:$dir/a.db" --tier-order "a,,b"
 expect_usage_error "store" --listen 127.0.0.1:0
 printf 'web:\n  listne: 127.0.0.1:0\n' >"$dir/bad.yaml"
-expect_usage_error "unknown key 'web.listne'" --config "$dir/bad.yaml"
+expect_usage_error "bad.yaml:2: web.listne: unknown setting (did you mean web.listen?)" --config "$dir/bad.yaml"
 expect_usage_error "cannot read" --config "$dir/missing.yaml"
 expect_usage_error "$dir/mistyped/path.db does not exist" --listen 127.0.0.1:0 --store "sqlite:$dir/mistyped/path.db"
 [[ ! -e "$dir/mistyped" ]] || fail "chaperone web created $dir/mistyped for a store it only reads"
@@ -38,12 +38,13 @@ expect_usage_error "$dir/mistyped/path.db does not exist" --listen 127.0.0.1:0 -
 
 cat >"$dir/chaperone.yaml" <<EOF
 collector:
-  group: ignored-by-web
+  group_id: ignored-by-web
+store:
+  url: sqlite:$dir/audit.db
 web:
   listen: 127.0.0.1:0
-  store: sqlite:$dir/audit.db
-  tier-order: [producer, regional, aggregate]
-  grace-sec: 60
+  tier_order: [producer, regional, aggregate]
+  grace_sec: 60
 EOF
 "$BIN" web --config "$dir/chaperone.yaml" --delay-threshold-ms 5000 >"$dir/out" 2>"$dir/log" &
 pid=$!

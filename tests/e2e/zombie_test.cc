@@ -127,7 +127,7 @@ TEST_P(Zombie, AMemberFrozenPastItsSessionTimeoutNeverChangesTheTotals) {
     argv.insert(argv.end(), args.begin(), args.end());
     return Process::Start(argv, o);
   };
-  auto collector = start({"collector", "--bootstrap-servers", bootstrap, "--audit-topic", kAuditTopic, "--group",
+  auto collector = start({"collector", "--bootstrap-servers", bootstrap, "--audit-topic", kAuditTopic, "--group-id",
                           kCollectorGroup, "--store", "sqlite:" + db, "--batch-ms", "100"},
                          "collector.log");
   ASSERT_TRUE(collector.ok()) << collector.status().ToString();

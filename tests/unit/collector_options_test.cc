@@ -7,6 +7,7 @@
 #include <fstream>
 
 #include "collector/collector.h"
+#include "collector/collector_config.h"
 
 namespace chaperone::collector {
 namespace {
@@ -32,21 +33,21 @@ TEST(CollectorOptions, EachBadFieldIsNamed) {
   };
   const Case cases[] = {
       {[](CollectorOptions& o) { o.bootstrap_servers.clear(); }, "--bootstrap-servers"},
-      {[](CollectorOptions& o) { o.audit_topic = "bad topic!"; }, "--audit-topic"},
-      {[](CollectorOptions& o) { o.audit_topic = std::string(250, 'a'); }, "--audit-topic"},
-      {[](CollectorOptions& o) { o.group.clear(); }, "--group"},
-      {[](CollectorOptions& o) { o.store_url = "mysql://x"; }, "--store"},
-      {[](CollectorOptions& o) { o.metrics_listen = "8080"; }, "--metrics-listen"},
-      {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:99999"; }, "--metrics-listen"},
-      {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:x"; }, "--metrics-listen"},
-      {[](CollectorOptions& o) { o.metrics_listen = "::1:9100"; }, "--metrics-listen"},
-      {[](CollectorOptions& o) { o.audit_topic = ".."; }, "--audit-topic"},
-      {[](CollectorOptions& o) { o.retention_days = -1; }, "--retention-days"},
-      {[](CollectorOptions& o) { o.batch_records = 0; }, "--batch-records"},
-      {[](CollectorOptions& o) { o.batch_ms = 0; }, "--batch-ms"},
-      {[](CollectorOptions& o) { o.kafka["enable.auto.commit"] = "true"; }, "-X enable.auto.commit"},
-      {[](CollectorOptions& o) { o.kafka["isolation.level"] = "read_uncommitted"; }, "-X isolation.level"},
-      {[](CollectorOptions& o) { o.kafka["group.id"] = "x"; }, "use --group"},
+      {[](CollectorOptions& o) { o.audit_topic = "bad topic!"; }, "collector.audit_topic"},
+      {[](CollectorOptions& o) { o.audit_topic = std::string(250, 'a'); }, "collector.audit_topic"},
+      {[](CollectorOptions& o) { o.group.clear(); }, "collector.group_id"},
+      {[](CollectorOptions& o) { o.store_url = "mysql://x"; }, "collector.store"},
+      {[](CollectorOptions& o) { o.metrics_listen = "8080"; }, "collector.listen"},
+      {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:99999"; }, "collector.listen"},
+      {[](CollectorOptions& o) { o.metrics_listen = "127.0.0.1:x"; }, "collector.listen"},
+      {[](CollectorOptions& o) { o.metrics_listen = "::1:9100"; }, "collector.listen"},
+      {[](CollectorOptions& o) { o.audit_topic = ".."; }, "collector.audit_topic"},
+      {[](CollectorOptions& o) { o.retention_days = -1; }, "collector.retention_days"},
+      {[](CollectorOptions& o) { o.batch_records = 0; }, "collector.batch_records"},
+      {[](CollectorOptions& o) { o.batch_ms = 0; }, "collector.batch_ms"},
+      {[](CollectorOptions& o) { o.kafka["enable.auto.commit"] = "true"; }, "collector.consumer.enable.auto.commit"},
+      {[](CollectorOptions& o) { o.kafka["isolation.level"] = "read_uncommitted"; }, "collector.consumer.isolation.level"},
+      {[](CollectorOptions& o) { o.kafka["group.id"] = "x"; }, "use collector.group_id"},
   };
   for (const Case& c : cases) {
     CollectorOptions o = Valid();
@@ -61,16 +62,6 @@ TEST(CollectorOptions, EachBadFieldIsNamed) {
   ok.kafka["fetch.wait.max.ms"] = "10";
   EXPECT_TRUE(ok.Validate().ok());
   EXPECT_FALSE(Collector::Create(CollectorOptions{}).ok());
-}
-
-TEST(CollectorOptions, KafkaPropertyIsKeyEqualsValue) {
-  std::map<std::string, std::string> m;
-  EXPECT_TRUE(ParseKafkaProperty("security.protocol=SASL_SSL", &m).ok());
-  EXPECT_TRUE(ParseKafkaProperty("sasl.password=a=b", &m).ok());
-  EXPECT_EQ(m["security.protocol"], "SASL_SSL");
-  EXPECT_EQ(m["sasl.password"], "a=b");
-  EXPECT_FALSE(ParseKafkaProperty("novalue", &m).ok());
-  EXPECT_FALSE(ParseKafkaProperty("=x", &m).ok());
 }
 
 class ConfigFile : public ::testing::Test {
@@ -89,25 +80,32 @@ class ConfigFile : public ::testing::Test {
   std::string dir_;
 };
 
-TEST_F(ConfigFile, ReadsEveryKeyAtTopLevelOrUnderCollector) {
+TEST_F(ConfigFile, ReadsEveryKeyOfItsSectionAndTheSharedOnes) {
   auto o = LoadCollectorConfig(Write(R"(
-bootstrap-servers: "b1:9092,b2:9092"
-audit-topic: audit
-group: g1
-store: postgresql://db/chaperone
-metrics-listen: 127.0.0.1:9100
-retention-days: 30
-batch-records: 500
-batch-ms: 50
-kafka:
-  security.protocol: SSL
-  fetch.wait.max.ms: 20
+clusters:
+  regional: {bootstrap.servers: "r:9092"}
+  audit:
+    bootstrap.servers: "b1:9092,b2:9092"
+    security.protocol: SSL
+store:
+  url: postgresql://db/shared
+collector:
+  cluster: audit
+  audit_topic: audit
+  group_id: g1
+  listen: 127.0.0.1:9100
+  retention_days: 30
+  batch_records: 500
+  batch_ms: 50
+  consumer:
+    fetch.wait.max.ms: 20
 )"));
   ASSERT_TRUE(o.ok()) << o.status().ToString();
+  EXPECT_EQ(o->cluster_name, "audit");
   EXPECT_EQ(o->bootstrap_servers, "b1:9092,b2:9092");
   EXPECT_EQ(o->audit_topic, "audit");
   EXPECT_EQ(o->group, "g1");
-  EXPECT_EQ(o->store_url, "postgresql://db/chaperone");
+  EXPECT_EQ(o->store_url, "postgresql://db/shared");  // the shared store
   EXPECT_EQ(o->metrics_listen, "127.0.0.1:9100");
   EXPECT_EQ(o->retention_days, 30);
   EXPECT_EQ(o->batch_records, 500);
@@ -115,29 +113,55 @@ kafka:
   EXPECT_EQ(o->kafka.at("security.protocol"), "SSL");
   EXPECT_EQ(o->kafka.at("fetch.wait.max.ms"), "20");
 
-  auto s = LoadCollectorConfig(Write("web:\n  listen: x\ncollector:\n  group: g2\n"));
+  // Its own store wins over the shared one; durations take units; flags win over the file.
+  auto s = LoadCollectorConfig(Write("clusters:\n  a: {bootstrap.servers: x:1}\nstore: {url: sqlite:/a.db}\n"
+                                     "collector:\n  store: sqlite:/b.db\n  batch_ms: 2s\n  group_id: g2\n"),
+                               {{"group-id", "g3"}, {"property", "client.id=c"}});
   ASSERT_TRUE(s.ok()) << s.status().ToString();
-  EXPECT_EQ(s->group, "g2");
+  EXPECT_EQ(s->store_url, "sqlite:/b.db");
+  EXPECT_EQ(s->batch_ms, 2000);
+  EXPECT_EQ(s->group, "g3");
+  EXPECT_EQ(s->kafka.at("client.id"), "c");
   EXPECT_EQ(s->audit_topic, "chaperone-audit");  // defaults kept
+
+  // Flags alone.
+  auto f = LoadCollectorConfig("", {{"bootstrap-servers", "h:1"}});
+  ASSERT_TRUE(f.ok()) << f.status().ToString();
+  EXPECT_EQ(f->bootstrap_servers, "h:1");
 }
 
-TEST_F(ConfigFile, BadFilesGiveClearErrors) {
-  auto unknown = LoadCollectorConfig(Write("grup: x\n"));
+TEST_F(ConfigFile, BadFilesGiveClearErrorsAllAtOnce) {
+  auto unknown = LoadCollectorConfig(Write("clusters:\n  a: {bootstrap.servers: x:1}\ncollector:\n  grup_id: x\n"
+                                           "  strore: y\n  retention_days: many\n"));
   ASSERT_FALSE(unknown.ok());
-  EXPECT_NE(unknown.status().message().find("unknown key 'grup'"), std::string::npos);
-  auto unknown_in_section = LoadCollectorConfig(Write("collector:\n  strore: x\n"));
-  ASSERT_FALSE(unknown_in_section.ok());
-  EXPECT_NE(unknown_in_section.status().message().find("collector.strore"), std::string::npos);
-  auto type = LoadCollectorConfig(Write("retention-days: many\n"));
-  ASSERT_FALSE(type.ok());
-  EXPECT_NE(type.status().message().find("c.yaml"), std::string::npos);
-  auto syntax = LoadCollectorConfig(Write("group: [unclosed\n"));
+  const std::string& m = unknown.status().message();
+  EXPECT_NE(m.find("c.yaml:4: collector.grup_id: unknown setting (did you mean collector.group_id?)"), std::string::npos) << m;
+  EXPECT_NE(m.find("c.yaml:5: collector.strore: unknown setting (did you mean collector.store?)"), std::string::npos) << m;
+  EXPECT_NE(m.find("c.yaml:6: collector.retention_days: must be an integer"), std::string::npos) << m;
+  // The old key style is named with the right one.
+  auto old = LoadCollectorConfig(Write("collector:\n  audit-topic: x\n"));
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("did you mean collector.audit_topic?"), std::string::npos)
+      << old.status().message();
+  auto syntax = LoadCollectorConfig(Write("collector: [unclosed\n"));
   EXPECT_FALSE(syntax.ok());
   auto missing = LoadCollectorConfig(dir_ + "/nope.yaml");
   ASSERT_FALSE(missing.ok());
   EXPECT_NE(missing.status().message().find("cannot read"), std::string::npos);
-  auto kafka = LoadCollectorConfig(Write("kafka: [a, b]\n"));
-  EXPECT_FALSE(kafka.ok());
+  auto consumer = LoadCollectorConfig(Write("collector:\n  consumer: [a, b]\n"));
+  EXPECT_FALSE(consumer.ok());
+  auto owned = LoadCollectorConfig(Write("clusters:\n  a: {bootstrap.servers: x:1}\ncollector:\n  consumer: {isolation.level: read_uncommitted}\n"));
+  ASSERT_FALSE(owned.ok());
+  EXPECT_NE(owned.status().message().find("isolation.level"), std::string::npos);
+  auto no_cluster = LoadCollectorConfig(Write("clusters:\n  a: {bootstrap.servers: x:1}\n  b: {bootstrap.servers: y:1}\n"
+                                              "collector:\n  cluster: aa\n"));
+  ASSERT_FALSE(no_cluster.ok());
+  EXPECT_NE(no_cluster.status().message().find("no cluster named \"aa\" in `clusters` (did you mean a?)"),
+            std::string::npos)
+      << no_cluster.status().message();
+  auto bad_flag = LoadCollectorConfig("", {{"bootstrap-servers", "h:1"}, {"property", "novalue"}});
+  ASSERT_FALSE(bad_flag.ok());
+  EXPECT_NE(bad_flag.status().message().find("--property: must be KEY=VALUE"), std::string::npos);
 }
 
 TEST(CollectorMetricsText, IsPrometheusText) {

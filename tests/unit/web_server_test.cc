@@ -247,44 +247,56 @@ TEST(WebServer, StartFailsClearlyOnABusyPortOrBadOptions) {
 }
 
 TEST(WebConfig, ReadsTheWebSectionAndRejectsUnknownKeys) {
-  WebServerOptions o;
-  Status s = ParseWebConfig(R"(
+  auto o = ParseWebConfig(R"(
 collector:
-  group: x
+  group_id: x
+store:
+  url: sqlite:/tmp/shared.db
 web:
   listen: 0.0.0.0:9090
   store: sqlite:/tmp/audit.db
-  tier-order: [producer, "edge*", aggregate]
-  delay-threshold-ms: 30000
-  grace-sec: 15
-  stale-emitter-sec: 90
-  window-sec: 60
+  tier_order: [producer, "edge*", aggregate]
+  delay_threshold_ms: 30s
+  grace_sec: 15
+  stale_emitter_sec: 90
+  window_sec: 1m
   threads: 4
 )",
-                            o);
-  ASSERT_TRUE(s.ok()) << s.message();
-  EXPECT_EQ(o.listen, "0.0.0.0:9090");
-  EXPECT_EQ(o.store_url, "sqlite:/tmp/audit.db");
-  EXPECT_EQ(o.tier_order, (std::vector<std::string>{"producer", "edge*", "aggregate"}));
-  EXPECT_EQ(o.delay_threshold_ms, 30000);
-  EXPECT_EQ(o.grace_sec, 15);
-  EXPECT_EQ(o.stale_emitter_sec, 90);
-  EXPECT_EQ(o.window_sec, 60);
-  EXPECT_EQ(o.threads, 4);
+                          "w.yaml");
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  EXPECT_EQ(o->listen, "0.0.0.0:9090");
+  EXPECT_EQ(o->store_url, "sqlite:/tmp/audit.db");
+  EXPECT_EQ(o->tier_order, (std::vector<std::string>{"producer", "edge*", "aggregate"}));
+  EXPECT_EQ(o->delay_threshold_ms, 30000);
+  EXPECT_EQ(o->grace_sec, 15);
+  EXPECT_EQ(o->stale_emitter_sec, 90);
+  EXPECT_EQ(o->window_sec, 60);
+  EXPECT_EQ(o->threads, 4);
 
-  WebServerOptions p;
-  ASSERT_TRUE(ParseWebConfig("tier-order: a,b\nlisten: 127.0.0.1:1\n", p).ok());  // a file of the section alone
-  EXPECT_EQ(p.tier_order, (std::vector<std::string>{"a", "b"}));
+  // The shared store, a tier order as "a,b", and flags over the file.
+  auto p = ParseWebConfig("store: {url: sqlite:/tmp/s.db}\nweb:\n  tier_order: a,b\n  listen: 127.0.0.1:1\n", "w.yaml",
+                          {{"threads", "2"}});
+  ASSERT_TRUE(p.ok()) << p.status().message();
+  EXPECT_EQ(p->tier_order, (std::vector<std::string>{"a", "b"}));
+  EXPECT_EQ(p->store_url, "sqlite:/tmp/s.db");
+  EXPECT_EQ(p->threads, 2);
 
-  WebServerOptions q;
-  s = ParseWebConfig("web:\n  listne: x\n", q);
-  EXPECT_NE(s.message().find("unknown key 'web.listne'"), std::string::npos) << s.message();
-  EXPECT_FALSE(ParseWebConfig("web:\n  grace-sec: -5\n", q).ok());
-  EXPECT_FALSE(ParseWebConfig("web:\n  grace-sec: [1]\n", q).ok());
-  EXPECT_FALSE(ParseWebConfig("web:\n  listen: nowhere\n", q).ok());
-  EXPECT_FALSE(ParseWebConfig("web: [1, 2]\n", q).ok());
-  EXPECT_FALSE(ParseWebConfig("web:\n  listen: [unclosed\n", q).ok());
-  EXPECT_FALSE(LoadWebConfig("/nonexistent/chaperone.yaml", q).ok());
+  auto q = ParseWebConfig("store: {url: sqlite:/x}\nweb:\n  listne: x\n  grace_sec: -5\n", "w.yaml");
+  ASSERT_FALSE(q.ok());
+  EXPECT_NE(q.status().message().find("w.yaml:3: web.listne: unknown setting (did you mean web.listen?)"),
+            std::string::npos)
+      << q.status().message();
+  EXPECT_NE(q.status().message().find("w.yaml:4: web.grace_sec: must be a duration"), std::string::npos)
+      << q.status().message();
+  auto old = ParseWebConfig("web:\n  grace-sec: 5\n", "w.yaml");
+  ASSERT_FALSE(old.ok());
+  EXPECT_NE(old.status().message().find("did you mean web.grace_sec?"), std::string::npos) << old.status().message();
+  EXPECT_FALSE(ParseWebConfig("web:\n  grace_sec: [1]\n", "w.yaml").ok());
+  EXPECT_FALSE(ParseWebConfig("web:\n  listen: nowhere\n", "w.yaml").ok());
+  EXPECT_FALSE(ParseWebConfig("web: [1, 2]\n", "w.yaml").ok());
+  EXPECT_FALSE(ParseWebConfig("web:\n  listen: [unclosed\n", "w.yaml").ok());
+  EXPECT_FALSE(ParseWebConfig("web:\n  listen: 127.0.0.1:1\n", "w.yaml").ok());  // no store anywhere
+  EXPECT_FALSE(LoadWebConfig("/nonexistent/chaperone.yaml").ok());
 }
 
 }  // namespace

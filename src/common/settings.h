@@ -1,0 +1,256 @@
+// The one settings mechanism of every component: a component declares one
+// table of settings (YAML key, flag, type, default, description, how to apply
+// a value), and that table drives
+//   - the keys of its section in the project YAML file,
+//   - its command-line flags (the key with '_' and '.' turned into '-', unless
+//     the table names another flag),
+//   - its `--config-reference` output and the generated section of its docs
+//     page (a drift test keeps the two equal),
+//   - `chaperone config check`, which reports every error of every section.
+//
+// This header has no YAML dependency: values arrive as a `Node` tree, which
+// src/config builds from the YAML file (with line numbers) and the CLI builds
+// from flags. The interceptor plugin, which has no YAML, uses the validators.
+//
+// Thread safety: tables are immutable after construction and may be used from
+// any thread; a Draft and its Errors belong to one parse.
+#pragma once
+
+#include <chrono>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chaperone/status.h"
+
+// In a setting's apply function: declares `var` as the value of a validator
+// call, or returns its error.
+#define SETTING_VALUE(var, expr)              \
+  auto var##_r = (expr);                      \
+  if (!var##_r.ok()) return var##_r.status(); \
+  auto& var = *var##_r
+
+namespace chaperone::config {
+
+// A configuration value: null, a scalar, a list or a map (keys in file order).
+struct Node {
+  enum class Kind { kNull, kScalar, kList, kMap };
+  struct Entry;
+  Kind kind = Kind::kNull;
+  std::string scalar;
+  std::vector<Node> items;     // kList
+  std::vector<Entry> entries;  // kMap
+  int line = 0;                // 1-based line in its file; 0: not from a file
+
+  bool IsNull() const { return kind == Kind::kNull; }
+  bool IsScalar() const { return kind == Kind::kScalar; }
+  bool IsList() const { return kind == Kind::kList; }
+  bool IsMap() const { return kind == Kind::kMap; }
+  // The value of `key` in a map, or nullptr.
+  const Node* Find(std::string_view key) const;
+  static Node Scalar(std::string value, int line = 0);
+};
+
+struct Node::Entry {
+  std::string key;
+  int key_line = 0;
+  Node value;
+};
+
+// A value to apply, and how to name it in a message: "file.yaml:12: service.window_sec"
+// or "--window-sec".
+struct Value {
+  const Node& node;
+  std::string where;
+  bool from_flag = false;
+};
+
+// Every error of one parse, each one line: "<where>: <why>".
+class Errors {
+ public:
+  void Add(std::string line) { lines_.push_back(std::move(line)); }
+  void Add(const Value& v, std::string_view why) { lines_.push_back(v.where + ": " + std::string(why)); }
+  // Adds the message of a failed status (a multi-line message adds each line).
+  void Add(const Status& s);
+  bool empty() const { return lines_.empty(); }
+  const std::vector<std::string>& lines() const { return lines_; }
+  // OK when empty, else InvalidArgument with one error per line.
+  Status ToStatus() const;
+
+ private:
+  std::vector<std::string> lines_;
+};
+
+// ---- Validators: one rule each, shared by every component. ----
+// Each returns InvalidArgument "<where>: <why>" on a bad value.
+
+// Quotes a value for a message: at most 80 characters, control characters as '?'.
+std::string Quote(std::string_view s);
+Result<std::string> AsString(const Value& v);
+Result<std::string> AsNonEmptyString(const Value& v);
+Result<int64_t> AsInt(const Value& v, int64_t min, int64_t max);
+Result<bool> AsBool(const Value& v);
+// A duration: an integer in `unit` (the unit the key's name says, e.g. _ms), or
+// a number with its own unit: "250ms", "10s", "5m", "2h", "7d".
+Result<std::chrono::milliseconds> AsDuration(const Value& v, std::chrono::milliseconds unit,
+                                             std::chrono::milliseconds min, std::chrono::milliseconds max);
+// A size in bytes: an integer, or with a unit: "512KiB", "64MiB", "1GiB", "10MB", "1kB".
+Result<int64_t> AsSize(const Value& v, int64_t min, int64_t max);
+// A name: 1 to 249 characters of letters, digits, "._-" and `extra_chars`.
+Result<std::string> AsName(const Value& v, std::string_view extra_chars = "");
+// A Kafka topic name (common::ValidateTopicName).
+Result<std::string> AsTopic(const Value& v);
+// A listen address (common::ValidateListenAddress); "" or null is "off" when `allow_off`.
+Result<std::string> AsListen(const Value& v, bool allow_off);
+// A store URL (common::ValidateStoreUrl).
+Result<std::string> AsStoreUrl(const Value& v);
+// A string or a list of strings.
+Result<std::vector<std::string>> AsStringList(const Value& v);
+// As AsStringList, each an ECMAScript regex that compiles.
+Result<std::vector<std::string>> AsRegexList(const Value& v);
+// A map of librdkafka properties with scalar values, in file order; plugin
+// properties (plugin.library.paths, interceptor.*, chaperone.*) are refused.
+Result<std::vector<std::pair<std::string, std::string>>> AsProperties(const Value& v);
+// "KEY=VALUE" (the -X flag).
+Result<std::pair<std::string, std::string>> AsKeyValue(const Value& v);
+
+// The closest of `candidates` to `word` (at most 3 edits), or "".
+std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
+
+// ---- Tables ----
+
+// What a setting is, for flags and documentation.
+struct SettingDoc {
+  std::string_view key;          // below the section ("topics.include"); "" for flag-only settings
+  std::string_view flag;         // without "--"; "" derives it from the key; "-" for no flag
+  std::string_view type;         // as documented: "integer", "duration (ms)", "host:port" ...
+  std::string_view default_text; // as documented (Markdown)
+  std::string_view description;  // Markdown, one paragraph
+  bool repeatable = false;       // the flag may be given several times
+  bool secret = false;           // never printed back (redacted in messages and listings)
+  std::string_view short_flag = "";  // e.g. "X" for -X
+};
+
+// A command-line flag derived from a table.
+struct FlagSpec {
+  std::string name;   // without "--"
+  std::string short_name;  // without "-", or ""
+  std::string help;
+  bool repeatable = false;
+  bool is_switch = false;  // a bool setting: "--flag" alone means true
+};
+
+// One setting given on the command line: its flag name (without "--") and value.
+struct FlagValue {
+  std::string flag;
+  std::string value;
+};
+
+// The part of a table that does not depend on the component's draft type.
+class TableBase {
+ public:
+  // `section`: the YAML section ("service"); `extra_rows`: Markdown rows placed
+  // before the table's own (settings outside the section, such as clusters).
+  TableBase(std::string section, std::vector<SettingDoc> docs, std::string extra_rows = "");
+
+  const std::string& section() const { return section_; }
+  const std::vector<SettingDoc>& docs() const { return docs_; }
+  // The flag of setting `i` without "--" ("" when it has none).
+  std::string FlagOf(size_t i) const;
+  std::vector<FlagSpec> Flags() const;
+  // The Markdown reference, between "<!-- BEGIN GENERATED: <section> settings -->"
+  // and "<!-- END GENERATED: <section> settings -->" lines.
+  std::string Reference() const;
+  std::string BeginMarker() const;
+  std::string EndMarker() const;
+
+ protected:
+  // Index of the setting with `key`, or -1.
+  int FindKey(std::string_view key) const;
+  int FindFlag(std::string_view flag) const;
+  // True if some key lies below `prefix.`.
+  bool IsGroup(std::string_view prefix) const;
+  std::string Suggestion(std::string_view key) const;
+  static std::string Where(std::string_view source, int line, std::string_view key);
+
+  std::string section_;
+  std::vector<SettingDoc> docs_;
+  std::string extra_rows_;
+};
+
+// A component's table over its draft type (what the settings write into
+// before the rules that involve several settings run).
+template <typename Draft>
+class Table : public TableBase {
+ public:
+  using Apply = Status (*)(const Value& v, Draft& d);
+  struct Setting {
+    SettingDoc doc;
+    Apply apply;
+  };
+
+  Table(std::string section, std::vector<Setting> settings, std::string extra_rows = "")
+      : TableBase(std::move(section), DocsOf(settings), std::move(extra_rows)) {
+    for (auto& s : settings) applies_.push_back(s.apply);
+  }
+
+  // Applies the section's map (null: nothing). Every error is added to
+  // `errors`; the parse goes on past a bad setting so that all are reported.
+  void ApplySection(const Node& section, std::string_view source, Draft& d, Errors& errors) const {
+    if (section.IsNull()) return;
+    if (!section.IsMap()) {
+      errors.Add(Where(source, section.line, section_) + ": must be a map of settings");
+      return;
+    }
+    ApplyMap(section, "", source, d, errors);
+  }
+
+  // Applies flags in order, after the file (flags win).
+  void ApplyFlags(const std::vector<FlagValue>& flags, Draft& d, Errors& errors) const {
+    for (const auto& f : flags) {
+      int i = FindFlag(f.flag);
+      if (i < 0) {
+        errors.Add("--" + f.flag + ": unknown flag");
+        continue;
+      }
+      Node node = Node::Scalar(f.value);
+      std::string where = "--" + f.flag;
+      if (docs_[i].secret) where += " (value hidden)";
+      Status s = applies_[i](Value{node, where, true}, d);
+      if (!s.ok()) errors.Add(s);
+    }
+  }
+
+ private:
+  static std::vector<SettingDoc> DocsOf(const std::vector<Setting>& settings) {
+    std::vector<SettingDoc> out;
+    for (const auto& s : settings) out.push_back(s.doc);
+    return out;
+  }
+
+  void ApplyMap(const Node& map, const std::string& prefix, std::string_view source, Draft& d,
+                Errors& errors) const {
+    for (const auto& e : map.entries) {
+      std::string key = prefix.empty() ? e.key : prefix + "." + e.key;
+      std::string where = Where(source, e.key_line, section_ + "." + key);
+      if (int i = FindKey(key); i >= 0) {
+        Status s = applies_[i](Value{e.value, where, false}, d);
+        if (!s.ok()) errors.Add(s);
+      } else if (IsGroup(key)) {
+        if (e.value.IsMap()) {
+          ApplyMap(e.value, key, source, d, errors);
+        } else if (!e.value.IsNull()) {
+          errors.Add(where + ": must be a map");
+        }
+      } else {
+        errors.Add(where + ": unknown setting" + Suggestion(key));
+      }
+    }
+  }
+
+  std::vector<Apply> applies_;
+};
+
+}  // namespace chaperone::config

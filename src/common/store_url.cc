@@ -1,0 +1,30 @@
+#include "common/store_url.h"
+
+#include "common/secrets.h"
+
+namespace chaperone::common {
+
+Result<StoreUrl> ParseStoreUrl(std::string_view url) {
+  constexpr std::string_view kWant = "want sqlite:PATH or postgresql://user:pass@host:port/db";
+  if (url.empty()) return Status::InvalidArgument("empty store URL (" + std::string(kWant) + ")");
+  StoreUrl out;
+  if (url.starts_with("postgresql://") || url.starts_with("postgres://")) {
+    out.kind = StoreUrl::Kind::kPostgres;
+    return out;
+  }
+  if (url.starts_with("sqlite:")) {
+    std::string_view path = url.substr(7);
+    if (path.starts_with("//")) path.remove_prefix(2);
+    if (path.empty()) return Status::InvalidArgument("sqlite URL without a path: " + RedactUrl(url));
+    out.sqlite_path = std::string(path);
+    return out;
+  }
+  if (size_t scheme = url.find("://"); scheme != std::string_view::npos) {
+    return Status::InvalidArgument("unsupported store URL scheme '" + std::string(url.substr(0, scheme)) + "' (" +
+                                   std::string(kWant) + ")");
+  }
+  out.sqlite_path = std::string(url);
+  return out;
+}
+
+}  // namespace chaperone::common

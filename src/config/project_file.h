@@ -1,0 +1,86 @@
+// The project YAML file: one file describes the clusters and every component
+// (PRODUCT.md §1, docs/configuration.md).
+//
+//   clusters:          # shared: name → librdkafka properties
+//     dc1-regional: {bootstrap.servers: "10.0.0.1:9092", sasl.password: ...}
+//   store:             # shared: where the counts meet
+//     url: postgresql://chaperone:secret@db:5432/chaperone
+//   service: {...}     # one section per component, keys in snake_case
+//   collector: {...}
+//   web: {...}
+//
+// Each component parses its own section with its settings table
+// (common/settings.h) and reads `clusters:` and `store:` through here, so the
+// shared sections have one meaning everywhere.
+//
+// Thread safety: a ProjectFile is an immutable value once loaded.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "chaperone/kafka_config.h"
+#include "chaperone/status.h"
+#include "common/settings.h"
+
+namespace chaperone::config {
+
+struct ProjectFile {
+  std::string source;  // the file's name in messages; "flags" when there is no file
+  Node root;           // the top-level map (null: no file)
+
+  // The section `name`, or a null node when the file has none.
+  const Node& Section(std::string_view name) const;
+  bool Has(std::string_view name) const { return root.Find(name) != nullptr; }
+  // The line of the section's key (0: absent).
+  int SectionLine(std::string_view name) const;
+};
+
+// Every top-level section Chaperone knows.
+const std::vector<std::string>& KnownSections();
+
+// Parses YAML text. Syntax errors, a top level that is not a map, duplicate
+// keys in any map, and unknown sections (with a "did you mean") are errors
+// naming `source`:line; all of them are reported, one per line.
+Result<ProjectFile> ParseProject(std::string_view yaml_text, std::string_view source);
+// Reads and parses `path`; "" gives an empty project (flags only).
+Result<ProjectFile> LoadProject(const std::string& path);
+
+// `clusters:` — name → librdkafka properties, in file order.
+using Clusters = std::vector<std::pair<std::string, KafkaProperties>>;
+// Reads `clusters:`. Every cluster needs bootstrap.servers; plugin properties
+// are refused. Errors go to `errors`.
+Clusters ParseClusters(const ProjectFile& file, Errors& errors);
+
+// How a component named the cluster it uses.
+struct ClusterChoice {
+  std::string name;            // its `cluster` setting; "" = the only entry of `clusters`
+  std::string bootstrap_flag;  // --bootstrap-servers, overrides the cluster's
+  KafkaProperties property_flags;  // -X KEY=VALUE, over the cluster's properties
+};
+
+struct ResolvedCluster {
+  std::string name;
+  KafkaProperties properties;  // includes bootstrap.servers
+};
+
+// Picks the cluster: by name, the only one, or from --bootstrap-servers alone
+// (named `fallback_name`). `key` names the setting in errors ("service.cluster").
+Result<ResolvedCluster> ResolveCluster(const Clusters& clusters, const ClusterChoice& choice, std::string_view key,
+                                       std::string_view fallback_name = "default");
+
+// `store:` — the store every component shares unless its own section names one.
+struct StoreSection {
+  std::string url;  // "" when the file has no store.url
+};
+StoreSection ParseStoreSection(const ProjectFile& file, Errors& errors);
+// The reference of the shared sections (`clusters`, `store`) for docs/configuration.md.
+std::string SharedSectionsReference();
+const TableBase& StoreTable();
+
+// Sets `key` in `props` (replacing an earlier value) — for flag overrides.
+void SetProperty(KafkaProperties& props, const std::string& key, const std::string& value);
+
+}  // namespace chaperone::config
