@@ -7,7 +7,7 @@
 #include "cli/signals.h"
 #include "common/exit_code.h"
 #include "collector/collector.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 namespace chaperone::cli {
 

@@ -12,7 +12,7 @@
 #include "chaperone/kafka_config.h"
 #include "chaperone/mock_cluster.h"
 #include "collector/collector.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 #include "web/web_config.h"
