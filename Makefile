@@ -44,7 +44,7 @@ test-e2e: test-deps build
 # Unit and component tests under ASan+UBSan (CI runs this after `make test`).
 test-sanitize: test-deps
 	cmake -S . -B build-asan -DCMAKE_BUILD_TYPE=Debug -DCHAPERONE_SANITIZE=ON -DCHAPERONE_BENCH=OFF >/dev/null
-	cmake --build build-asan -j$(JOBS) --target unit_tests component_tests chaperone
+	cmake --build build-asan -j$(JOBS) --target unit_tests dashboard_tests component_tests chaperone
 	cd build-asan && ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
 	  ctest --output-on-failure -L 'unit|component' -j$(JOBS)
 

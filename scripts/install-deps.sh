@@ -7,7 +7,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential cmake ccache pkg-config
+  build-essential cmake ccache pkg-config python3
   librdkafka-dev libsimdjson-dev nlohmann-json3-dev libsqlite3-dev libpq-dev
   libcpp-httplib-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libxxhash-dev libssl-dev zlib1g-dev libjemalloc-dev

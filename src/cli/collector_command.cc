@@ -9,7 +9,7 @@
 #include "collector/collector_config.h"
 #include "common/exit_code.h"
 #include "collector/collector.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 namespace chaperone::cli {
 

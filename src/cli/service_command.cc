@@ -14,7 +14,7 @@
 #include "cli/settings_flags.h"
 #include "cli/signals.h"
 #include "common/exit_code.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 

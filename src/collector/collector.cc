@@ -14,10 +14,10 @@
 #include "collector/decode.h"
 #include "common/http_listen.h"
 #include "common/rate_limited_log.h"
-#include "lib/util/heap_stats.h"
+#include "common/heap_stats.h"
 #include "lib/util/http_server.h"
-#include "lib/util/prometheus.h"
-#include "lib/util/thread_name.h"
+#include "common/prometheus.h"
+#include "common/thread_name.h"
 #include "store/store.h"
 
 namespace chaperone::collector {

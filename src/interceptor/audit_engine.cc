@@ -10,7 +10,7 @@
 #include "chaperone/reporter.h"
 #include "chaperone/window_tracker.h"
 #include "common/topic_name.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 namespace chaperone::interceptor {
 namespace {

@@ -22,7 +22,7 @@
 #include "chaperone/window_tracker.h"
 #include "common/rate_limited_log.h"
 #include "lib/kafka/group_membership.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 #include "service/consumer_defaults.h"
 #include "service/fetch_waker.h"
 #include "service/message_audit.h"

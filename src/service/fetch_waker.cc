@@ -5,7 +5,7 @@
 #include <cstdlib>
 #include <memory>
 
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 namespace chaperone::service {
 namespace {

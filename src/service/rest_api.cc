@@ -7,7 +7,7 @@
 
 #include "common/http_listen.h"
 #include "lib/util/http_server.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 namespace chaperone::service {
 namespace {

@@ -2,8 +2,8 @@
 
 #include <fmt/format.h>
 
-#include "lib/util/heap_stats.h"
-#include "lib/util/prometheus.h"
+#include "common/heap_stats.h"
+#include "common/prometheus.h"
 
 namespace chaperone::service {
 namespace {

@@ -14,7 +14,7 @@
 #include "collector/collector.h"
 #include "collector/collector_config.h"
 #include "common/secrets.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 #include "web/web_config.h"

@@ -2,7 +2,7 @@
 
 #include <fmt/format.h>
 
-#include "lib/util/heap_stats.h"
+#include "common/heap_stats.h"
 
 namespace chaperone::web {
 

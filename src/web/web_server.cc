@@ -8,7 +8,7 @@
 
 #include "common/http_listen.h"
 #include "lib/util/http_server.h"
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 #include "web/api.h"
 #include "web/json_writer.h"
 #include "web/params.h"

@@ -1,4 +1,4 @@
-#include "lib/util/heap_stats.h"
+#include "common/heap_stats.h"
 
 #include <gtest/gtest.h>
 

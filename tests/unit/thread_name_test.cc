@@ -1,4 +1,4 @@
-#include "lib/util/thread_name.h"
+#include "common/thread_name.h"
 
 #include <gtest/gtest.h>
 #include <pthread.h>

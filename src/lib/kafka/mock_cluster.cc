@@ -6,18 +6,16 @@
 #include <charconv>
 #include <vector>
 
+#include "common/topic_name.h"
+
 namespace chaperone {
 
 Result<MockTopic> ParseMockTopic(const std::string& spec) {
   MockTopic t;
   auto colon = spec.rfind(':');
   t.name = spec.substr(0, colon);
-  if (t.name.empty()) return Status::InvalidArgument("topic spec '" + spec + "': empty topic name");
-  if (t.name.size() > 249) return Status::InvalidArgument("topic spec '" + spec + "': name longer than 249 characters");
-  for (char c : t.name) {
-    if (!(isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-      return Status::InvalidArgument("topic spec '" + spec + "': topic names use only [a-zA-Z0-9._-]");
-  }
+  if (Status s = common::ValidateTopicName(t.name); !s.ok())
+    return Status::InvalidArgument("topic spec '" + spec + "': " + s.message());
   if (colon != std::string::npos) {
     std::string n = spec.substr(colon + 1);
     auto [p, ec] = std::from_chars(n.data(), n.data() + n.size(), t.partitions);

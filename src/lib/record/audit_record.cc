@@ -7,11 +7,11 @@
 #include <algorithm>
 #include <array>
 #include <bit>
-#include <cctype>
 #include <cmath>
 #include <limits>
 #include <vector>
 
+#include "common/topic_name.h"
 #include "lib/record/json_writer.h"
 
 namespace chaperone {
@@ -93,7 +93,6 @@ constexpr FieldSet kHeartbeatOnly =
     Bits(Field::kWatermarkMs, Field::kWindowSize, Field::kDroppedRecords, Field::kFailedDeliveries);
 
 constexpr size_t kMaxIdentityBytes = 256;
-constexpr size_t kMaxTopicNameBytes = 249;         // Kafka's limit
 constexpr int64_t kMaxEpochSec = 253'402'300'799;  // 9999-12-31T23:59:59Z
 constexpr double kMaxExactDouble = 9007199254740992.0;  // 2^53
 
@@ -137,15 +136,9 @@ Status CheckText(std::string_view field, const std::string& v, bool non_empty, s
   return Status::Ok();
 }
 
+// Kafka's rule, the one src/common applies everywhere.
 Status CheckTopicName(const std::string& topic) {
-  constexpr std::string_view kField = "topicName";
-  if (topic.empty()) return Invalid(kField, "must not be empty");
-  if (topic.size() > kMaxTopicNameBytes) return Invalid(kField, "longer than 249 bytes (Kafka's limit)");
-  if (topic == "." || topic == "..") return Invalid(kField, "'.' and '..' are not topic names");
-  for (char c : topic) {
-    if (!(std::isalnum(static_cast<unsigned char>(c)) || c == '.' || c == '_' || c == '-'))
-      return Invalid(kField, "Kafka topic names use only [a-zA-Z0-9._-]");
-  }
+  if (Status s = common::ValidateTopicName(topic); !s.ok()) return Invalid("topicName", s.message());
   return Status::Ok();
 }
 

@@ -10,9 +10,12 @@
 #include <chrono>
 #include <cstdint>
 #include <mutex>
+#include <optional>
 
+#include "chaperone/clock.h"
 #include "chaperone/kafka_config.h"
 #include "chaperone/reporter.h"
+#include "common/rate_limited_log.h"
 #include "lib/report/reporter_util.h"
 
 namespace chaperone {
@@ -214,18 +217,13 @@ class KafkaReporter final : public Reporter {
     auto* self = static_cast<KafkaReporter*>(opaque);
     self->last_error_ = reason;
     // Rate-limited: an unreachable cluster reports errors again and again.
-    auto now = SteadyClock::now();
-    if (self->last_logged_at_ == SteadyClock::time_point{} || now - self->last_logged_at_ > std::chrono::seconds(30)) {
-      if (self->suppressed_errors_ > 0) {
-        spdlog::warn("audit reporter: {} ({}; {} more errors in the last 30 s)", reason,
-                     rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)), self->suppressed_errors_);
-      } else {
-        spdlog::warn("audit reporter: {} ({})", reason, rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err)));
-      }
-      self->last_logged_at_ = now;
-      self->suppressed_errors_ = 0;
+    std::optional<int64_t> suppressed = self->error_log_.Admit(SystemClock::Instance().MonotonicNs());
+    if (!suppressed) return;
+    const char* name = rd_kafka_err2name(static_cast<rd_kafka_resp_err_t>(err));
+    if (*suppressed > 0) {
+      spdlog::warn("audit reporter: {} ({}; {} more errors in the last 30 s)", reason, name, *suppressed);
     } else {
-      ++self->suppressed_errors_;
+      spdlog::warn("audit reporter: {} ({})", reason, name);
     }
   }
 
@@ -251,8 +249,8 @@ class KafkaReporter final : public Reporter {
   int64_t batch_failed_ = 0;
   std::string batch_error_;
   std::string last_error_;
-  int64_t suppressed_errors_ = 0;
-  SteadyClock::time_point last_logged_at_{};
+  // One warning per 30 s for OnError; thread-safe.
+  common::LogRateLimiter error_log_{30'000'000'000};
 
   AtomicReporterStats stats_;
 };

@@ -1,7 +1,7 @@
 // One Prometheus text-format sample without labels, with its HELP and TYPE
 // lines: what every component's /metrics is made of.
-#ifndef CHAPERONE_LIB_UTIL_PROMETHEUS_H_
-#define CHAPERONE_LIB_UTIL_PROMETHEUS_H_
+#ifndef CHAPERONE_COMMON_PROMETHEUS_H_
+#define CHAPERONE_COMMON_PROMETHEUS_H_
 
 #include <fmt/format.h>
 
@@ -20,4 +20,4 @@ inline void AppendPrometheusSample(std::string& out, std::string_view name, std:
 
 }  // namespace chaperone
 
-#endif  // CHAPERONE_LIB_UTIL_PROMETHEUS_H_
+#endif  // CHAPERONE_COMMON_PROMETHEUS_H_

@@ -1,11 +1,11 @@
-#include "lib/util/heap_stats.h"
+#include "common/heap_stats.h"
 
 #include <dlfcn.h>
 
 #include <cstddef>
 #include <mutex>
 
-#include "lib/util/prometheus.h"
+#include "common/prometheus.h"
 
 namespace chaperone {
 namespace {

@@ -1,7 +1,7 @@
 // What the memory allocator holds, when the allocator can say (jemalloc, which
 // the chaperone binary links by default); for the components' /metrics.
-#ifndef CHAPERONE_LIB_UTIL_HEAP_STATS_H_
-#define CHAPERONE_LIB_UTIL_HEAP_STATS_H_
+#ifndef CHAPERONE_COMMON_HEAP_STATS_H_
+#define CHAPERONE_COMMON_HEAP_STATS_H_
 
 #include <cstdint>
 #include <string>
@@ -24,4 +24,4 @@ std::string RenderHeapStats(const HeapStats& stats);
 
 }  // namespace chaperone
 
-#endif  // CHAPERONE_LIB_UTIL_HEAP_STATS_H_
+#endif  // CHAPERONE_COMMON_HEAP_STATS_H_

@@ -1,7 +1,7 @@
 // Names threads, as `top -H`, ps, gdb and /proc/PID/task/*/comm
 // show it (librdkafka's own threads are rdk:*). Header-only.
-#ifndef CHAPERONE_LIB_UTIL_THREAD_NAME_H_
-#define CHAPERONE_LIB_UTIL_THREAD_NAME_H_
+#ifndef CHAPERONE_COMMON_THREAD_NAME_H_
+#define CHAPERONE_COMMON_THREAD_NAME_H_
 
 #include <pthread.h>
 
@@ -37,4 +37,4 @@ std::thread NamedThread(std::string_view name, F&& f) {
 
 }  // namespace chaperone
 
-#endif  // CHAPERONE_LIB_UTIL_THREAD_NAME_H_
+#endif  // CHAPERONE_COMMON_THREAD_NAME_H_
