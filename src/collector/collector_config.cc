@@ -23,6 +23,7 @@ const config::Table<Draft>& Settings() {
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(s, config::AsName(v));
              d.cluster.name = s;
+             d.cluster.where = v.where;
              return Status::Ok();
            }},
           {{"", "bootstrap-servers", "string", "",

@@ -211,7 +211,8 @@ Result<ResolvedCluster> ResolveCluster(const Clusters& clusters, const ClusterCh
     std::vector<std::string> names;
     for (const auto& [n, p] : clusters) names.push_back(n);
     std::string hint = ClosestMatch(out.name, names);
-    return Status::InvalidArgument(std::string(key) + ": no cluster named \"" + out.name + "\" in `clusters`" +
+    const std::string where = choice.where.empty() ? std::string(key) : choice.where;
+    return Status::InvalidArgument(where + ": no cluster named \"" + out.name + "\" in `clusters`" +
                                    (hint.empty() ? "" : " (did you mean " + hint + "?)"));
   }
   if (!choice.bootstrap_flag.empty()) SetProperty(out.properties, "bootstrap.servers", choice.bootstrap_flag);

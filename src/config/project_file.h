@@ -59,6 +59,7 @@ struct ClusterChoice {
   std::string name;            // its `cluster` setting; "" = the only entry of `clusters`
   std::string bootstrap_flag;  // --bootstrap-servers, overrides the cluster's
   KafkaProperties property_flags;  // -X KEY=VALUE, over the cluster's properties
+  std::string where;               // where `name` was set ("file:12: service.cluster"); "" = use the key
 };
 
 struct ResolvedCluster {

@@ -41,6 +41,7 @@ const config::Table<Draft>& Settings() {
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(s, config::AsName(v));
              d.cluster.name = s;
+             d.cluster.where = v.where;
              return Status::Ok();
            }},
           {{"", "bootstrap-servers", "string", "",
@@ -157,6 +158,7 @@ const config::Table<Draft>& Settings() {
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(s, config::AsName(v));
              d.audit_cluster.name = s;
+             d.audit_cluster.where = v.where;
              return Status::Ok();
            }},
           {{"", "audit-bootstrap-servers", "string", "",
