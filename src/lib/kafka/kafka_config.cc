@@ -1,5 +1,7 @@
 #include "chaperone/kafka_config.h"
 
+#include "common/secrets.h"
+
 namespace chaperone {
 
 Result<rd_kafka_conf_t*> BuildKafkaConf(const KafkaProperties& properties) {
@@ -9,7 +11,9 @@ Result<rd_kafka_conf_t*> BuildKafkaConf(const KafkaProperties& properties) {
     errstr[0] = '\0';
     if (rd_kafka_conf_set(conf, name.c_str(), value.c_str(), errstr, sizeof errstr) != RD_KAFKA_CONF_OK) {
       rd_kafka_conf_destroy(conf);
-      return Status::InvalidArgument("kafka property '" + name + "': " + errstr);
+      // librdkafka may quote the value: never a secret's.
+      std::string why = common::IsSecretProperty(name) ? common::RedactText(errstr, {value}) : std::string(errstr);
+      return Status::InvalidArgument("kafka property '" + name + "': " + why);
     }
   }
   return conf;
