@@ -17,31 +17,14 @@ const config::Table<Draft>& Settings() {
   using std::chrono::milliseconds;
   static const config::Table<Draft> kTable(
       "collector",
+      config::Concat(
+          config::ClusterSettings<Draft, &Draft::cluster>(
+              {"cluster", "Name (in `clusters:`) of the cluster holding the audit topic.", "bootstrap-servers",
+               "Flag only: bootstrap servers of the cluster holding the audit topic (overrides or replaces "
+               "`clusters.<cluster>`).",
+               "property", "X",
+               "Flag only (repeatable): a librdkafka property of that cluster, e.g. `-X security.protocol=SSL`."}),
       {
-          {{"cluster", "", "string", "the only entry of `clusters`",
-            "Name (in `clusters:`) of the cluster holding the audit topic."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v));
-             d.cluster.name = s;
-             d.cluster.where = v.where;
-             return Status::Ok();
-           }},
-          {{"", "bootstrap-servers", "string", "",
-            "Flag only: bootstrap servers of the cluster holding the audit topic (overrides or replaces "
-            "`clusters.<cluster>`)."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsNonEmptyString(v));
-             d.cluster.bootstrap_flag = s;
-             return Status::Ok();
-           }},
-          {{"", "property", "KEY=VALUE", "",
-            "Flag only (repeatable): a librdkafka property of that cluster, e.g. `-X security.protocol=SSL`.", true,
-            false, "X"},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(kv, config::AsKeyValue(v));
-             d.cluster.property_flags.push_back(kv);
-             return Status::Ok();
-           }},
           {{"audit_topic", "", "string", "`chaperone-audit`", "The audit topic to consume."},
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(s, config::AsTopic(v));
@@ -100,7 +83,7 @@ const config::Table<Draft>& Settings() {
              d.consumer = p;
              return Status::Ok();
            }},
-      });
+      }));
   return kTable;
 }
 

@@ -81,6 +81,56 @@ StoreSection ParseStoreSection(const ProjectFile& file, Errors& errors);
 std::string SharedSectionsReference();
 const TableBase& StoreTable();
 
+// The settings by which a component names a cluster it uses: a key naming an
+// entry of `clusters:` (e.g. "cluster"), a flag-only override of its bootstrap
+// servers and a repeatable flag-only librdkafka property. Every text is a
+// literal (the table keeps views of them). Declared once here so that every
+// component names its clusters the same way.
+struct ClusterSettingsDoc {
+  std::string_view key;               // "cluster", "audit.cluster", "source.cluster"
+  std::string_view key_description;
+  std::string_view bootstrap_flag;    // "bootstrap-servers"
+  std::string_view bootstrap_description;
+  std::string_view property_flag;     // "property" ("" for none)
+  std::string_view property_short;    // "X"
+  std::string_view property_description;
+  std::string_view default_text = "the only entry of `clusters`";
+};
+
+template <typename Draft, ClusterChoice Draft::*Choice>
+std::vector<typename Table<Draft>::Setting> ClusterSettings(const ClusterSettingsDoc& doc) {
+  std::vector<typename Table<Draft>::Setting> out;
+  out.push_back({{doc.key, "", "string", doc.default_text, doc.key_description},
+                 +[](const Value& v, Draft& d) -> Status {
+                   SETTING_VALUE(s, AsName(v));
+                   (d.*Choice).name = s;
+                   (d.*Choice).where = v.where;
+                   return Status::Ok();
+                 }});
+  out.push_back({{"", doc.bootstrap_flag, "string", "", doc.bootstrap_description},
+                 +[](const Value& v, Draft& d) -> Status {
+                   SETTING_VALUE(s, AsNonEmptyString(v));
+                   (d.*Choice).bootstrap_flag = s;
+                   return Status::Ok();
+                 }});
+  if (!doc.property_flag.empty()) {
+    out.push_back({{"", doc.property_flag, "KEY=VALUE", "", doc.property_description, true, false, doc.property_short},
+                   +[](const Value& v, Draft& d) -> Status {
+                     SETTING_VALUE(kv, AsKeyValue(v));
+                     (d.*Choice).property_flags.push_back(kv);
+                     return Status::Ok();
+                   }});
+  }
+  return out;
+}
+
+// Concatenates lists of settings (a table built from shared groups and its own).
+template <typename Setting>
+std::vector<Setting> Concat(std::vector<Setting> a, const std::vector<Setting>& b) {
+  a.insert(a.end(), b.begin(), b.end());
+  return a;
+}
+
 // Sets `key` in `props` (replacing an earlier value) — for flag overrides.
 void SetProperty(KafkaProperties& props, const std::string& key, const std::string& value);
 

@@ -35,31 +35,15 @@ const config::Table<Draft>& Settings() {
   using std::chrono::milliseconds;
   static const config::Table<Draft> kTable(
       "service",
+      config::Concat(config::Concat(
+          config::ClusterSettings<Draft, &Draft::cluster>(
+              {"cluster", "Name of the audited cluster in `clusters:`. Also the `cluster` field of every audit record.",
+               "bootstrap-servers",
+               "Flag only: bootstrap servers of the audited cluster (overrides or replaces `clusters.<cluster>`).",
+               "property", "X",
+               "Flag only (repeatable): a librdkafka property of the audited cluster, e.g. "
+               "`-X security.protocol=SSL`."}),
       {
-          {{"cluster", "", "string", "the only entry of `clusters`",
-            "Name of the audited cluster in `clusters:`. Also the `cluster` field of every audit record."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v));
-             d.cluster.name = s;
-             d.cluster.where = v.where;
-             return Status::Ok();
-           }},
-          {{"", "bootstrap-servers", "string", "",
-            "Flag only: bootstrap servers of the audited cluster (overrides or replaces `clusters.<cluster>`)."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsNonEmptyString(v));
-             d.cluster.bootstrap_flag = s;
-             return Status::Ok();
-           }},
-          {{"", "property", "KEY=VALUE", "",
-            "Flag only (repeatable): a librdkafka property of the audited cluster, e.g. "
-            "`-X security.protocol=SSL`.",
-            true, false, "X"},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(kv, config::AsKeyValue(v));
-             d.cluster.property_flags.push_back(kv);
-             return Status::Ok();
-           }},
           {{"tier", "", "string", "`regional`",
             "The tier this service audits as (`regional`, `aggregate`, ...). Letters, digits and `._-:`."},
            +[](const Value& v, Draft& d) -> Status {
@@ -153,21 +137,6 @@ const config::Table<Draft>& Settings() {
              d.opts.audit_topic = s;
              return Status::Ok();
            }},
-          {{"audit.cluster", "", "string", "the audited cluster",
-            "Name (in `clusters:`) of the cluster holding the audit topic."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v));
-             d.audit_cluster.name = s;
-             d.audit_cluster.where = v.where;
-             return Status::Ok();
-           }},
-          {{"", "audit-bootstrap-servers", "string", "",
-            "Flag only: bootstrap servers of the cluster holding the audit topic."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsNonEmptyString(v));
-             d.audit_cluster.bootstrap_flag = s;
-             return Status::Ok();
-           }},
           {{"listen", "", "host:port", "`127.0.0.1:9000`",
             "REST and `/metrics` listen address; port 0 picks a free port; `\"\"` turns the REST API off."},
            +[](const Value& v, Draft& d) -> Status {
@@ -189,7 +158,11 @@ const config::Table<Draft>& Settings() {
              d.opts.producer_properties = p;
              return Status::Ok();
            }},
-      });
+      }),
+      config::ClusterSettings<Draft, &Draft::audit_cluster>(
+          {"audit.cluster", "Name (in `clusters:`) of the cluster holding the audit topic.", "audit-bootstrap-servers",
+           "Flag only: bootstrap servers of the cluster holding the audit topic.", "", "", "",
+           "the audited cluster"})));
   return kTable;
 }
 

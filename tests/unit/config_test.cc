@@ -198,11 +198,11 @@ std::string ReadDoc(const std::string& name) {
 TEST(GeneratedDocs, EveryComponentsReferenceIsInTheDocs) {
   const std::string doc = ReadDoc("configuration.md");
   ASSERT_FALSE(doc.empty()) << "docs/configuration.md missing";
-  EXPECT_NE(doc.find(SharedSectionsReference()), std::string::npos) << "clusters: regenerate with `chaperone config reference`";
+  EXPECT_NE(doc.find(SharedSectionsReference()), std::string::npos) << "clusters: regenerate with scripts/generate_config_docs.py";
   for (const auto& c : Components()) {
     EXPECT_NE(doc.find(c.reference), std::string::npos)
-        << "docs/configuration.md is out of date for " << c.name << ": regenerate with `chaperone " << c.name
-        << " --config-reference` (or `chaperone config reference`)";
+        << "docs/configuration.md is out of date for " << c.name
+        << ": regenerate it with scripts/generate_config_docs.py (which runs `chaperone config reference`)";
   }
   // The interceptor is configured by librdkafka properties: its table lives in interceptor.md.
   EXPECT_NE(ReadDoc("interceptor.md").find(interceptor::SettingsMarkdownTable()), std::string::npos);
