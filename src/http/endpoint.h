@@ -1,11 +1,11 @@
 // http::Endpoint: the one way a Chaperone component serves HTTP (the service's
 // REST API, the collector's /metrics and /health, the web server).
 //
-//   Endpoint ep("service", {.listen = "127.0.0.1:0", .threads = 2, .thread_name = "svc-http"});
+//   Endpoint ep("listen", {.listen = "127.0.0.1:0", .threads = 2, .thread_name = "svc-http"});
 //   ep.SetHealth([&] { return Verdict(); });          // GET /health: 200 or 503, JSON
 //   ep.SetMetrics([&] { return PrometheusText(); });  // GET /metrics: text/plain; version=0.0.4
 //   ep.Get("/topics", handler);                       // the component's own routes (regexes)
-//   RETURN_IF_ERROR(ep.Start());                      // binds; a busy port is InvalidArgument
+//   if (Status s = ep.Start(); !s.ok()) return s;    // binds; a busy port is InvalidArgument
 //   ... ep.url(), ep.port() ...
 //   ep.Stop();                                        // idempotent; the destructor calls it
 //
@@ -73,7 +73,8 @@ class Endpoint {
   // route: "/health", "/metrics" or "unmatched" (404, 405, 4xx from cpp-httplib, 500 from an exception).
   using Observer = std::function<void(std::string_view route, int status, double seconds)>;
 
-  // `name` appears in errors and logs ("service", "--metrics-listen").
+  // `name` is the setting the address comes from ("listen", "--metrics-listen"):
+  // bind errors start with it ("--metrics-listen: cannot listen on ..."), logs name it.
   Endpoint(std::string name, EndpointOptions options);
   ~Endpoint();  // Stop()
   Endpoint(const Endpoint&) = delete;
