@@ -1,6 +1,5 @@
 #include "collector/collector.h"
 
-#include <httplib.h>
 #include <librdkafka/rdkafka.h>
 #include <spdlog/spdlog.h>
 
@@ -12,12 +11,11 @@
 #include <thread>
 
 #include "collector/decode.h"
-#include "common/http_listen.h"
 #include "common/rate_limited_log.h"
 #include "common/heap_stats.h"
-#include "lib/util/http_server.h"
 #include "common/prometheus.h"
 #include "common/thread_name.h"
+#include "http/endpoint.h"
 #include "store/store.h"
 
 namespace chaperone::collector {
@@ -105,8 +103,7 @@ class Collector::Impl {
   std::string last_error_;     // guarded by health_mu_
   std::string backend_;        // guarded by health_mu_
   int schema_version_ = 0;     // guarded by health_mu_
-  std::unique_ptr<httplib::Server> http_;
-  std::thread http_thread_;
+  std::unique_ptr<http::Endpoint> http_;  // consumer thread starts and stops it
 };
 
 Status Collector::Impl::OpenStore() {
@@ -130,37 +127,33 @@ Status Collector::Impl::OpenStore() {
 
 Status Collector::Impl::StartMetricsServer() {
   if (o_.metrics_listen.empty()) return Status::Ok();
-  http_ = std::make_unique<httplib::Server>();
   // A second collector given the same port must fail here, not share it.
-  ConfigureHttpSockets(*http_);
-  http_->Get("/metrics", [this](const httplib::Request&, httplib::Response& res) {
-    res.set_content(c_.MetricsText(), "text/plain; version=0.0.4");
-  });
-  http_->Get("/health", [this](const httplib::Request&, httplib::Response& res) {
-    nlohmann::json j;
+  http_ = std::make_unique<http::Endpoint>(
+      "collector.listen", http::EndpointOptions{.listen = o_.metrics_listen, .threads = 2, .thread_name = "collector-http"});
+  http_->SetMetrics([this] { return c_.MetricsText(); });
+  http_->SetHealth([this] {
+    http::HealthVerdict v;
     std::lock_guard lock(health_mu_);
-    j["status"] = store_ok_ ? "ok" : "unavailable";
-    j["store"] = backend_.empty() ? nlohmann::json(nullptr) : nlohmann::json(backend_);
-    j["schemaVersion"] = schema_version_;
-    j["assignedPartitions"] = m_.assigned_partitions.load();
-    j["lag"] = m_.lag.load();
-    if (!last_error_.empty()) j["lastError"] = last_error_;
-    res.status = store_ok_ ? 200 : 503;
-    res.set_content(j.dump(), "application/json");
+    v.state = store_ok_ ? http::HealthVerdict::State::kOk : http::HealthVerdict::State::kFailing;
+    v.status = store_ok_ ? "ok" : "unavailable";
+    if (!store_ok_) v.reasons.push_back(last_error_.empty() ? "the store is not open yet" : "store: " + last_error_);
+    v.details["store"] = backend_.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(backend_);
+    v.details["schemaVersion"] = schema_version_;
+    v.details["assignedPartitions"] = m_.assigned_partitions.load();
+    v.details["lag"] = m_.lag.load();
+    if (!last_error_.empty()) v.details["lastError"] = last_error_;
+    return v;
   });
-  auto bound = common::BindHttpServer(*http_, o_.metrics_listen, "collector.listen");
-  if (!bound.ok()) return bound.status();
-  c_.metrics_port_ = bound->port;
-  http_thread_ = NamedThread("collector-http", [this] { http_->listen_after_bind(); });
-  spdlog::info("collector: metrics on http://{}/metrics", bound->ToString());
+  if (Status s = http_->Start(); !s.ok()) {
+    http_.reset();
+    return s;
+  }
+  c_.metrics_port_ = http_->port();
+  spdlog::info("collector: metrics on {}/metrics", http_->url());
   return Status::Ok();
 }
 
-void Collector::Impl::StopMetricsServer() {
-  if (http_) http_->stop();
-  if (http_thread_.joinable()) http_thread_.join();
-  http_.reset();
-}
+void Collector::Impl::StopMetricsServer() { http_.reset(); }
 
 Status Collector::Impl::CreateConsumer() {
   char err[512];

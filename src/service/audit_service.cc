@@ -81,7 +81,7 @@ class AuditService::Impl final : public ServiceControl {
   std::vector<TopicInfo> ListTopics() override;
   Status AddTopic(const std::string& topic, int num_partitions) override;
   Status RemoveTopic(const std::string& topic) override;
-  HealthReport Health() override;
+  http::HealthVerdict Health() override;
   std::string PrometheusMetrics() override { return metrics_.RenderPrometheus(); }
 
   int rest_port() const { return rest_ ? rest_->port() : 0; }
@@ -1070,7 +1070,7 @@ Status AuditService::Impl::RemoveTopic(const std::string& topic) {
   return Status::Ok();
 }
 
-HealthReport AuditService::Impl::Health() {
+http::HealthVerdict AuditService::Impl::Health() {
   ServiceStatus st = metrics_.Snapshot();
   const int64_t now = clock_.NowMs();
   // Unhealthy when nothing could be committed for three flush intervals plus
@@ -1080,21 +1080,28 @@ HealthReport AuditService::Impl::Health() {
   bool healthy = st.running && !stuck;
   int64_t lag = 0;
   for (const auto& p : st.partitions) lag += std::max<int64_t>(0, p.lag);
-  nlohmann::json j{{"status", !st.running ? "stopped" : (healthy ? "ok" : "failing")},
-                   {"tier", opts_.tier},
-                   {"cluster", opts_.cluster_name},
-                   {"groupId", opts_.EffectiveGroupId()},
-                   {"assignedPartitions", st.partitions.size()},
-                   {"lag", lag},
-                   {"lastFlushMs", st.last_flush_ms},
-                   {"lastGoodFlushMs", st.last_good_flush_ms},
-                   {"lastFlushOk", st.last_flush_ok},
-                   {"rewindPending", st.rewind_pending},
-                   {"watermarkMs", st.watermark_ms},
-                   {"messagesAudited", metrics_.messages_audited.load(std::memory_order_relaxed)},
-                   {"messagesCommitted", metrics_.messages_committed.load(std::memory_order_relaxed)}};
-  if (!st.last_error.empty()) j["lastError"] = st.last_error;
-  return HealthReport{healthy, j.dump()};
+  http::HealthVerdict v;
+  v.state = healthy ? http::HealthVerdict::State::kOk : http::HealthVerdict::State::kFailing;
+  v.status = !st.running ? "stopped" : (healthy ? "ok" : "failing");
+  if (!st.running) v.reasons.push_back("the service is not running");
+  if (stuck) {
+    v.reasons.push_back("no flush committed for " + std::to_string(now - st.last_good_flush_ms) + " ms (budget " +
+                        std::to_string(budget) + " ms)");
+  }
+  v.details = {{"tier", opts_.tier},
+               {"cluster", opts_.cluster_name},
+               {"groupId", opts_.EffectiveGroupId()},
+               {"assignedPartitions", st.partitions.size()},
+               {"lag", lag},
+               {"lastFlushMs", st.last_flush_ms},
+               {"lastGoodFlushMs", st.last_good_flush_ms},
+               {"lastFlushOk", st.last_flush_ok},
+               {"rewindPending", st.rewind_pending},
+               {"watermarkMs", st.watermark_ms},
+               {"messagesAudited", metrics_.messages_audited.load(std::memory_order_relaxed)},
+               {"messagesCommitted", metrics_.messages_committed.load(std::memory_order_relaxed)}};
+  if (!st.last_error.empty()) v.details["lastError"] = st.last_error;
+  return v;
 }
 
 // ---------------------------------------------------------------------------

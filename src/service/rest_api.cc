@@ -5,9 +5,7 @@
 #include <charconv>
 #include <nlohmann/json.hpp>
 
-#include "common/http_listen.h"
-#include "lib/util/http_server.h"
-#include "common/thread_name.h"
+#include "http/endpoint.h"
 
 namespace chaperone::service {
 namespace {
@@ -16,8 +14,26 @@ using nlohmann::json;
 
 constexpr size_t kMaxBodyBytes = 64 * 1024;
 
+const char* ErrorCode(int status) {
+  switch (status) {
+    case 400:
+    case 413:
+      return "bad_request";
+    case 404:
+      return "not_found";
+    case 405:
+      return "method_not_allowed";
+    case 409:
+      return "already_exists";
+    case 503:
+      return "unavailable";
+    default:
+      return "internal";
+  }
+}
+
 HttpResponse Error(int status, const std::string& message) {
-  return HttpResponse{status, "application/json", json{{"error", message}}.dump()};
+  return HttpResponse{status, "application/json", http::ErrorJson(ErrorCode(status), message)};
 }
 
 int StatusToHttp(const Status& s) {
@@ -111,49 +127,31 @@ HttpResponse HandleRestRequest(ServiceControl& control, std::string_view method,
     }
     return Error(405, "method " + std::string(method) + " not allowed on /topics/{topic} (GET, DELETE)");
   }
-  if (path == "/health") {
-    if (method != "GET") return Error(405, "method " + std::string(method) + " not allowed on /health (GET)");
-    HealthReport h = control.Health();
-    return HttpResponse{h.healthy ? 200 : 503, "application/json", h.json};
-  }
-  if (path == "/metrics") {
-    if (method != "GET") return Error(405, "method " + std::string(method) + " not allowed on /metrics (GET)");
-    return HttpResponse{200, "text/plain; version=0.0.4", control.PrometheusMetrics()};
-  }
-  return Error(404, "no such resource: " + std::string(path) + " (try /topics, /health, /metrics)");
+  return Error(404, "no such resource: " + std::string(path) + " (try /topics)");
 }
 
 Result<std::unique_ptr<RestServer>> RestServer::Start(const std::string& listen, ServiceControl* control) {
   std::unique_ptr<RestServer> rs(new RestServer());
-  rs->server_ = std::make_unique<httplib::Server>();
-  httplib::Server& srv = *rs->server_;
-  srv.set_payload_max_length(kMaxBodyBytes + 1);
-  ConfigureHttpSockets(srv);
-  srv.new_task_queue = [] { return new httplib::ThreadPool(2); };
+  // One byte over the limit reaches HandleRestRequest, which answers 413 itself.
+  rs->endpoint_ = std::make_unique<http::Endpoint>(
+      "listen", http::EndpointOptions{.listen = listen, .threads = 2, .thread_name = "svc-http",
+                                      .max_body_bytes = kMaxBodyBytes + 1});
+  http::Endpoint& ep = *rs->endpoint_;
+  ep.SetHealth([control] { return control->Health(); });
+  ep.SetMetrics([control] { return control->PrometheusMetrics(); });
   auto handler = [control](const httplib::Request& req, httplib::Response& res) {
     HttpResponse r = HandleRestRequest(*control, req.method, req.path, req.body);
     res.status = r.status;
     res.set_content(r.body, r.content_type.c_str());
   };
-  srv.Get(".*", handler);
-  srv.Post(".*", handler);
-  srv.Put(".*", handler);
-  srv.Delete(".*", handler);
-  srv.Patch(".*", handler);
-  srv.set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content(R"({"error":"internal error"})", "application/json");
-  });
-  auto bound = common::BindHttpServer(srv, listen, "listen");
-  if (!bound.ok()) return bound.status();
-  rs->port_ = bound->port;
-  rs->thread_ = NamedThread("svc-http", [s = &srv] { s->listen_after_bind(); });
+  // HandleRestRequest answers every method on /topics, wrong ones with 405.
+  for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE"}) ep.Route(m, "/topics(/.*)?", handler);
+  if (Status s = ep.Start(); !s.ok()) return s;
   return rs;
 }
 
-RestServer::~RestServer() {
-  if (server_) server_->stop();
-  if (thread_.joinable()) thread_.join();
-}
+RestServer::~RestServer() = default;
+
+int RestServer::port() const { return endpoint_->port(); }
 
 }  // namespace chaperone::service

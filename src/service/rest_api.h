@@ -4,22 +4,25 @@
 //   DELETE /topics/{topic}         stop auditing a topic
 //   GET    /health                 200 when healthy, 503 otherwise (JSON details)
 //   GET    /metrics                Prometheus text
-// Bad requests get a 4xx status and {"error": "..."}.
+// Bad requests get a 4xx status and {"error": {"code": "...", "message": "..."}}
+// (codes as the web API's: bad_request (400, 413), not_found, method_not_allowed,
+// internal; and already_exists (409), unavailable (503)).
 //
-// HandleRestRequest is a pure function of the request and a ServiceControl,
-// so unit tests drive it without sockets; RestServer binds it to cpp-httplib.
+// HandleRestRequest is a pure function of a /topics request and a
+// ServiceControl, so unit tests drive it without sockets; RestServer serves it,
+// /health and /metrics on an http::Endpoint.
 #pragma once
 
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "chaperone/status.h"
+#include "http/health.h"
 
-namespace httplib {
-class Server;
+namespace chaperone::http {
+class Endpoint;
 }
 
 namespace chaperone::service {
@@ -32,11 +35,6 @@ struct TopicInfo {
   std::vector<int32_t> assigned;        // partitions this process owns now
 };
 
-struct HealthReport {
-  bool healthy = true;
-  std::string json;  // the body
-};
-
 // What the REST API needs from the service. Implementations are thread-safe.
 class ServiceControl {
  public:
@@ -46,7 +44,7 @@ class ServiceControl {
   virtual Status AddTopic(const std::string& topic, int num_partitions) = 0;
   // NotFound → 404.
   virtual Status RemoveTopic(const std::string& topic) = 0;
-  virtual HealthReport Health() = 0;
+  virtual http::HealthVerdict Health() = 0;
   virtual std::string PrometheusMetrics() = 0;
 };
 
@@ -56,25 +54,26 @@ struct HttpResponse {
   std::string body;
 };
 
+// Answers /topics and /topics/{topic} (any method); any other path is a 404.
 HttpResponse HandleRestRequest(ServiceControl& control, std::string_view method, std::string_view path,
                                std::string_view body);
 
-// An HTTP server answering HandleRestRequest on its own threads.
+// The REST API on an http::Endpoint (thread "svc-http", 2 workers): /topics
+// through HandleRestRequest, /health and /metrics from `control`.
 class RestServer {
  public:
-  // Binds `listen` ("host:port", port 0 = any free port) and starts serving.
+  // Binds `listen` ("host:port", port 0 = any free port) and starts serving;
+  // a bad address or a port in use is InvalidArgument.
   static Result<std::unique_ptr<RestServer>> Start(const std::string& listen, ServiceControl* control);
   ~RestServer();  // stops and joins
   RestServer(const RestServer&) = delete;
   RestServer& operator=(const RestServer&) = delete;
 
-  int port() const { return port_; }
+  int port() const;
 
  private:
   RestServer() = default;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;
-  int port_ = 0;
+  std::unique_ptr<http::Endpoint> endpoint_;
 };
 
 }  // namespace chaperone::service

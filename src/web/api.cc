@@ -28,8 +28,6 @@ constexpr const char* kRoutePartitions = "/api/v1/topics/{topic}/windows/{window
 constexpr const char* kRouteEmitters = "/api/v1/emitters";
 constexpr const char* kRouteFinality = "/api/v1/finality";
 constexpr const char* kRouteQuarantine = "/api/v1/quarantine";
-constexpr const char* kRouteHealth = "/health";
-constexpr const char* kRouteMetrics = "/metrics";
 constexpr const char* kRouteDashboard = "dashboard";
 constexpr const char* kRouteUnmatched = "unmatched";
 
@@ -213,9 +211,8 @@ void Api::Route(const HttpRequest& req, HttpResponse& res) {
     fn();
   };
 
+  // /health and /metrics are the endpoint's (WebServer).
   if (!is_api) {
-    if (path == kRouteHealth) return dispatch(kRouteHealth, [&] { Health(c, res); });
-    if (path == kRouteMetrics) return dispatch(kRouteMetrics, [&] { Metrics(c, res); });
     res.route = kRouteDashboard;
     if (!is_get) return method_not_allowed();
     return Dashboard(req, res);
@@ -713,9 +710,9 @@ void Api::Quarantine(const Ctx& c, HttpResponse& res) {
 }
 
 // ---------------------------------------------------------------------------
-// GET /health, GET /metrics
+// GET /health (served by the endpoint; /metrics renders WebMetrics there)
 
-void Api::Health(const Ctx&, HttpResponse& res) {
+http::HealthVerdict Api::Health() {
   auto lease = stores_.Acquire();
   Status failure;
   std::string backend = stores_.backend();
@@ -731,25 +728,19 @@ void Api::Health(const Ctx&, HttpResponse& res) {
       if (failure.code() == Status::Code::kUnavailable) lease->Discard();
     }
   }
-  JsonWriter w;
-  w.BeginObject();
+  http::HealthVerdict v;
+  v.details["store"] = backend;
   if (failure.ok()) {
-    w.Field("status", "ok").Field("store", backend).Field("schemaVersion", static_cast<int64_t>(schema_version));
-    res.status = 200;
+    v.status = "ok";
+    v.details["schemaVersion"] = schema_version;
   } else {
     metrics_.RecordStoreError();
-    w.Field("status", "unavailable").Field("store", backend).Field("error", failure.message());
-    res.status = 503;
+    v.state = http::HealthVerdict::State::kFailing;
+    v.status = "unavailable";
+    v.details["error"] = failure.message();
+    v.reasons.push_back("the store cannot be read: " + failure.message());
   }
-  w.EndObject();
-  res.content_type = "application/json";
-  res.body = w.Take();
-}
-
-void Api::Metrics(const Ctx&, HttpResponse& res) {
-  res.status = 200;
-  res.content_type = "text/plain; version=0.0.4; charset=utf-8";
-  res.body = metrics_.RenderPrometheus();
+  return v;
 }
 
 // ---------------------------------------------------------------------------

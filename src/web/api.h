@@ -1,5 +1,5 @@
 // The web API (docs/api.md) as a function from request to response, without
-// sockets: routing, parameter validation, store reads, JSON. WebServer adapts
+// sockets: routing, parameter validation, store reads, JSON; /health's verdict. WebServer adapts
 // it to HTTP; tests and benchmarks can call it directly.
 #pragma once
 
@@ -11,6 +11,7 @@
 
 #include "chaperone/clock.h"
 #include "chaperone/types.h"
+#include "http/health.h"
 #include "web/analysis.h"
 #include "web/assets.h"
 #include "web/metrics.h"
@@ -52,6 +53,9 @@ class Api {
 
   // Answers one request and records it in the metrics. Never throws.
   HttpResponse Handle(const HttpRequest& req);
+  // GET /health (served by WebServer's http::Endpoint): "ok", or 503
+  // "unavailable" with the error when the store cannot be read. Thread-safe.
+  http::HealthVerdict Health();
 
  private:
   struct Ctx;
@@ -63,8 +67,6 @@ class Api {
   void Emitters(const Ctx& c, HttpResponse& res);
   void FinalityReport(const Ctx& c, HttpResponse& res);
   void Quarantine(const Ctx& c, HttpResponse& res);
-  void Health(const Ctx& c, HttpResponse& res);
-  void Metrics(const Ctx& c, HttpResponse& res);
   void Dashboard(const HttpRequest& req, HttpResponse& res);
 
   void Error(HttpResponse& res, const Status& s);

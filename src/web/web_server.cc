@@ -1,17 +1,11 @@
 #include "web/web_server.h"
 
-#include <fmt/format.h>
 #include <httplib.h>
 #include <spdlog/spdlog.h>
 
-#include <chrono>
-
-#include "common/http_listen.h"
-#include "lib/util/http_server.h"
-#include "common/thread_name.h"
+#include "common/listen_address.h"
+#include "http/endpoint.h"
 #include "web/api.h"
-#include "web/json_writer.h"
-#include "web/params.h"
 #include "web/store_pool.h"
 
 namespace chaperone::web {
@@ -36,12 +30,17 @@ WebServer::WebServer(WebServerOptions options, const Clock& clock) : options_(st
 
 WebServer::~WebServer() { Stop(); }
 
-std::string WebServer::url() const {
-  return "http://" + common::ListenAddress{host_, port_}.ToString();
+int WebServer::port() const { return endpoint_ ? endpoint_->port() : 0; }
+
+std::string WebServer::url() const { return endpoint_ ? endpoint_->url() : std::string(); }
+
+const std::string& WebServer::host() const {
+  static const std::string kNone;
+  return endpoint_ ? endpoint_->host() : kNone;
 }
 
 Status WebServer::Start() {
-  if (server_) return Status::Internal("web server already started");
+  if (endpoint_) return Status::Internal("web server already started");
   if (auto s = ValidateOptions(options_); !s.ok()) return s;
   std::string joined;
   for (const auto& p : options_.tier_order) joined += (joined.empty() ? "" : ",") + p;
@@ -68,16 +67,19 @@ Status WebServer::Start() {
   const AssetBundle& assets = options_.assets ? *options_.assets : DashboardAssets();
   api_ = std::make_unique<Api>(std::move(api_opts), *stores_, clock_, assets, metrics_);
 
-  server_ = std::make_unique<httplib::Server>();
-  int threads = options_.threads;
-  server_->new_task_queue = [threads] { return new httplib::ThreadPool(static_cast<size_t>(threads)); };
-  server_->set_keep_alive_timeout(2);
-  ConfigureHttpSockets(*server_);
-  server_->set_read_timeout(10, 0);
-  server_->set_write_timeout(10, 0);
-  server_->set_payload_max_length(64 * 1024);  // the API takes no request bodies
-  server_->set_default_headers({{"X-Content-Type-Options", "nosniff"}});
-
+  http::EndpointOptions eo;
+  eo.listen = options_.listen;
+  eo.threads = options_.threads;
+  eo.thread_name = "web-http";
+  eo.max_body_bytes = 64 * 1024;  // the API takes no request bodies
+  eo.keep_alive_timeout_sec = 2;
+  eo.read_timeout_sec = 10;
+  eo.write_timeout_sec = 10;
+  auto endpoint = std::make_unique<http::Endpoint>("listen", std::move(eo));
+  endpoint->SetHealth([this] { return api_->Health(); });
+  endpoint->SetMetrics([this] { return metrics_.RenderPrometheus(); });
+  endpoint->OnResponse(
+      [this](std::string_view route, int status, double seconds) { metrics_.RecordRequest(route, status, seconds); });
   auto handler = [this](const httplib::Request& req, httplib::Response& res) {
     HttpRequest r{req.method, req.path, req.params};
     HttpResponse out = api_->Handle(r);
@@ -86,60 +88,24 @@ Status WebServer::Start() {
     res.body = std::move(out.body);
     res.set_header("Content-Type", out.content_type);
   };
-  // One catch-all per method: Api does the routing, so unknown paths and
-  // wrong methods get JSON 404/405 answers.
-  server_->Get(".*", handler);
-  server_->Post(".*", handler);
-  server_->Put(".*", handler);
-  server_->Patch(".*", handler);
-  server_->Delete(".*", handler);
-  server_->Options(".*", handler);
-  // Errors raised by httplib itself (malformed request line, URI too long, ...).
-  server_->set_error_handler(
-      httplib::Server::HandlerWithResponse([this](const httplib::Request&, httplib::Response& res) {
-        if (!res.body.empty()) return httplib::Server::HandlerResponse::Unhandled;  // ours, already JSON
-        metrics_.RecordRequest("unmatched", res.status, 0);
-        JsonWriter w;
-        w.BeginObject().Key("error").BeginObject().Field("code", res.status == 404 ? "not_found" : "bad_request");
-        const char* why = res.status == 413   ? "request too large"
-                          : res.status == 414 ? "request URI too long (8 KiB at most)"
-                          : res.status == 404 ? "not found"
-                                              : "malformed HTTP request";
-        w.Field("message", fmt::format("HTTP {}: {}", res.status, why));
-        w.EndObject().EndObject();
-        res.set_content(w.str(), "application/json");
-        return httplib::Server::HandlerResponse::Handled;
-      }));
-  server_->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    res.status = 500;
-    res.set_content(R"({"error":{"code":"internal","message":"internal error"}})", "application/json");
-  });
+  // One catch-all per method after /health and /metrics: Api does the
+  // routing, so unknown paths and wrong methods get its JSON 404/405 answers.
+  for (const char* m : {"GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"}) endpoint->Route(m, ".*", handler);
 
-  auto bound = common::BindHttpServer(*server_, options_.listen, "listen");
-  if (!bound.ok()) {
-    server_.reset();
+  if (Status s = endpoint->Start(); !s.ok()) {
     api_.reset();
     stores_.reset();
-    return bound.status();
+    return s;
   }
-  host_ = bound->host;
-  port_ = bound->port;
-  thread_ = NamedThread("web-http", [this] { server_->listen_after_bind(); });
-  // httplib's stop() only acts on a running server: wait until the accept
-  // loop is up so that Stop() can never be lost.
-  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
-  while (!server_->is_running() && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
+  endpoint_ = std::move(endpoint);
   spdlog::info("web: serving on {} (store: {})", url(), stores_->backend());
   return Status::Ok();
 }
 
 void WebServer::Stop() {
-  if (!server_) return;
-  server_->stop();
-  if (thread_.joinable()) thread_.join();
-  server_.reset();
+  if (!endpoint_) return;
+  endpoint_->Stop();
+  endpoint_.reset();
   api_.reset();
   stores_.reset();
 }

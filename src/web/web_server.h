@@ -2,7 +2,7 @@
 // dashboard, over HTTP. Runs in-process: `chaperone web`, `chaperone up` and
 // tests start it with Start() and end it with Stop().
 //
-//   store (read-only) ──▶ StorePool ──▶ Api (routing, validation, analysis, JSON) ──▶ httplib::Server
+//   store (read-only) ──▶ StorePool ──▶ Api (routing, validation, analysis, JSON) ──▶ http::Endpoint
 #pragma once
 
 #include <cstddef>
@@ -10,7 +10,6 @@
 #include <memory>
 #include <string>
 #include <string_view>
-#include <thread>
 #include <vector>
 
 #include "chaperone/clock.h"
@@ -20,8 +19,8 @@
 #include "web/assets.h"
 #include "web/metrics.h"
 
-namespace httplib {
-class Server;
+namespace chaperone::http {
+class Endpoint;
 }
 
 namespace chaperone::web {
@@ -62,8 +61,8 @@ class WebServer {
   // Stops accepting, finishes requests in flight, joins the threads. Idempotent.
   void Stop();
 
-  int port() const { return port_; }  // the bound port (useful with port 0); 0 before Start
-  const std::string& host() const { return host_; }
+  int port() const;  // the bound port (useful with port 0); 0 before Start
+  const std::string& host() const;
   std::string url() const;  // "http://HOST:PORT"
   const WebMetrics& metrics() const { return metrics_; }
 
@@ -73,10 +72,7 @@ class WebServer {
   WebMetrics metrics_;
   std::unique_ptr<StorePool> stores_;
   std::unique_ptr<Api> api_;
-  std::unique_ptr<httplib::Server> server_;
-  std::thread thread_;  // runs server_->listen_after_bind()
-  std::string host_;
-  int port_ = 0;
+  std::unique_ptr<http::Endpoint> endpoint_;  // /health, /metrics and Api's routes
 };
 
 }  // namespace chaperone::web

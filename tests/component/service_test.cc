@@ -297,7 +297,13 @@ TEST_F(ServiceTest, RestAddsAndRemovesTopicsByHand) {
   auto bad = http.Post("/topics", R"({"topic":"bad topic!"})", "application/json");
   ASSERT_TRUE(bad);
   EXPECT_EQ(bad->status, 400);
-  EXPECT_TRUE(nlohmann::json::parse(bad->body).contains("error"));
+  auto bad_body = nlohmann::json::parse(bad->body);
+  EXPECT_EQ(bad_body["error"]["code"], "bad_request") << bad->body;
+  EXPECT_TRUE(bad_body["error"]["message"].is_string()) << bad->body;
+  auto missing = http.Get("/no-such-path");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_EQ(nlohmann::json::parse(missing->body)["error"]["code"], "not_found");
 
   ProduceJson("manual", 2, 200);
   ProduceJson("other", 1, 50);

@@ -77,6 +77,7 @@ expect /api/v1/emitters 200 '"emitters":\[\]'
 expect /api/v1/quarantine 200 '"total":0'
 expect /api/v1/nothing 404 '"code":"not_found"'
 expect /api/v1/topics 405 '"code":"method_not_allowed"' -X POST -d ''
+expect /health 405 '"code":"method_not_allowed"' -X PUT -d ''
 expect "/assets/../../etc/passwd" 404 'not_found' --path-as-is
 # The dashboard is served when it was built in; otherwise / says it was not.
 code=$(curl -s -o "$dir/body" -w '%{http_code}' "$url/")

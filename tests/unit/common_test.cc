@@ -1,7 +1,6 @@
 // The plumbing every component shares (src/common): listen addresses, Kafka
 // topic names, rate-limited logs.
 #include <gtest/gtest.h>
-#include <httplib.h>
 #include <spdlog/sinks/ostream_sink.h>
 #include <spdlog/spdlog.h>
 
@@ -11,9 +10,7 @@
 #include <vector>
 
 #include "chaperone/clock.h"
-#include "lib/util/http_server.h"
 #include "common/exit_code.h"
-#include "common/http_listen.h"
 #include "common/listen_address.h"
 #include "common/rate_limited_log.h"
 #include "common/topic_name.h"
@@ -173,29 +170,6 @@ TEST(RateLimitedLog, WritesOneWarningPerIntervalWithTheSuppressedCount) {
   EXPECT_EQ(out.str(),
             "warning collector: store write failed\n"
             "warning collector: store commit failed (2 similar messages suppressed)\n");
-}
-
-TEST(BindHttpServer, PortZeroPicksAFreePortAndABusyPortIsAConfigurationError) {
-  httplib::Server first;
-  ConfigureHttpSockets(first);
-  auto a = BindHttpServer(first, "127.0.0.1:0", "--metrics-listen");
-  ASSERT_TRUE(a.ok()) << a.status().ToString();
-  EXPECT_EQ(a->host, "127.0.0.1");
-  EXPECT_GT(a->port, 0);
-
-  httplib::Server second;
-  ConfigureHttpSockets(second);
-  const std::string busy = "127.0.0.1:" + std::to_string(a->port);
-  auto b = BindHttpServer(second, busy, "--metrics-listen");
-  ASSERT_FALSE(b.ok());
-  EXPECT_EQ(b.status().code(), Status::Code::kInvalidArgument);
-  EXPECT_EQ(ExitCode(b.status()), kExitBadConfig);
-  EXPECT_NE(b.status().message().find("--metrics-listen: cannot listen on " + busy), std::string::npos)
-      << b.status().message();
-
-  auto c = BindHttpServer(second, "127.0.0.1:65536", "--metrics-listen");
-  ASSERT_FALSE(c.ok());
-  EXPECT_EQ(c.status().code(), Status::Code::kInvalidArgument);
 }
 
 TEST(ExitCode, BadConfigurationIsTwoRuntimeFailureIsOneCleanStopIsZero) {

@@ -1,6 +1,7 @@
 // Topic selection, the REST handlers (against a fake ServiceControl), the
 // per-partition chunk ledger and the metrics text of the audit service.
 #include <gtest/gtest.h>
+#include <httplib.h>
 
 #include <nlohmann/json.hpp>
 
@@ -80,14 +81,14 @@ class FakeControl : public ServiceControl {
     removed.push_back(topic);
     return remove_status;
   }
-  HealthReport Health() override { return health; }
+  http::HealthVerdict Health() override { return health; }
   std::string PrometheusMetrics() override { return "m 1\n"; }
 
   std::vector<TopicInfo> topics;
   std::vector<std::pair<std::string, int>> added;
   std::vector<std::string> removed;
   Status add_status, remove_status;
-  HealthReport health{true, R"({"status":"ok"})"};
+  http::HealthVerdict health;
 };
 
 TEST(ServiceRest, ListsTopicsWithAssignedPartitions) {
@@ -135,8 +136,6 @@ TEST(ServiceRest, BadRequestsGet4xxJson) {
       {"POST", "/topics", R"({"topic":"a","extra":1})", 400},
       {"POST", "/topics", std::string(70000, ' '), 413},
       {"PUT", "/topics", "", 405},
-      {"POST", "/health", "", 405},
-      {"DELETE", "/metrics", "", 405},
       {"GET", "/nope", "", 404},
       {"GET", "/topics/a/b", "", 404},
       {"PATCH", "/topics/a", "", 405},
@@ -145,8 +144,12 @@ TEST(ServiceRest, BadRequestsGet4xxJson) {
     HttpResponse r = HandleRestRequest(c, tc.method, tc.path, tc.body);
     EXPECT_EQ(r.status, tc.status) << tc.method << " " << tc.path << " " << tc.body.substr(0, 40);
     EXPECT_EQ(r.content_type, "application/json");
-    EXPECT_TRUE(json::parse(r.body).contains("error")) << r.body;
+    json j = json::parse(r.body);
+    EXPECT_TRUE(j["error"]["code"].is_string()) << r.body;
+    EXPECT_TRUE(j["error"]["message"].is_string()) << r.body;
   }
+  EXPECT_EQ(json::parse(HandleRestRequest(c, "PUT", "/topics", "").body)["error"]["code"], "method_not_allowed");
+  EXPECT_EQ(json::parse(HandleRestRequest(c, "POST", "/topics", "[]").body)["error"]["code"], "bad_request");
   EXPECT_TRUE(c.added.empty());
 }
 
@@ -155,7 +158,8 @@ TEST(ServiceRest, MapsControlErrorsToStatusCodes) {
   c.add_status = Status::AlreadyExists("topic t was already added");
   HttpResponse r = HandleRestRequest(c, "POST", "/topics", R"({"topic":"t"})");
   EXPECT_EQ(r.status, 409);
-  EXPECT_EQ(json::parse(r.body)["error"], "topic t was already added");
+  EXPECT_EQ(json::parse(r.body)["error"]["code"], "already_exists");
+  EXPECT_EQ(json::parse(r.body)["error"]["message"], "topic t was already added");
   c.add_status = Status::InvalidArgument("topic names use only [a-zA-Z0-9._-]");
   EXPECT_EQ(HandleRestRequest(c, "POST", "/topics", R"({"topic":"a b"})").status, 400);
   c.remove_status = Status::NotFound("topic x is not audited");
@@ -167,17 +171,59 @@ TEST(ServiceRest, MapsControlErrorsToStatusCodes) {
   EXPECT_EQ(c.removed, (std::vector<std::string>{"x", "y"}));
 }
 
-TEST(ServiceRest, HealthAndMetrics) {
+// /health, /metrics and paths outside /topics are the http::Endpoint's: through a real server on port 0.
+TEST(ServiceRest, ServesTopicsHealthAndMetricsOverHttp) {
   FakeControl c;
-  EXPECT_EQ(HandleRestRequest(c, "GET", "/health", "").status, 200);
-  c.health = HealthReport{false, R"({"status":"failing"})"};
-  HttpResponse h = HandleRestRequest(c, "GET", "/health", "");
-  EXPECT_EQ(h.status, 503);
-  EXPECT_EQ(json::parse(h.body)["status"], "failing");
-  HttpResponse m = HandleRestRequest(c, "GET", "/metrics", "");
-  EXPECT_EQ(m.status, 200);
-  EXPECT_EQ(m.content_type, "text/plain; version=0.0.4");
-  EXPECT_EQ(m.body, "m 1\n");
+  c.topics = {{"a", "pattern", 3, 0, {0}}};
+  auto server = RestServer::Start("127.0.0.1:0", &c);
+  ASSERT_TRUE(server.ok()) << server.status().ToString();
+  httplib::Client http("127.0.0.1", (*server)->port());
+
+  auto h = http.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 200);
+  EXPECT_EQ(json::parse(h->body)["status"], "ok");
+  c.health.state = http::HealthVerdict::State::kFailing;
+  c.health.status = "failing";
+  h = http.Get("/health");
+  ASSERT_TRUE(h);
+  EXPECT_EQ(h->status, 503);
+  EXPECT_EQ(json::parse(h->body)["status"], "failing");
+
+  auto m = http.Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_EQ(m->status, 200);
+  EXPECT_EQ(m->get_header_value("Content-Type"), "text/plain; version=0.0.4");
+  EXPECT_EQ(m->body, "m 1\n");
+
+  auto t = http.Get("/topics");
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->status, 200);
+  EXPECT_EQ(json::parse(t->body)["topics"][0]["topic"], "a");
+  auto big = http.Post("/topics", std::string(70000, ' '), "application/json");
+  ASSERT_TRUE(big);
+  EXPECT_EQ(big->status, 413);
+  EXPECT_EQ(json::parse(big->body)["error"]["code"], "bad_request");
+
+  struct Case {
+    std::string method, path;
+    int status;
+    std::string code;
+  };
+  const Case cases[] = {
+      {"POST", "/health", 405, "method_not_allowed"}, {"DELETE", "/metrics", 405, "method_not_allowed"},
+      {"GET", "/nope", 404, "not_found"},             {"PUT", "/topics", 405, "method_not_allowed"},
+      {"GET", "/topics/a/b", 404, "not_found"},
+  };
+  for (const auto& tc : cases) {
+    httplib::Request req;
+    req.method = tc.method;
+    req.path = tc.path;
+    auto r = http.send(req);
+    ASSERT_TRUE(r) << tc.method << " " << tc.path;
+    EXPECT_EQ(r->status, tc.status) << tc.method << " " << tc.path;
+    EXPECT_EQ(json::parse(r->body)["error"]["code"], tc.code) << r->body;
+  }
 }
 
 // ---------------------------------------------------------------------------

@@ -515,11 +515,17 @@ TEST_F(ApiTest, AStoreFailureIs503AndCounted) {
   json j = GetJson("/api/v1/topics/orders/series", {}, 503);
   EXPECT_EQ(j["error"]["code"], "store_unavailable");
   EXPECT_NE(j["error"]["message"].get<std::string>().find("database is locked"), std::string::npos);
-  j = GetJson("/health", {}, 503);
+  // /health is the endpoint's (WebServer): Api gives the verdict.
+  http::HealthVerdict h = api_->Health();
+  EXPECT_EQ(h.http_status(), 503);
+  j = json::parse(h.ToJson());
   EXPECT_EQ(j["status"], "unavailable");
+  EXPECT_NE(j["error"].get<std::string>().find("database is locked"), std::string::npos);
   EXPECT_EQ(metrics_.store_errors(), 2);
   store_->FailReads(Status::Ok());
-  j = GetJson("/health");
+  h = api_->Health();
+  EXPECT_EQ(h.http_status(), 200);
+  j = json::parse(h.ToJson());
   EXPECT_EQ(j["status"], "ok");
   EXPECT_EQ(j["store"], "fake");
   EXPECT_EQ(j["schemaVersion"], 1);
@@ -535,16 +541,15 @@ TEST_F(ApiTest, MetricsCountRequestsByRoutePatternAndStatus) {
   EXPECT_EQ(metrics_.requests("/api/v1/topics/{topic}/series", 200), 1);
   EXPECT_EQ(metrics_.requests("/api/v1/topics/{topic}/series", 404), 1);
   EXPECT_EQ(metrics_.requests("/api/v1/topics/{topic}/series", 400), 1);
-  HttpResponse m = Get("/metrics");
-  EXPECT_EQ(m.status, 200);
-  EXPECT_EQ(m.content_type, "text/plain; version=0.0.4; charset=utf-8");
-  EXPECT_NE(m.body.find("chaperone_web_requests_total{route=\"/api/v1/topics/{topic}/series\",status=\"200\"} 1"),
+  // /metrics is the endpoint's (WebServer): it serves this text.
+  std::string m = metrics_.RenderPrometheus();
+  EXPECT_NE(m.find("chaperone_web_requests_total{route=\"/api/v1/topics/{topic}/series\",status=\"200\"} 1"),
             std::string::npos)
-      << m.body;
-  EXPECT_NE(m.body.find("chaperone_web_request_duration_seconds_count{route=\"/api/v1/topics/{topic}/series\"} 3"),
+      << m;
+  EXPECT_NE(m.find("chaperone_web_request_duration_seconds_count{route=\"/api/v1/topics/{topic}/series\"} 3"),
             std::string::npos);
-  EXPECT_NE(m.body.find("chaperone_web_store_errors_total 0"), std::string::npos);
-  EXPECT_EQ(m.body.find("orders"), std::string::npos);  // raw paths never become labels
+  EXPECT_NE(m.find("chaperone_web_store_errors_total 0"), std::string::npos);
+  EXPECT_EQ(m.find("orders"), std::string::npos);  // raw paths never become labels
 }
 
 // ---------------------------------------------------------------------------
@@ -563,7 +568,7 @@ TEST_F(ApiTest, UnknownRoutesAre404JsonAndWrongMethods405) {
   for (const auto& [k, v] : r.headers) allow |= k == "Allow" && v == "GET, HEAD";
   EXPECT_TRUE(allow);
   EXPECT_EQ(Call("DELETE", "/api/v1/topics/orders/series").status, 405);
-  EXPECT_EQ(Call("PUT", "/health").status, 405);
+  EXPECT_EQ(Call("PUT", "/").status, 405);
   EXPECT_EQ(Call("HEAD", "/api/v1/topics").status, 200);
   EXPECT_EQ(Get("/api/v1/topics/").status, 200);  // one trailing slash is tolerated
 }
@@ -623,7 +628,7 @@ TEST_F(ApiTest, WithoutABuiltDashboardTheRootSaysSo) {
   EXPECT_EQ(j["error"]["code"], "not_found");
   EXPECT_NE(j["error"]["message"].get<std::string>().find("dashboard was not built"), std::string::npos);
   EXPECT_EQ(bare.Handle(HttpRequest{"GET", "/topics/orders", {}}).status, 404);
-  EXPECT_EQ(bare.Handle(HttpRequest{"GET", "/health", {}}).status, 200);
+  EXPECT_EQ(bare.Health().http_status(), 200);
 }
 
 }  // namespace
