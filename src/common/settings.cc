@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "common/listen_address.h"
+#include "common/secrets.h"
 #include "common/store_url.h"
 #include "common/topic_name.h"
 
@@ -296,7 +297,7 @@ TableBase::TableBase(std::string section, std::vector<SettingDoc> docs, std::str
 
 std::string TableBase::FlagOf(size_t i) const {
   const SettingDoc& d = docs_[i];
-  if (d.flag == "-") return "";
+  if (d.flag == "-" || IsFamily(i)) return "";
   if (!d.flag.empty()) return std::string(d.flag);
   std::string f(d.key);
   std::replace(f.begin(), f.end(), '_', '-');
@@ -319,26 +320,105 @@ std::vector<FlagSpec> TableBase::Flags() const {
 std::string TableBase::BeginMarker() const { return "<!-- BEGIN GENERATED: " + section_ + " settings -->"; }
 std::string TableBase::EndMarker() const { return "<!-- END GENERATED: " + section_ + " settings -->"; }
 
-std::string TableBase::Reference() const {
+namespace {
+
+// Keeps a Markdown table intact: a literal '|' would start a new cell.
+std::string EscapeCell(std::string_view s) {
+  std::string out;
+  for (char c : s) {
+    if (c == '|') out += '\\';
+    out += c;
+  }
+  return out;
+}
+
+}  // namespace
+
+std::string TableBase::PropertyName(size_t i) const {
+  return section_ + "." + std::string(docs_[i].key) + (IsFamily(i) ? std::string(docs_[i].placeholder) : "");
+}
+
+std::string TableBase::Render(bool properties) const {
   std::string out = BeginMarker() + "\n";
-  out += "| Key | Flag | Type | Default | Description |\n";
-  out += "|---|---|---|---|---|\n";
+  out += properties ? "| Property | Type | Default | Description |\n|---|---|---|---|\n"
+                    : "| Key | Flag | Type | Default | Description |\n|---|---|---|---|---|\n";
   out += extra_rows_;
   for (size_t i = 0; i < docs_.size(); ++i) {
     const SettingDoc& s = docs_[i];
-    std::string key = s.key.empty() ? "" : "`" + section_ + "." + std::string(s.key) + "`";
-    std::string flag = FlagOf(i);
-    if (!flag.empty()) flag = "`--" + flag + "`";
-    if (!s.short_flag.empty()) flag += ", `-" + std::string(s.short_flag) + "`";
+    std::string row;
+    if (properties) {
+      row = "`" + EscapeCell(PropertyName(i)) + "`";
+    } else {
+      std::string key = s.key.empty() ? "" : "`" + section_ + "." + std::string(s.key) + "`";
+      std::string flag = FlagOf(i);
+      if (!flag.empty()) flag = "`--" + flag + "`";
+      if (!s.short_flag.empty()) flag += ", `-" + std::string(s.short_flag) + "`";
+      row = EscapeCell(key) + " | " + EscapeCell(flag);
+    }
     std::string desc(s.description);
     if (s.secret) desc += " Secret: never printed back.";
-    // Keep the table intact: a literal '|' would start a new cell.
-    for (size_t p = 0; (p = desc.find('|', p)) != std::string::npos; p += 2) desc.replace(p, 1, "\\|");
-    out += "| " + key + " | " + flag + " | " + std::string(s.type) + " | " + std::string(s.default_text) + " | " +
-           desc + " |\n";
+    out += "| " + row + " | " + EscapeCell(s.type) + " | " + EscapeCell(s.default_text) + " | " +
+           EscapeCell(desc) + " |\n";
   }
   out += EndMarker() + "\n";
   return out;
+}
+
+std::string TableBase::Reference() const { return Render(false); }
+std::string TableBase::PropertyReference() const { return Render(true); }
+
+int TableBase::FindProperty(std::string_view name, std::string& suffix) const {
+  if (!name.starts_with(section_) || name.size() <= section_.size() || name[section_.size()] != '.') return -1;
+  std::string_view key = name.substr(section_.size() + 1);
+  if (int i = FindKey(key); i >= 0 && !IsFamily(static_cast<size_t>(i))) {
+    suffix.clear();
+    return i;
+  }
+  int best = -1;
+  for (size_t i = 0; i < docs_.size(); ++i) {
+    if (IsFamily(i) && key.starts_with(docs_[i].key) &&
+        (best < 0 || docs_[i].key.size() > docs_[static_cast<size_t>(best)].key.size()))
+      best = static_cast<int>(i);
+  }
+  if (best >= 0) suffix = std::string(key.substr(docs_[static_cast<size_t>(best)].key.size()));
+  return best;
+}
+
+Status TableBase::UnknownProperty(std::string_view name) const {
+  // Candidates: every plain name, and for each family its prefix followed by
+  // each tail of `name` after a '.' ("chaperone.audit.produce.acks" is close
+  // to "chaperone.audit.producer.acks").
+  std::vector<std::string> candidates;
+  for (size_t i = 0; i < docs_.size(); ++i) {
+    std::string full = section_ + "." + std::string(docs_[i].key);
+    if (!IsFamily(i)) {
+      candidates.push_back(full);
+      continue;
+    }
+    for (size_t dot = name.find('.'); dot != std::string_view::npos; dot = name.find('.', dot + 1))
+      if (dot + 1 < name.size()) candidates.push_back(full + std::string(name.substr(dot + 1)));
+  }
+  std::string best = ClosestMatch(name, candidates);
+  if (!best.empty()) return Status::InvalidArgument("unknown property " + std::string(name) + " (did you mean " + best + "?)");
+  std::string known;
+  for (size_t i = 0; i < docs_.size(); ++i) known += (known.empty() ? "" : ", ") + PropertyName(i);
+  return Status::InvalidArgument("unknown property " + std::string(name) + " (known: " + known + ")");
+}
+
+Status TableBase::RedactError(size_t i, std::string_view name, std::string_view value, const Status& error) const {
+  // A family member is judged by its own name too ("ssl.key.pem" of "chaperone.audit.producer.ssl.key.pem").
+  std::string_view member = name.size() > section_.size() + 1 + docs_[i].key.size()
+                                ? name.substr(section_.size() + 1 + docs_[i].key.size())
+                                : std::string_view();
+  bool secret = docs_[i].secret || common::IsSecretProperty(name) || (IsFamily(i) && common::IsSecretProperty(member));
+  if (value.empty() || !secret) return error;
+  std::string msg = common::RedactText(error.message(), {std::string(value)});
+  // RedactText leaves values shorter than 3 characters alone: past the name,
+  // such a value must not appear either, so the reason goes.
+  size_t after_name = msg.starts_with(name) ? name.size() : 0;
+  if (msg.find(value, after_name) != std::string::npos)
+    msg = std::string(name) + ": invalid value (not shown: the value is secret)";
+  return Status::InvalidArgument(msg);
 }
 
 int TableBase::FindKey(std::string_view key) const {

@@ -8,6 +8,14 @@
 //     page (a drift test keeps the two equal),
 //   - `chaperone config check`, which reports every error of every section.
 //
+// A table can instead be driven by flat properties ("name=value" strings, the
+// names being the section, a '.', and the key): the interceptor's `chaperone.*`
+// librdkafka properties. `ApplyProperty` and `ResetProperty` take one property
+// at a time; a key ending in '.' declares a family of properties
+// ("timestamp." covers "chaperone.timestamp.<topic-regex>"), whose apply
+// receives the rest of the name in `Value::suffix`; `PropertyReference` renders
+// the table without a flag column.
+//
 // This header has no YAML dependency: values arrive as a `Node` tree, which
 // src/config builds from the YAML file (with line numbers) and the CLI builds
 // from flags. The interceptor plugin, which has no YAML, uses the validators.
@@ -65,6 +73,9 @@ struct Value {
   const Node& node;
   std::string where;
   bool from_flag = false;
+  // For a member of a family of properties: the part of its name after the
+  // family's key ("orders-.*" of "chaperone.timestamp.orders-.*"); else "".
+  std::string suffix = "";
 };
 
 // Every error of one parse, each one line: "<where>: <why>".
@@ -131,6 +142,9 @@ struct SettingDoc {
   bool repeatable = false;       // the flag may be given several times
   bool secret = false;           // never printed back (redacted in messages and listings)
   std::string_view short_flag = "";  // e.g. "X" for -X
+  // Property tables: for a family (a key ending in '.'), how the rest of the
+  // name is documented, e.g. "<topic-regex>".
+  std::string_view placeholder = "";
 };
 
 // A command-line flag derived from a table.
@@ -165,6 +179,14 @@ class TableBase {
   std::string Reference() const;
   std::string BeginMarker() const;
   std::string EndMarker() const;
+  // For property tables: the Markdown reference (Property | Type | Default |
+  // Description) between the same markers.
+  std::string PropertyReference() const;
+  // The property name of setting `i`: "<section>.<key>", a family's with its
+  // placeholder ("chaperone.timestamp.<topic-regex>").
+  std::string PropertyName(size_t i) const;
+  // True if setting `i` is a family of properties (its key ends in '.').
+  bool IsFamily(size_t i) const { return docs_[i].key.ends_with('.'); }
 
  protected:
   // Index of the setting with `key`, or -1.
@@ -174,6 +196,17 @@ class TableBase {
   bool IsGroup(std::string_view prefix) const;
   std::string Suggestion(std::string_view key) const;
   static std::string Where(std::string_view source, int line, std::string_view key);
+  // Reference() (`properties` false) and PropertyReference() (true).
+  std::string Render(bool properties) const;
+  // The setting a property name stands for (an exact key first, then the
+  // family with the longest key), with a family member's suffix; -1 if none.
+  int FindProperty(std::string_view name, std::string& suffix) const;
+  // "unknown property <name>" with a did-you-mean, else the known names.
+  Status UnknownProperty(std::string_view name) const;
+  // `error` of setting `i` for property `name` set to `value`, with the value
+  // redacted when it is a secret (SettingDoc::secret, or a name, or a family
+  // member's own name, that common::IsSecretProperty says is secret).
+  Status RedactError(size_t i, std::string_view name, std::string_view value, const Status& error) const;
 
   std::string section_;
   std::vector<SettingDoc> docs_;
@@ -186,14 +219,42 @@ template <typename Draft>
 class Table : public TableBase {
  public:
   using Apply = Status (*)(const Value& v, Draft& d);
+  // Property tables: restores the default of a setting, or removes the family
+  // member named by `suffix`.
+  using Reset = void (*)(Draft& d, std::string_view suffix);
   struct Setting {
     SettingDoc doc;
     Apply apply;
+    Reset reset = nullptr;
   };
 
   Table(std::string section, std::vector<Setting> settings, std::string extra_rows = "")
       : TableBase(std::move(section), DocsOf(settings), std::move(extra_rows)) {
-    for (auto& s : settings) applies_.push_back(s.apply);
+    for (auto& s : settings) {
+      applies_.push_back(s.apply);
+      resets_.push_back(s.reset);
+    }
+  }
+
+  // Applies one property ("<section>.<key>" = value). An unknown name is an
+  // error with a did-you-mean; a secret value never appears in the error.
+  Status ApplyProperty(std::string_view name, std::string_view value, Draft& d) const {
+    std::string suffix;
+    int i = FindProperty(name, suffix);
+    if (i < 0) return UnknownProperty(name);
+    Node node = Node::Scalar(std::string(value));
+    Status s = applies_[i](Value{node, std::string(name), false, std::move(suffix)}, d);
+    return s.ok() ? s : RedactError(static_cast<size_t>(i), name, value, s);
+  }
+
+  // Restores the default of one property, or removes a family member.
+  Status ResetProperty(std::string_view name, Draft& d) const {
+    std::string suffix;
+    int i = FindProperty(name, suffix);
+    if (i < 0) return UnknownProperty(name);
+    if (resets_[i] == nullptr) return Status::InvalidArgument(std::string(name) + ": cannot be unset");
+    resets_[i](d, suffix);
+    return Status::Ok();
   }
 
   // Applies the section's map (null: nothing). Every error is added to
@@ -251,6 +312,7 @@ class Table : public TableBase {
   }
 
   std::vector<Apply> applies_;
+  std::vector<Reset> resets_;
 };
 
 }  // namespace chaperone::config

@@ -112,6 +112,128 @@ TEST(Secrets, PasswordsNeverShow) {
   EXPECT_EQ(common::RedactText("auth failed for s3cret!", {"s3cret", ""}), "auth failed for ***!");
 }
 
+// A table driven by flat properties ("<section>.<key>" = value), as the
+// interceptor's chaperone.* table is.
+struct PropDraft {
+  int64_t size = 7;
+  std::string token;
+  std::vector<std::pair<std::string, std::string>> tags;
+};
+
+const Table<PropDraft>& PropTable() {
+  static const Table<PropDraft> kTable(
+      "demo",
+      {
+          {{"size", "-", "integer", "`7`", "A size."},
+           +[](const Value& v, PropDraft& d) -> Status {
+             SETTING_VALUE(x, AsInt(v, 1, 100));
+             d.size = x;
+             return Status::Ok();
+           },
+           +[](PropDraft& d, std::string_view) { d.size = PropDraft{}.size; }},
+          {{"size.limit", "-", "integer", "none", "Not a family member of size."},
+           +[](const Value&, PropDraft&) { return Status::Ok(); }},
+          {{"token", "-", "string", "none", "A secret | with a pipe.", false, true},
+           +[](const Value& v, PropDraft& d) -> Status {
+             if (v.node.scalar.size() < 8) return Status::InvalidArgument(v.where + ": " + Quote(v.node.scalar) + " is too short");
+             d.token = v.node.scalar;
+             return Status::Ok();
+           }},
+          {{"tag.", "-", "string", "none", "A tag per name.", false, false, "", "<name>"},
+           +[](const Value& v, PropDraft& d) -> Status {
+             if (v.suffix.empty()) return Status::InvalidArgument(v.where + ": missing the name");
+             if (v.node.scalar.starts_with("x-")) return Status::InvalidArgument(v.where + ": rejected " + Quote(v.node.scalar));
+             d.tags.emplace_back(v.suffix, v.node.scalar);
+             return Status::Ok();
+           },
+           +[](PropDraft& d, std::string_view suffix) {
+             std::erase_if(d.tags, [&](const auto& kv) { return kv.first == suffix; });
+           }},
+      });
+  return kTable;
+}
+
+TEST(PropertyTables, ApplyPlainSettingsAndFamilyMembers) {
+  PropDraft d;
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.size", "42", d).ok());
+  EXPECT_EQ(d.size, 42);
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.size.limit", "1", d).ok());  // a plain key, not a family
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.tag.a.b", "x", d).ok());
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.tag.c", "y", d).ok());
+  using KV = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(d.tags, (KV{{"a.b", "x"}, {"c", "y"}}));
+  Status st = PropTable().ApplyProperty("demo.size", "0", d);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message(), "demo.size: must be an integer from 1 to 100, got \"0\"");
+  EXPECT_EQ(d.size, 42);
+  st = PropTable().ApplyProperty("demo.tag.", "x", d);
+  EXPECT_EQ(st.message(), "demo.tag.: missing the name");
+}
+
+TEST(PropertyTables, ResetRestoresTheDefaultOrRemovesTheMember) {
+  PropDraft d;
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.size", "42", d).ok());
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.tag.a", "x", d).ok());
+  ASSERT_TRUE(PropTable().ApplyProperty("demo.tag.b", "y", d).ok());
+  ASSERT_TRUE(PropTable().ResetProperty("demo.size", d).ok());
+  EXPECT_EQ(d.size, 7);
+  ASSERT_TRUE(PropTable().ResetProperty("demo.tag.a", d).ok());
+  using KV = std::vector<std::pair<std::string, std::string>>;
+  EXPECT_EQ(d.tags, (KV{{"b", "y"}}));
+  Status st = PropTable().ResetProperty("demo.token", d);  // no reset declared
+  EXPECT_EQ(st.message(), "demo.token: cannot be unset");
+  EXPECT_FALSE(PropTable().ResetProperty("demo.nope", d).ok());
+}
+
+TEST(PropertyTables, UnknownNamesGetADidYouMean) {
+  PropDraft d;
+  EXPECT_EQ(PropTable().ApplyProperty("demo.sise", "1", d).message(), "unknown property demo.sise (did you mean demo.size?)");
+  // A family's prefix misspelt: the suggestion keeps the member's name.
+  EXPECT_EQ(PropTable().ApplyProperty("demo.tags.color", "1", d).message(),
+            "unknown property demo.tags.color (did you mean demo.tag.color?)");
+  // Nothing close: the known names.
+  EXPECT_EQ(PropTable().ApplyProperty("demo.completely.different", "1", d).message(),
+            "unknown property demo.completely.different (known: demo.size, demo.size.limit, demo.token, demo.tag.<name>)");
+  // Outside the table's prefix.
+  EXPECT_NE(PropTable().ApplyProperty("other.size", "1", d).message().find("unknown property other.size"),
+            std::string::npos);
+  EXPECT_FALSE(PropTable().ApplyProperty("demo", "1", d).ok());
+}
+
+TEST(PropertyTables, SecretValuesNeverAppearInErrors) {
+  PropDraft d;
+  // Declared secret.
+  Status st = PropTable().ApplyProperty("demo.token", "hunter2", d);
+  ASSERT_FALSE(st.ok());
+  EXPECT_EQ(st.message().find("hunter2"), std::string::npos) << st.message();
+  EXPECT_NE(st.message().find("demo.token: \"***\" is too short"), std::string::npos) << st.message();
+  // A value too short for RedactText: the reason goes, not the value.
+  st = PropTable().ApplyProperty("demo.token", "zq", d);
+  EXPECT_EQ(st.message(), "demo.token: invalid value (not shown: the value is secret)");
+  // A family member whose own name is a secret property's.
+  st = PropTable().ApplyProperty("demo.tag.sasl.password", "x-pw", d);
+  EXPECT_EQ(st.message(), "demo.tag.sasl.password: rejected \"***\"");
+  st = PropTable().ApplyProperty("demo.tag.ssl.key.pem", "x-pem", d);
+  EXPECT_EQ(st.message(), "demo.tag.ssl.key.pem: rejected \"***\"");
+  // Not a secret: the value is quoted.
+  st = PropTable().ApplyProperty("demo.tag.color", "x-red", d);
+  EXPECT_EQ(st.message(), "demo.tag.color: rejected \"x-red\"");
+}
+
+TEST(PropertyTables, ReferenceHasNoFlagColumn) {
+  const std::string ref = PropTable().PropertyReference();
+  EXPECT_EQ(ref,
+            "<!-- BEGIN GENERATED: demo settings -->\n"
+            "| Property | Type | Default | Description |\n"
+            "|---|---|---|---|\n"
+            "| `demo.size` | integer | `7` | A size. |\n"
+            "| `demo.size.limit` | integer | none | Not a family member of size. |\n"
+            "| `demo.token` | string | none | A secret \\| with a pipe. Secret: never printed back. |\n"
+            "| `demo.tag.<name>` | string | none | A tag per name. |\n"
+            "<!-- END GENERATED: demo settings -->\n");
+  EXPECT_TRUE(PropTable().Flags().size() == 0u);  // "-": no flags; a family never has one
+}
+
 TEST(ProjectFile, ReportsEveryStructuralErrorWithItsLine) {
   auto r = ParseProject("clustrs:\n  a: {bootstrap.servers: h}\nservice:\n  tier: a\n  tier: b\nwbe: {}\n", "p.yaml");
   ASSERT_FALSE(r.ok());

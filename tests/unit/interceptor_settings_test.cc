@@ -1,5 +1,6 @@
-// The chaperone.* settings table: parsing, validation, defaults, and the
-// reference table in docs/interceptor.md generated from it.
+// The chaperone.* settings table (a property table of common/settings.h):
+// parsing, validation, defaults, and the reference table in
+// docs/interceptor.md generated from it.
 #include "interceptor/settings.h"
 
 #include <gtest/gtest.h>
@@ -31,34 +32,58 @@ TEST(InterceptorSettings, DefaultsMatchAFreshOptionsObject) {
   EXPECT_EQ(s.client.flush_interval.count(), 10'000);
   EXPECT_EQ(s.client.close_timeout.count(), 5'000);
   EXPECT_EQ(s.client.queue_capacity, 65'536u);
-  // Resetting any setting restores exactly the default.
-  for (const SettingDef& def : SettingDefs()) {
-    if (def.is_prefix) continue;
+  // Resetting any setting, after setting it to something else, restores exactly the default.
+  const auto& table = SettingsTable();
+  for (size_t i = 0; i < table.docs().size(); ++i) {
+    if (table.IsFamily(i)) continue;
+    const std::string name = table.PropertyName(i);
     InterceptorSettings t;
-    ASSERT_TRUE(ResetSetting(t, def.name).ok()) << def.name;
+    ASSERT_TRUE(ApplySetting(t, "chaperone.tier", "x").ok());
+    ASSERT_TRUE(ApplySetting(t, "chaperone.audit.topic", "x").ok());
+    ASSERT_TRUE(ApplySetting(t, "chaperone.window.sec", "60").ok());
+    ASSERT_TRUE(ApplySetting(t, "chaperone.enable", "false").ok());
+    for (const char* n : {"chaperone.tier", "chaperone.audit.topic", "chaperone.window.sec", "chaperone.enable"})
+      ASSERT_TRUE(ResetSetting(t, n).ok()) << n;
+    ASSERT_TRUE(ResetSetting(t, name).ok()) << name;
     EXPECT_EQ(t.enable, true);
-    EXPECT_EQ(t.client.tier, d.tier) << def.name;
-    EXPECT_EQ(t.client.audit_topic, d.audit_topic) << def.name;
-    EXPECT_EQ(t.client.window_sec, d.window_sec) << def.name;
-    EXPECT_EQ(t.client.flush_interval, d.flush_interval) << def.name;
-    EXPECT_EQ(t.client.close_timeout, d.close_timeout) << def.name;
-    EXPECT_EQ(t.client.report_timeout, d.report_timeout) << def.name;
-    EXPECT_EQ(t.client.queue_capacity, d.queue_capacity) << def.name;
-    EXPECT_EQ(t.client.max_pending_records, d.max_pending_records) << def.name;
-    EXPECT_EQ(t.client.max_pending_bytes, d.max_pending_bytes) << def.name;
-    EXPECT_EQ(t.client.log_level, d.log_level) << def.name;
-    EXPECT_EQ(t.client.timestamp_chain, d.timestamp_chain) << def.name;
+    EXPECT_EQ(t.client.tier, d.tier) << name;
+    EXPECT_EQ(t.client.audit_topic, d.audit_topic) << name;
+    EXPECT_EQ(t.client.window_sec, d.window_sec) << name;
+    EXPECT_EQ(t.client.flush_interval, d.flush_interval) << name;
+    EXPECT_EQ(t.client.close_timeout, d.close_timeout) << name;
+    EXPECT_EQ(t.client.report_timeout, d.report_timeout) << name;
+    EXPECT_EQ(t.client.queue_capacity, d.queue_capacity) << name;
+    EXPECT_EQ(t.client.max_pending_records, d.max_pending_records) << name;
+    EXPECT_EQ(t.client.max_pending_bytes, d.max_pending_bytes) << name;
+    EXPECT_EQ(t.client.log_level, d.log_level) << name;
+    EXPECT_EQ(t.client.timestamp_chain, d.timestamp_chain) << name;
   }
+  // Every plain setting can be reset to its value in a fresh object.
+  InterceptorSettings all;
+  for (const char* n : {"chaperone.flush.interval.ms", "chaperone.close.timeout.ms", "chaperone.report.timeout.ms",
+                        "chaperone.report.max.pending.records", "chaperone.report.max.pending.bytes",
+                        "chaperone.queue.capacity", "chaperone.log.level", "chaperone.timestamp",
+                        "chaperone.topic.exclude", "chaperone.datacenter", "chaperone.cluster",
+                        "chaperone.emitter.id", "chaperone.audit.bootstrap.servers"}) {
+    ASSERT_TRUE(ResetSetting(all, n).ok()) << n;
+  }
+  EXPECT_EQ(all.client.flush_interval, d.flush_interval);
+  EXPECT_EQ(all.client.max_pending_bytes, d.max_pending_bytes);
 }
 
 TEST(InterceptorSettings, EveryEntryIsDocumented) {
-  for (const SettingDef& def : SettingDefs()) {
-    EXPECT_TRUE(def.name.starts_with("chaperone.")) << def.name;
-    EXPECT_FALSE(def.type.empty()) << def.name;
-    EXPECT_FALSE(def.description.empty()) << def.name;
-    EXPECT_EQ(def.is_prefix, def.name.ends_with(".")) << def.name;
-    EXPECT_EQ(def.is_prefix, def.erase != nullptr) << def.name;
+  const auto& table = SettingsTable();
+  EXPECT_EQ(table.section(), "chaperone");
+  for (size_t i = 0; i < table.docs().size(); ++i) {
+    const config::SettingDoc& def = table.docs()[i];
+    const std::string name = table.PropertyName(i);
+    EXPECT_TRUE(IsChaperoneSetting(name)) << name;
+    EXPECT_FALSE(def.type.empty()) << name;
+    EXPECT_FALSE(def.default_text.empty()) << name;
+    EXPECT_FALSE(def.description.empty()) << name;
+    EXPECT_EQ(table.IsFamily(i), !def.placeholder.empty()) << name;
   }
+  EXPECT_TRUE(table.Flags().empty());  // librdkafka properties, not command-line flags
 }
 
 TEST(InterceptorSettings, AppliesValidValues) {
@@ -108,6 +133,37 @@ TEST(InterceptorSettings, AppliesValidValues) {
   EXPECT_EQ(c.log_level, AuditLogLevel::kOff);
 }
 
+TEST(InterceptorSettings, DurationsAndSizesTakeUnits) {
+  InterceptorSettings s;
+  ASSERT_TRUE(ApplySetting(s, "chaperone.flush.interval.ms", "10s").ok());
+  EXPECT_EQ(s.client.flush_interval.count(), 10'000);
+  ASSERT_TRUE(ApplySetting(s, "chaperone.close.timeout.ms", "1m").ok());
+  EXPECT_EQ(s.client.close_timeout.count(), 60'000);
+  ASSERT_TRUE(ApplySetting(s, "chaperone.report.timeout.ms", "250ms").ok());
+  EXPECT_EQ(s.client.report_timeout.count(), 250);
+  ASSERT_TRUE(ApplySetting(s, "chaperone.window.sec", "10m").ok());
+  EXPECT_EQ(s.client.window_sec, 600);
+  ASSERT_TRUE(ApplySetting(s, "chaperone.report.max.pending.bytes", "64MiB").ok());
+  EXPECT_EQ(s.client.max_pending_bytes, 64u << 20);
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", "1500ms"), "chaperone.window.sec: must be whole seconds"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.report.max.pending.bytes", "2GiB"), "must be a size in bytes"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.flush.interval.ms", "2h"), "from 100ms to 1h"));
+}
+
+TEST(InterceptorSettings, SecretValuesNeverAppearInErrors) {
+  InterceptorSettings s;
+  // The audit producer's secret properties are accepted like any other...
+  ASSERT_TRUE(ApplySetting(s, "chaperone.audit.producer.sasl.password", "hunter2-pw").ok());
+  // ...and when an error names one, its value is not in it.
+  for (const char* name : {"chaperone.audit.producer.sasl.passwords", "chaperone.audit.producer.ssl.key.pem",
+                           "chaperone.audit.producer.sasl.oauthbearer.client.secret"}) {
+    Status st = ApplySetting(s, name, "hunter2-pw\n");
+    if (st.ok()) continue;
+    EXPECT_EQ(st.message().find("hunter2"), std::string::npos) << st.message();
+    EXPECT_NE(st.message().find(name), std::string::npos) << st.message();
+  }
+}
+
 TEST(InterceptorSettings, RulesKeepTheirOrderWhenReplacedAndCanBeRemoved) {
   InterceptorSettings s;
   ASSERT_TRUE(ApplySetting(s, "chaperone.timestamp.a.*", "record").ok());
@@ -124,20 +180,22 @@ TEST(InterceptorSettings, RulesKeepTheirOrderWhenReplacedAndCanBeRemoved) {
 
 TEST(InterceptorSettings, RejectsBadValuesNamingTheProperty) {
   InterceptorSettings s;
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", "0"), "chaperone.window.sec: 0 is out of range [1, 86400]"));
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", "10m"), "expected an integer, got \"10m\""));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", "0"), "chaperone.window.sec: must be a duration from 1s to 1d"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", "ten"), "got \"ten\""));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.window.sec", ""), "chaperone.window.sec"));
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.flush.interval.ms", "99"), "[100, 3600000]"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.flush.interval.ms", "99"), "from 100ms to 1h"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.queue.capacity", "100"), "chaperone.queue.capacity"));
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.enable", "yes"), "expected true or false"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.enable", "maybe"), "chaperone.enable: must be true or false"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.report.max.pending.records", "0"),
+                    "chaperone.report.max.pending.records: must be an integer from 1 to 10000000, got \"0\""));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.log.level", "debug"), "off, error, warning or info"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp", "json:"), "chaperone.timestamp: invalid timestamp chain"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp.orders", "sometimes"), "chaperone.timestamp.orders"));
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp.(orders", "record"), "invalid regular expression"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp.(orders", "record"), "chaperone.timestamp.(orders: bad regex"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.timestamp.", "record"), "missing the topic regex"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.topic.exclude", "[a-"), "chaperone.topic.exclude"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", ""), "must not be empty"));
-  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", ".."), "chaperone.audit.topic: '.' and '..'"));
+  EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", ".."), "chaperone.audit.topic: not a valid Kafka topic name ('.' and '..'"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.topic", "audit topic"), "[a-zA-Z0-9._-]"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.tier", "a\nb"), "control characters"));
   EXPECT_TRUE(Fails(ApplySetting(s, "chaperone.audit.producer.no.such.property", "1"),
@@ -152,12 +210,17 @@ TEST(InterceptorSettings, RejectsBadValuesNamingTheProperty) {
   EXPECT_TRUE(s.client.audit_producer_properties.empty());
 }
 
-TEST(InterceptorSettings, UnknownNamesListTheKnownOnes) {
+TEST(InterceptorSettings, UnknownNamesGetTheClosestKnownOne) {
   InterceptorSettings s;
-  Status st = ApplySetting(s, "chaperone.flush.interval", "10");
-  ASSERT_TRUE(Fails(st, "unknown property chaperone.flush.interval"));
-  EXPECT_NE(st.message().find("chaperone.flush.interval.ms"), std::string::npos);
-  EXPECT_TRUE(Fails(ResetSetting(s, "chaperone.nope"), "unknown property chaperone.nope"));
+  EXPECT_EQ(ApplySetting(s, "chaperone.flush.interval", "10").message(),
+            "unknown property chaperone.flush.interval (did you mean chaperone.flush.interval.ms?)");
+  EXPECT_EQ(ApplySetting(s, "chaperone.audit.produce.acks", "all").message(),
+            "unknown property chaperone.audit.produce.acks (did you mean chaperone.audit.producer.acks?)");
+  EXPECT_EQ(ApplySetting(s, "chaperone.timestamps.orders", "record").message(),
+            "unknown property chaperone.timestamps.orders (did you mean chaperone.timestamp.orders?)");
+  Status st = ResetSetting(s, "chaperone.nope");
+  ASSERT_TRUE(Fails(st, "unknown property chaperone.nope (known: chaperone.enable, "));
+  EXPECT_NE(st.message().find("chaperone.timestamp.<topic-regex>"), std::string::npos) << st.message();
   EXPECT_TRUE(IsChaperoneSetting("chaperone.x"));
   EXPECT_FALSE(IsChaperoneSetting("bootstrap.servers"));
   EXPECT_FALSE(IsChaperoneSetting("chaperone"));
@@ -174,8 +237,8 @@ TEST(InterceptorSettings, AuditClientPropertiesShareTheTable) {
   EXPECT_EQ(o.window_sec, 300);
 }
 
-// docs/interceptor.md carries the table generated from SettingDefs() between
-// two markers. CHAPERONE_UPDATE_DOCS=1 rewrites it.
+// docs/interceptor.md carries the table generated from SettingsTable() between
+// its two markers. CHAPERONE_UPDATE_DOCS=1 rewrites it.
 TEST(InterceptorSettings, DocsTableIsGeneratedFromTheTable) {
   const std::string path = std::string(CHAPERONE_SOURCE_DIR) + "/docs/interceptor.md";
   std::ifstream in(path);
@@ -183,16 +246,15 @@ TEST(InterceptorSettings, DocsTableIsGeneratedFromTheTable) {
   std::stringstream buf;
   buf << in.rdbuf();
   std::string doc = buf.str();
-  const std::string begin = "<!-- settings-table:begin (generated from src/interceptor/settings.cc) -->\n";
-  const std::string end = "<!-- settings-table:end -->";
-  size_t b = doc.find(begin);
+  const std::string end = SettingsTable().EndMarker() + "\n";
+  size_t b = doc.find(SettingsTable().BeginMarker());
   size_t e = doc.find(end);
   ASSERT_NE(b, std::string::npos) << "missing marker in " << path;
   ASSERT_NE(e, std::string::npos) << "missing marker in " << path;
-  std::string current = doc.substr(b + begin.size(), e - b - begin.size());
+  std::string current = doc.substr(b, e + end.size() - b);
   std::string expected = SettingsMarkdownTable();
   if (current != expected && std::getenv("CHAPERONE_UPDATE_DOCS") != nullptr) {
-    doc.replace(b + begin.size(), e - b - begin.size(), expected);
+    doc.replace(b, e + end.size() - b, expected);
     std::ofstream(path) << doc;
     return;
   }
