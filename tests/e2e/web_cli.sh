@@ -29,6 +29,12 @@ expect_usage_error "store" --listen 127.0.0.1:0
 printf 'web:\n  listne: 127.0.0.1:0\n' >"$dir/bad.yaml"
 expect_usage_error "bad.yaml:2: web.listne: unknown setting (did you mean web.listen?)" --config "$dir/bad.yaml"
 expect_usage_error "cannot read" --config "$dir/missing.yaml"
+# A store password is never printed back, not even when the store is unreachable.
+rc=0
+"$BIN" web --listen 127.0.0.1:0 --store "postgresql://chaperone:hunter2@127.0.0.1:1/chaperone" >"$dir/out" 2>"$dir/err" || rc=$?
+[[ $rc -ne 0 ]] || fail "web with an unreachable store exited 0"
+grep -q 'postgresql://chaperone:\*\*\*@127.0.0.1:1/chaperone' "$dir/err" || fail "the store error does not name the redacted URL: $(cat "$dir/err")"
+! grep -q hunter2 "$dir/err" "$dir/out" || fail "the store password was printed: $(cat "$dir/err")"
 expect_usage_error "$dir/mistyped/path.db does not exist" --listen 127.0.0.1:0 --store "sqlite:$dir/mistyped/path.db"
 [[ ! -e "$dir/mistyped" ]] || fail "chaperone web created $dir/mistyped for a store it only reads"
 [[ $(wc -l <"$dir/err") -eq 1 ]] || fail "a missing store is not a one-line error: $(cat "$dir/err")"
