@@ -47,8 +47,8 @@ using RecordVisitor = std::function<void(const DestinationRecordView&)>;
 class DestinationReader {
  public:
   virtual ~DestinationReader() = default;
-  // NotFound for a topic or partition the cluster does not have; Unavailable
-  // when the cluster cannot be asked now.
+  // NotFound for a topic or partition the cluster does not have (asking must
+  // not create it); Unavailable when the cluster cannot be asked now.
   virtual Result<OffsetRange> Watermarks(const DestinationPartition& p) = 0;
   // Calls `visit` for every record with an offset in [from, to), in offset
   // order (offsets may have holes: compaction, transaction markers). Returns

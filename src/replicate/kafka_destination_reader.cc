@@ -34,6 +34,9 @@ Result<std::unique_ptr<KafkaDestinationReader>> KafkaDestinationReader::Create(c
   props.emplace_back("enable.partition.eof", "true");
   props.emplace_back("allow.auto.create.topics", "false");
   props.emplace_back("auto.offset.reset", "error");  // a range that retention took is an error, not a jump
+  // librdkafka 2.0.2 refuses assign() without a group.id ("Unknown group").
+  // The reader never subscribes or commits, so the group is never joined.
+  if (!FindKafkaProperty(props, "group.id")) props.emplace_back("group.id", "chaperone-replicate-reader");
   auto conf = BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
   char errstr[512];
@@ -56,8 +59,23 @@ KafkaDestinationReader::~KafkaDestinationReader() {
 }
 
 Result<OffsetRange> KafkaDestinationReader::Watermarks(const DestinationPartition& p) {
+  // Does the partition exist? Asked with a listing of all topics: the 2.0.2
+  // mock answers Metadata only up to v2, which has no AllowAutoTopicCreation
+  // flag, so a metadata request naming a missing topic creates it (and so
+  // would the watermark query's own leader lookup).
+  const rd_kafka_metadata_t* md = nullptr;
+  rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout_.count()));
+  if (err) return KafkaError(err, p, "metadata of");
+  int partitions = -1;
+  for (int i = 0; i < md->topic_cnt; ++i)
+    if (p.topic == md->topics[i].topic && !md->topics[i].err) partitions = md->topics[i].partition_cnt;
+  rd_kafka_metadata_destroy(md);
+  if (partitions < 0) return Status::NotFound(fmt::format("{}: no such topic", ToString(p)));
+  if (p.partition.value() < 0 || p.partition.value() >= partitions)
+    return Status::NotFound(fmt::format("{}: the topic has {} partitions", ToString(p), partitions));
+
   int64_t low = 0, high = 0;
-  rd_kafka_resp_err_t err = rd_kafka_query_watermark_offsets(rk_, p.topic.c_str(), p.partition.value(), &low, &high,
+  err = rd_kafka_query_watermark_offsets(rk_, p.topic.c_str(), p.partition.value(), &low, &high,
                                                              static_cast<int>(timeout_.count()));
   if (err) return KafkaError(err, p, "watermarks of");
   return OffsetRange{Offset(low), Offset(high)};

@@ -13,10 +13,16 @@
 // default partition count (librdkafka's mock cluster does), and identity
 // partitioning would then drop or misplace records.
 //
-// librdkafka 2.0.2's mock cluster has no CreateTopics handler: it does not
-// advertise the API, so the client fails the request itself with
-// _UNSUPPORTED_FEATURE ("Topic Admin API (KIP-4) not supported by broker");
-// that topic stays kCannotCreate until someone creates it.
+// librdkafka 2.0.2's mock cluster has no CreateTopics handler and does not
+// advertise the API; its Metadata answers name no controller, so the client
+// fails the request before sending it: "CreateTopics: Failed while waiting
+// for controller: Local: Timed out (_TIMED_OUT)" after the request timeout
+// (were a controller known, it would be _UNSUPPORTED_FEATURE, "Topic Admin
+// API (KIP-4) not supported by broker"). That topic stays kCannotCreate
+// until someone creates it (rd_kafka_mock_topic_create). Its Metadata is at
+// most v2, which has no AllowAutoTopicCreation flag: a metadata request that
+// names a missing topic creates it with 4 partitions, so only listings of
+// all topics are used here.
 #pragma once
 
 #include <chrono>
