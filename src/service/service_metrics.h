@@ -13,6 +13,8 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/consume_loop.h"
+
 namespace chaperone::service {
 
 struct PartitionGauge {
@@ -35,32 +37,21 @@ struct ServiceStatus {
   bool running = false;
 };
 
-class ServiceMetrics {
+// The consume loop's counters (pipeline::LoopMetrics: flushes, commits,
+// rewinds, rebalances ...) and the service's own.
+class ServiceMetrics : public pipeline::LoopMetrics {
  public:
   // Monotonic counters (relaxed atomics).
   std::atomic<int64_t> messages_audited{0};  // counted into windows (replays after a rewind count again)
   std::atomic<int64_t> bytes_audited{0};
-  std::atomic<int64_t> messages_discarded{0};  // counted, then dropped by a rewind (re-counted from the log)
-  std::atomic<int64_t> messages_committed{0};  // counted and committed: the exactly-once total
   std::atomic<int64_t> records_emitted{0};     // count records acknowledged by the audit topic
   std::atomic<int64_t> heartbeats_emitted{0};
-  std::atomic<int64_t> flushes_ok{0};
-  std::atomic<int64_t> flushes_failed{0};
-  std::atomic<int64_t> rewinds{0};
-  std::atomic<int64_t> offsets_lost{0};  // offsets skipped because retention deleted them before they were read
-  std::atomic<int64_t> offset_resets{0};  // OFFSET_OUT_OF_RANGE resets by the consumer
-  std::atomic<int64_t> rebalances_assign{0};
-  std::atomic<int64_t> rebalances_revoke{0};
-  std::atomic<int64_t> rebalances_lost{0};
-  std::atomic<int64_t> errors_consume{0};
   std::atomic<int64_t> errors_send{0};
-  std::atomic<int64_t> errors_commit{0};
-  std::atomic<int64_t> errors_rewind{0};
   std::atomic<int64_t> errors_discovery{0};
   std::atomic<int64_t> errors_heartbeat{0};
   std::atomic<int64_t> malformed_messages{0};
   std::atomic<int64_t> no_time_messages{0};
-  std::atomic<int64_t> fetch_wakes{0};  // requests that woke librdkafka's fetchers (service/fetch_waker.h)
+  std::atomic<int64_t> fetch_wakes{0};  // requests that woke librdkafka's fetchers (lib/kafka/fetch_waker.h)
   std::atomic<int64_t> discovered_topics{0};  // gauge: topics selected at the last discovery
 
   void Publish(ServiceStatus status);

@@ -1,10 +1,10 @@
-// When the audit service wakes librdkafka's fetchers (service/fetch_waker.h).
-#include "service/fetch_waker.h"
+// When the audit service wakes librdkafka's fetchers (lib/kafka/fetch_waker.h).
+#include "lib/kafka/fetch_waker.h"
 
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 
-namespace chaperone::service {
+namespace chaperone::kafka {
 namespace {
 
 constexpr int64_t kMessages = 1'000'000;  // queued.min.messages
@@ -67,4 +67,4 @@ TEST(PlanFetchWaker, ReadsTheEffectiveLimitsAndWhetherTheLibraryNeedsIt) {
 }
 
 }  // namespace
-}  // namespace chaperone::service
+}  // namespace chaperone::kafka

@@ -5,7 +5,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "service/partition_ledger.h"
+#include "pipeline/partition_ledger.h"
 #include "service/rest_api.h"
 #include "service/service_metrics.h"
 #include "service/topic_selector.h"
@@ -14,6 +14,8 @@ namespace chaperone::service {
 namespace {
 
 using nlohmann::json;
+using pipeline::kUnknownOffset;
+using pipeline::PartitionLedger;
 
 std::vector<std::string> Names(const std::vector<SelectedTopic>& s) {
   std::vector<std::string> out;

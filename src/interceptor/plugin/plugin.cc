@@ -54,6 +54,7 @@
 #include "chaperone/event_time.h"
 #include "interceptor/audit_engine.h"
 #include "interceptor/settings.h"
+#include "lib/kafka/message_view.h"
 
 namespace chaperone::interceptor {
 namespace {
@@ -190,31 +191,8 @@ void CopyError(const Status& st, char* errstr, size_t errstr_size) {
 
 // ---- per-message interceptors (hot path) ----------------------------------
 
-bool FindHeader(const void* ctx, std::string_view name, std::string_view* value) {
-  auto* msg = static_cast<rd_kafka_message_t*>(const_cast<void*>(ctx));
-  rd_kafka_headers_t* hdrs = nullptr;
-  if (rd_kafka_message_headers(msg, &hdrs) != RD_KAFKA_RESP_ERR_NO_ERROR || hdrs == nullptr) return false;
-  char cname[TimestampChain::kMaxNameBytes + 1];
-  if (name.size() > TimestampChain::kMaxNameBytes) return false;
-  std::memcpy(cname, name.data(), name.size());
-  cname[name.size()] = '\0';
-  const void* v = nullptr;
-  size_t size = 0;
-  if (rd_kafka_header_get_last(hdrs, cname, &v, &size) != RD_KAFKA_RESP_ERR_NO_ERROR || v == nullptr) return false;
-  *value = std::string_view(static_cast<const char*>(v), size);
-  return true;
-}
-
 inline void TrackMessage(AuditEngine* e, rd_kafka_message_t* msg) {
-  MessageView v;
-  v.key_null = msg->key == nullptr;
-  if (!v.key_null) v.key = std::string_view(static_cast<const char*>(msg->key), msg->key_len);
-  v.value_null = msg->payload == nullptr;
-  if (!v.value_null) v.value = std::string_view(static_cast<const char*>(msg->payload), msg->len);
-  v.record_timestamp_ms = rd_kafka_message_timestamp(msg, nullptr);
-  v.headers_ctx = msg;
-  v.find_header = FindHeader;
-  e->Track(rd_kafka_topic_name(msg->rkt), v);
+  e->Track(rd_kafka_topic_name(msg->rkt), kafka::ToMessageView(msg));
 }
 
 rd_kafka_resp_err_t OnSend(rd_kafka_t*, rd_kafka_message_t*, void* opaque) {

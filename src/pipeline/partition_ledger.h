@@ -9,12 +9,12 @@
 // committed offset, so the replay starts at the same offset and the collector
 // replaces the earlier report of the chunk with the new one.
 //
-// Owned by the consume thread; no locking.
+// Owned by the consume thread of a ConsumeLoop (pipeline/consume_loop.h); no locking.
 #pragma once
 
 #include <cstdint>
 
-namespace chaperone::service {
+namespace chaperone::pipeline {
 
 inline constexpr int64_t kUnknownOffset = -1;
 
@@ -94,4 +94,4 @@ class PartitionLedger {
   bool started_ = false;
 };
 
-}  // namespace chaperone::service
+}  // namespace chaperone::pipeline

@@ -13,8 +13,8 @@
 // with data waiting. FetchWaker then sends each partition leader a ListOffsets
 // request (rd_kafka_offsets_for_times) from its own thread: the request passes
 // through the broker's thread, which re-checks its partitions and fetches.
-#ifndef CHAPERONE_SERVICE_FETCH_WAKER_H_
-#define CHAPERONE_SERVICE_FETCH_WAKER_H_
+#ifndef CHAPERONE_LIB_KAFKA_FETCH_WAKER_H_
+#define CHAPERONE_LIB_KAFKA_FETCH_WAKER_H_
 
 #include <librdkafka/rdkafka.h>
 
@@ -31,7 +31,7 @@
 
 #include "chaperone/kafka_config.h"
 
-namespace chaperone::service {
+namespace chaperone::kafka {
 
 // Pure decision logic; the consume thread owns it.
 class QueueDrainTrigger {
@@ -107,6 +107,6 @@ class FetchWaker {
   std::thread thread_;
 };
 
-}  // namespace chaperone::service
+}  // namespace chaperone::kafka
 
-#endif  // CHAPERONE_SERVICE_FETCH_WAKER_H_
+#endif  // CHAPERONE_LIB_KAFKA_FETCH_WAKER_H_

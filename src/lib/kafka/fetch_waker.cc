@@ -1,4 +1,4 @@
-#include "service/fetch_waker.h"
+#include "lib/kafka/fetch_waker.h"
 
 #include <spdlog/spdlog.h>
 
@@ -7,7 +7,7 @@
 
 #include "common/thread_name.h"
 
-namespace chaperone::service {
+namespace chaperone::kafka {
 namespace {
 
 // A wake is one round trip; a leader that does not answer within this is
@@ -78,11 +78,11 @@ void FetchWaker::Loop() {
       wakes_.fetch_add(1, std::memory_order_relaxed);
       if (err != RD_KAFKA_RESP_ERR_NO_ERROR) {
         errors_.fetch_add(1, std::memory_order_relaxed);
-        spdlog::debug("service: fetch wake-up request failed: {}", rd_kafka_err2str(err));
+        spdlog::debug("kafka: fetch wake-up request failed: {}", rd_kafka_err2str(err));
       }
     }
     lock.lock();
   }
 }
 
-}  // namespace chaperone::service
+}  // namespace chaperone::kafka
