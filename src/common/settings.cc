@@ -71,12 +71,14 @@ Status Errors::ToStatus() const {
   return Status::InvalidArgument(msg);
 }
 
-std::string Quote(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20) ? '?' : c;
+std::string Printable(std::string_view s) {
+  std::string out;
+  for (char c : s.substr(0, 80)) out += (static_cast<unsigned char>(c) < 0x20 || c == 0x7f) ? '?' : c;
   if (s.size() > 80) out += "...";
-  return out + "\"";
+  return out;
 }
+
+std::string Quote(std::string_view s) { return "\"" + Printable(s) + "\""; }
 
 Result<std::string> AsString(const Value& v) {
   if (v.node.IsNull()) return std::string();
@@ -243,9 +245,9 @@ Result<std::vector<std::pair<std::string, std::string>>> AsProperties(const Valu
   if (v.node.IsNull()) return out;
   if (!v.node.IsMap()) return Bad(v, "must be a map of librdkafka properties");
   for (const auto& e : v.node.entries) {
-    if (!e.value.IsScalar()) return Bad(v, "property '" + e.key + "' must have a scalar value");
+    if (!e.value.IsScalar()) return Bad(v, "property '" + Printable(e.key) + "' must have a scalar value");
     if (IsPluginKey(e.key))
-      return Status::InvalidArgument(v.where + "." + e.key +
+      return Status::InvalidArgument(v.where + "." + Printable(e.key) +
                                      ": plugin properties are not allowed in Chaperone's own clients");
     out.emplace_back(e.key, e.value.scalar);
   }
@@ -399,10 +401,10 @@ Status TableBase::UnknownProperty(std::string_view name) const {
       if (dot + 1 < name.size()) candidates.push_back(full + std::string(name.substr(dot + 1)));
   }
   std::string best = ClosestMatch(name, candidates);
-  if (!best.empty()) return Status::InvalidArgument("unknown property " + std::string(name) + " (did you mean " + best + "?)");
+  if (!best.empty()) return Status::InvalidArgument("unknown property " + Printable(name) + " (did you mean " + Printable(best) + "?)");
   std::string known;
   for (size_t i = 0; i < docs_.size(); ++i) known += (known.empty() ? "" : ", ") + PropertyName(i);
-  return Status::InvalidArgument("unknown property " + std::string(name) + " (known: " + known + ")");
+  return Status::InvalidArgument("unknown property " + Printable(name) + " (known: " + known + ")");
 }
 
 Status TableBase::RedactError(size_t i, std::string_view name, std::string_view value, const Status& error) const {

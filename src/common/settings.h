@@ -99,6 +99,9 @@ class Errors {
 
 // Quotes a value for a message: at most 80 characters, control characters as '?'.
 std::string Quote(std::string_view s);
+// A key as it may appear in a one-line message: control characters (a YAML
+// key may span lines) as '?', at most 80 characters.
+std::string Printable(std::string_view s);
 Result<std::string> AsString(const Value& v);
 Result<std::string> AsNonEmptyString(const Value& v);
 Result<int64_t> AsInt(const Value& v, int64_t min, int64_t max);
@@ -295,7 +298,7 @@ class Table : public TableBase {
                 Errors& errors) const {
     for (const auto& e : map.entries) {
       std::string key = prefix.empty() ? e.key : prefix + "." + e.key;
-      std::string where = Where(source, e.key_line, section_ + "." + key);
+      std::string where = Where(source, e.key_line, section_ + "." + Printable(key));
       if (int i = FindKey(key); i >= 0) {
         Status s = applies_[i](Value{e.value, where, false}, d);
         if (!s.ok()) errors.Add(s);

@@ -34,7 +34,7 @@ Node Convert(const YAML::Node& y, std::string_view source, const std::string& pa
           continue;
         }
         e.key = kv.first.Scalar();
-        std::string key_path = path.empty() ? e.key : path + "." + e.key;
+        std::string key_path = path.empty() ? Printable(e.key) : path + "." + Printable(e.key);
         if (const Node* first = n.Find(e.key)) {
           (void)first;
           int first_line = 0;
@@ -119,7 +119,7 @@ Result<ProjectFile> ParseProject(std::string_view yaml_text, std::string_view so
     const auto& known = KnownSections();
     if (std::find(known.begin(), known.end(), e.key) != known.end()) continue;
     std::string hint = ClosestMatch(e.key, known);
-    errors.Add(std::string(source) + ":" + std::to_string(e.key_line) + ": " + e.key + ": unknown section" +
+    errors.Add(std::string(source) + ":" + std::to_string(e.key_line) + ": " + Printable(e.key) + ": unknown section" +
                (hint.empty() ? " (sections: clusters, store, service, collector, web, up, replicate, detect, read)"
                              : " (did you mean " + hint + "?)"));
   }
@@ -154,7 +154,7 @@ Clusters ParseClusters(const ProjectFile& file, Errors& errors) {
     return out;
   }
   for (const auto& e : node.entries) {
-    std::string where = src + ":" + std::to_string(e.key_line) + ": clusters." + e.key;
+    std::string where = src + ":" + std::to_string(e.key_line) + ": clusters." + Printable(e.key);
     Node key = Node::Scalar(e.key, e.key_line);
     if (auto n = AsName(Value{key, where}, ""); !n.ok()) {
       errors.Add(n.status());

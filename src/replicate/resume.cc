@@ -51,7 +51,8 @@ const Checkpoint* UsableCheckpoint(const CheckpointMap& checkpoints, const Origi
 Status RunScans(DestinationReader& reader, const std::map<DestinationPartition, PartitionScan>& scans,
                 ScanStats& stats,
                 const std::function<void(const DestinationPartition&, Offset, const Provenance&)>& on_record) {
-  for (const auto& [dp, scan] : scans) {
+  for (const auto& [partition, scan] : scans) {
+    const DestinationPartition& dp = partition;  // a lambda may not capture a structured binding (clang)
     ++stats.partitions;
     if (scan.from >= scan.range.high) continue;
     Status s = reader.Read(dp, scan.from, scan.range.high, [&](const DestinationRecordView& rec) {

@@ -251,6 +251,19 @@ TEST(ProjectFile, ReportsEveryStructuralErrorWithItsLine) {
   EXPECT_TRUE(future.ok()) << future.status().message();
 }
 
+TEST(ProjectFile, AKeySpanningLinesStillGivesOneLineErrors) {
+  // A plain YAML key may fold several lines (found by fuzz/config_fuzz.cc).
+  auto r = ParseProject("? |\n  clusters:\n  sasl.password: hunter2\n: 1\nservice:\n  ? \"tier\\nx\"\n  : a\n", "p.yaml");
+  ASSERT_FALSE(r.ok());
+  for (size_t p = 0, nl; (nl = r.status().message().find('\n', p)) != std::string::npos; p = nl + 1)
+    EXPECT_EQ(r.status().message().compare(p, 7, "p.yaml:"), 0) << r.status().message();
+  EXPECT_EQ(r.status().message().find("p.yaml:1: clusters:?sasl.password: hunter2?: unknown section"), 0u)
+      << r.status().message();
+  auto s = service::ParseServiceConfig("service:\n  ? \"tier\\nx\"\n  : a\n", "p.yaml");
+  ASSERT_FALSE(s.ok());
+  EXPECT_EQ(s.status().message(), "p.yaml:2: service.tier?x: unknown setting (did you mean service.tier?)");
+}
+
 TEST(ProjectFile, ClustersAreSharedAndNamedOnce) {
   auto f = ParseProject("clusters:\n  dc1: {bootstrap.servers: 'a:1', sasl.password: pw}\n  dc2: {bootstrap.servers: 'b:1'}\n",
                         "p.yaml");
