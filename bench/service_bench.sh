@@ -42,7 +42,11 @@
 # not the message count. The BIG_BATCHES rows report that case separately.
 set -euo pipefail
 # rate, row, ratio, median, growth, summary_ratio: never a division by a zero duration.
+# shellcheck source=bench_math.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench_math.sh"
+# baseline_allocator, gen_messages, bench_workdir.
+# shellcheck source=bench_kafka.sh
+source "$(dirname "${BASH_SOURCE[0]}")/bench_kafka.sh"
 
 BUILD=${1:-build}
 MESSAGES=${MESSAGES:-1000000}
@@ -72,28 +76,8 @@ for f in "$BIN" "$TOOL" "$WATCH"; do [[ -x $f ]] || { echo "service_bench: $f no
 command -v kcat >/dev/null || { echo "service_bench: kcat is required" >&2; exit 2; }
 
 # The baseline's allocator: the service's own unless BASELINE_MALLOC=system.
-baseline_env=()
-allocator=$("$BIN" --version | sed -n 's/^allocator: //p')
-case "${BASELINE_MALLOC:-same}" in
-  same)
-    if [[ $allocator == jemalloc* ]]; then
-      lib=$(ldd "$BIN" | awk '/libjemalloc/ {print $3}')
-      conf=$(sed -n 's/.*(\(.*\))$/\1/p' <<<"$allocator")
-      [[ -f $lib && -n $conf ]] || { echo "service_bench: cannot preload the service's allocator ($allocator)" >&2; exit 2; }
-      baseline_env=(LD_PRELOAD="$lib" MALLOC_CONF="$conf")
-    fi ;;
-  system) allocator="system malloc (service: $allocator)" ;;
-  *) echo "service_bench: BASELINE_MALLOC is same or system, got '$BASELINE_MALLOC'" >&2; exit 2 ;;
-esac
-
-work=$(mktemp -d /tmp/chaperone-service-bench-XXXXXX)
-pids=()
-cleanup() {
-  for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-  if [[ -n ${KEEP_LOGS:-} ]]; then echo "service_bench: logs kept in $work" >&2; else rm -rf "$work"; fi
-}
-trap cleanup EXIT
+baseline_allocator service_bench "$BIN"
+bench_workdir service-bench
 
 "$BIN" mock-kafka --brokers 1 --topic "bench:$PARTITIONS" --topic "small:$PARTITIONS" \
   --topic "bench-big-batches:$PARTITIONS" --topic chaperone-audit:1 \
@@ -102,20 +86,9 @@ pids+=($!)
 for _ in $(seq 100); do [[ -s $work/bootstrap ]] && break; sleep 0.1; done
 BS=$(cat "$work/bootstrap")
 
-# KEY|JSON value of SIZE bytes with an event time spread over ~1 hour.
-gen() {
-  awk -v n="$1" -v size="$SIZE" 'BEGIN {
-    pad = sprintf("%*s", size, ""); gsub(/ /, "x", pad);
-    for (i = 0; i < n; i++) {
-      v = sprintf("{\"ts\":%.0f,\"id\":%d,\"kind\":\"order\",\"pad\":\"", 1700000000000 + int((i * 3600000) / n), i);
-      v = v substr(pad, 1, size - length(v) - 2) "\"}";
-      printf "u%d|%s\n", i % 100000, v;
-    }
-  }'
-}
 # produce TOPIC N BATCH_SIZE
 produce() {
-  gen "$2" >"$work/data"
+  gen_messages "$2" "$SIZE" >"$work/data"
   kcat -P -b "$BS" -t "$1" -K '|' -X linger.ms=20 -X batch.num.messages=10000 -X batch.size="$3" \
     -X queue.buffering.max.messages=1000000 -l "$work/data"
   rm -f "$work/data"

@@ -16,6 +16,7 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
     int brokers = 1;
     std::vector<std::string> topics;
     std::string bootstrap_file;
+    int rtt_ms = 0;
   };
   auto opts = std::make_shared<Opts>();
   CLI::App* cmd = app.add_subcommand(
@@ -23,6 +24,10 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
   cmd->add_option("--brokers", opts->brokers, "Number of brokers")->check(CLI::Range(1, 64));
   cmd->add_option("--topic", opts->topics, "Topic to create, NAME:PARTITIONS (repeatable)");
   cmd->add_option("--bootstrap-file", opts->bootstrap_file, "Also write the bootstrap address to this file");
+  cmd->add_option("--rtt-ms", opts->rtt_ms,
+                  "Delay every broker's responses by this many milliseconds (a simulated network round trip; "
+                  "rd_kafka_mock_broker_set_rtt on each broker)")
+      ->check(CLI::Range(0, 60000));
   cmd->callback([opts, exit_code] {
     std::vector<MockTopic> topics;
     for (const auto& spec : opts->topics) {
@@ -39,6 +44,15 @@ void AddMockKafkaCommand(CLI::App& app, int* exit_code) {
       std::fprintf(stderr, "chaperone mock-kafka: %s\n", cluster.status().message().c_str());
       *exit_code = common::ExitCode(cluster.status());
       return;
+    }
+    if (opts->rtt_ms > 0) {
+      for (int id = 1; id <= (*cluster)->broker_count(); ++id) {
+        if (Status s = (*cluster)->SetBrokerRttMs(id, opts->rtt_ms); !s.ok()) {
+          std::fprintf(stderr, "chaperone mock-kafka: %s\n", s.message().c_str());
+          *exit_code = common::ExitCode(s);
+          return;
+        }
+      }
     }
     const std::string& bootstrap = (*cluster)->bootstrap_servers();
     if (!opts->bootstrap_file.empty()) {
