@@ -17,13 +17,10 @@
 //
 // CHAPERONE_CRASH_SEED=<n> replays a schedule; CHAPERONE_CRASH_MESSAGES=<n>
 // changes M (default 100000).
-#include <fcntl.h>
 #include <gtest/gtest.h>
 #include <librdkafka/rdkafka.h>
 #include <librdkafka/rdkafka_mock.h>
 #include <signal.h>
-#include <spawn.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -40,15 +37,17 @@
 
 #include "chaperone/mock_cluster.h"
 #include "store/store.h"
+#include "support/chaos.h"
 #include "support/service_support.h"
-
-extern char** environ;
 
 namespace chaperone {
 namespace {
 
 using namespace std::chrono_literals;
 using testing::AuditReader;
+using testing::BackgroundReader;
+using testing::GroupProbe;
+using testing::Member;
 using testing::ChunkMerger;
 using testing::ComparableWithStore;
 using testing::DiffTotals;
@@ -71,137 +70,6 @@ int64_t EnvInt(const char* name, int64_t dflt) {
   const char* v = std::getenv(name);
   return v && *v ? std::stoll(v) : dflt;
 }
-
-// One chaperone process (`chaperone service --config CONFIG`, or the command
-// `args` give) logging to DIR/NAME-INCARNATION.log; restartable.
-class Member {
- public:
-  Member(std::string name, std::string config, std::string dir)
-      : Member(std::move(name), std::vector<std::string>{"service", "--config", config, "--log-level", "info"},
-               std::move(dir)) {}
-  Member(std::string name, std::vector<std::string> args, std::string dir)
-      : name_(std::move(name)), args_(std::move(args)), dir_(std::move(dir)) {}
-  ~Member() {
-    if (pid_ > 0) Kill();
-  }
-
-  void Start() {
-    std::string log = dir_ + "/" + name_ + "-" + std::to_string(incarnation_++) + ".log";
-    posix_spawn_file_actions_t fa;
-    posix_spawn_file_actions_init(&fa);
-    posix_spawn_file_actions_addopen(&fa, 1, log.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    posix_spawn_file_actions_adddup2(&fa, 1, 2);
-    std::vector<std::string> args = {CHAPERONE_BIN};
-    args.insert(args.end(), args_.begin(), args_.end());
-    std::vector<char*> argv;
-    for (auto& a : args) argv.push_back(a.data());
-    argv.push_back(nullptr);
-    int rc = posix_spawn(&pid_, CHAPERONE_BIN, &fa, nullptr, argv.data(), environ);
-    posix_spawn_file_actions_destroy(&fa);
-    ASSERT_EQ(rc, 0) << "cannot start " << CHAPERONE_BIN;
-  }
-  void Kill() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-    pid_ = -1;
-    ++kills_;
-  }
-  // SIGTERM and wait; returns the exit code (-1: killed by a signal or timeout).
-  int Stop(std::chrono::seconds timeout = 30s) {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    auto deadline = std::chrono::steady_clock::now() + timeout;
-    int status = 0;
-    while (waitpid(pid_, &status, WNOHANG) == 0) {
-      if (std::chrono::steady_clock::now() > deadline) {
-        Kill();
-        return -1;
-      }
-      std::this_thread::sleep_for(20ms);
-    }
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : -1;
-  }
-  bool running() const { return pid_ > 0; }
-  int kills() const { return kills_; }
-
- private:
-  std::string name_;
-  std::vector<std::string> args_;
-  std::string dir_;
-  pid_t pid_ = -1;
-  int incarnation_ = 0;
-  int kills_ = 0;
-};
-
-// Reads the audit topic continuously (the mock keeps only ~5 MiB per partition).
-class BackgroundReader {
- public:
-  explicit BackgroundReader(std::unique_ptr<AuditReader> r) : reader_(std::move(r)) {
-    thread_ = std::thread([this] {
-      while (!stop_.load()) {
-        std::lock_guard lock(mu_);
-        reader_->Poll(200ms);
-      }
-    });
-  }
-  ~BackgroundReader() { Stop(); }
-  void Stop() {
-    stop_ = true;
-    if (thread_.joinable()) thread_.join();
-  }
-  AuditReader& reader() { return *reader_; }
-
- private:
-  std::unique_ptr<AuditReader> reader_;
-  std::mutex mu_;
-  std::atomic<bool> stop_{false};
-  std::thread thread_;
-};
-
-// The group's committed offsets and the high watermarks, through a handle
-// that never joins the group.
-class GroupProbe {
- public:
-  explicit GroupProbe(const std::string& bootstrap) {
-    rd_kafka_conf_t* conf = rd_kafka_conf_new();
-    char err[256];
-    rd_kafka_conf_set(conf, "bootstrap.servers", bootstrap.c_str(), err, sizeof err);
-    rd_kafka_conf_set(conf, "group.id", kGroup, err, sizeof err);
-    rd_kafka_conf_set(conf, "log_level", "2", err, sizeof err);
-    rk_ = rd_kafka_new(RD_KAFKA_CONSUMER, conf, err, sizeof err);
-  }
-  ~GroupProbe() { rd_kafka_destroy(rk_); }
-  // True when every partition's committed offset equals its high watermark.
-  bool CaughtUp(std::string* status) {
-    rd_kafka_topic_partition_list_t* l = rd_kafka_topic_partition_list_new(kPartitions);
-    for (int p = 0; p < kPartitions; ++p) rd_kafka_topic_partition_list_add(l, kTopic, p);
-    bool ok = rd_kafka_committed(rk_, l, 5000) == RD_KAFKA_RESP_ERR_NO_ERROR;
-    int64_t behind = 0;
-    for (int p = 0; ok && p < kPartitions; ++p) {
-      int64_t lo = 0, hi = 0;
-      if (rd_kafka_query_watermark_offsets(rk_, kTopic, p, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR) {
-        ok = false;
-        break;
-      }
-      behind += hi - std::max<int64_t>(0, l->elems[p].offset);
-    }
-    rd_kafka_topic_partition_list_destroy(l);
-    *status = ok ? std::to_string(behind) + " messages not committed" : "probe failed";
-    return ok && behind == 0;
-  }
-  // The high watermark of one partition, or -1 if the query fails.
-  int64_t HighWatermark(const char* topic, int32_t partition) {
-    int64_t lo = 0, hi = 0;
-    if (rd_kafka_query_watermark_offsets(rk_, topic, partition, &lo, &hi, 5000) != RD_KAFKA_RESP_ERR_NO_ERROR)
-      return -1;
-    return hi;
-  }
-
- private:
-  rd_kafka_t* rk_ = nullptr;
-};
 
 TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageExactlyOnce) {
   const uint64_t seed = static_cast<uint64_t>(EnvInt("CHAPERONE_CRASH_SEED", std::random_device{}()));
@@ -247,7 +115,9 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
   collector.Start();
 
   std::vector<std::unique_ptr<Member>> members;
-  for (const char* name : {"a", "b", "c"}) members.push_back(std::make_unique<Member>(name, config, dir));
+  for (const char* name : {"a", "b", "c"})
+    members.push_back(std::make_unique<Member>(
+        name, std::vector<std::string>{"service", "--config", config, "--log-level", "info"}, dir));
   members[0]->Start();
   members[1]->Start();
 
@@ -358,9 +228,9 @@ TEST(ServiceCrash, KillsRestartsRebalancesAndBrokerFaultsStillCountEveryMessageE
 
   // Everything produced is committed by the group (records are sent before
   // their offsets are committed, so they are all on the audit topic then).
-  GroupProbe probe(bootstrap);
+  GroupProbe probe(bootstrap, kGroup);
   std::string status;
-  ASSERT_TRUE(WaitFor([&] { return probe.CaughtUp(&status); }, 120s)) << status;
+  ASSERT_TRUE(WaitFor([&] { return probe.CaughtUp(kTopic, kPartitions, &status); }, 120s)) << status;
   std::printf("  t=%5.1fs  group caught up\n", elapsed());
 
   audit.Stop();
