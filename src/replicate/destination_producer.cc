@@ -34,10 +34,23 @@ Status KafkaDestinationProducer::Open() {
   return Status::Ok();
 }
 
-KafkaDestinationProducer::~KafkaDestinationProducer() {
+KafkaDestinationProducer::~KafkaDestinationProducer() { Close(); }
+
+void KafkaDestinationProducer::Close() {
   if (!rk_) return;
   rd_kafka_flush(rk_, 10'000);
+  for (auto& [name, rkt] : topics_) rd_kafka_topic_destroy(rkt);
+  topics_.clear();
   rd_kafka_destroy(rk_);
+  rk_ = nullptr;
+}
+
+rd_kafka_topic_t* KafkaDestinationProducer::Topic(std::string_view name) {
+  auto it = topics_.find(name);
+  if (it != topics_.end()) return it->second;
+  rd_kafka_topic_t* rkt = rd_kafka_topic_new(rk_, std::string(name).c_str(), nullptr);
+  topics_.emplace(std::string(name), rkt);
+  return rkt;
 }
 
 void KafkaDestinationProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t* m, void* opaque) {
@@ -52,12 +65,11 @@ void KafkaDestinationProducer::OnDelivery(rd_kafka_t*, const rd_kafka_message_t*
 }
 
 Status KafkaDestinationProducer::Produce(const OutRecord& r, uint64_t id) {
-  std::vector<rd_kafka_vu_t> vu;
-  vu.reserve(8 + (r.headers ? r.headers->size() : 0));
-  std::string topic(r.topic);
+  std::vector<rd_kafka_vu_t>& vu = vu_;
+  vu.clear();
   rd_kafka_vu_t u{};
-  u.vtype = RD_KAFKA_VTYPE_TOPIC;
-  u.u.cstr = topic.c_str();
+  u.vtype = RD_KAFKA_VTYPE_RKT;
+  u.u.rkt = Topic(r.topic);
   vu.push_back(u);
   u = {};
   u.vtype = RD_KAFKA_VTYPE_PARTITION;
@@ -83,15 +95,13 @@ Status KafkaDestinationProducer::Produce(const OutRecord& r, uint64_t id) {
     u.u.i64 = r.timestamp_ms;
     vu.push_back(u);
   }
-  if (r.headers) {
-    for (const Header& h : *r.headers) {
-      u = {};
-      u.vtype = RD_KAFKA_VTYPE_HEADER;
-      u.u.header.name = h.name.c_str();
-      u.u.header.val = h.value ? h.value->data() : nullptr;
-      u.u.header.size = h.value ? static_cast<ssize_t>(h.value->size()) : 0;
-      vu.push_back(u);
-    }
+  for (const Header& h : r.headers) {
+    u = {};
+    u.vtype = RD_KAFKA_VTYPE_HEADER;
+    u.u.header.name = h.name.c_str();
+    u.u.header.val = h.value ? h.value->data() : nullptr;
+    u.u.header.size = h.value ? static_cast<ssize_t>(h.value->size()) : 0;
+    vu.push_back(u);
   }
   u = {};
   u.vtype = RD_KAFKA_VTYPE_OPAQUE;
@@ -111,7 +121,7 @@ Status KafkaDestinationProducer::Produce(const OutRecord& r, uint64_t id) {
     rd_kafka_poll(rk_, 10);  // serves delivery reports, making room
   }
   ++in_flight_;
-  rd_kafka_poll(rk_, 0);
+  if ((++produced_ & 1023) == 0) rd_kafka_poll(rk_, 0);  // serve delivery reports now and then
   return Status::Ok();
 }
 
@@ -142,9 +152,7 @@ Status KafkaDestinationProducer::Reset() {
   if (rd_kafka_fatal_error(rk_, errstr, sizeof errstr) == RD_KAFKA_RESP_ERR_NO_ERROR) return Status::Ok();
   // A fatal idempotence error: purge and start a new producer session.
   rd_kafka_purge(rk_, RD_KAFKA_PURGE_F_QUEUE | RD_KAFKA_PURGE_F_INFLIGHT);
-  rd_kafka_flush(rk_, 5000);
-  rd_kafka_destroy(rk_);
-  rk_ = nullptr;
+  Close();
   in_flight_ = 0;
   done_.clear();
   return Open();

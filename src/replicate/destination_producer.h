@@ -9,10 +9,14 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
+
+#include <librdkafka/rdkafka.h>
 
 #include "chaperone/kafka_config.h"
 #include "chaperone/status.h"
@@ -27,7 +31,7 @@ struct OutRecord {
   PartitionId partition{0};
   std::optional<std::string_view> key;
   std::optional<std::string_view> value;
-  const std::vector<Header>* headers = nullptr;
+  std::span<const Header> headers;
   int64_t timestamp_ms = -1;  // CreateTime to keep; -1: the producer's clock
 };
 
@@ -70,12 +74,17 @@ class KafkaDestinationProducer final : public DestinationProducer {
  private:
   KafkaDestinationProducer() = default;
   Status Open();
-  static void OnDelivery(struct rd_kafka_s* rk, const struct rd_kafka_message_s* m, void* opaque);
+  void Close();
+  rd_kafka_topic_t* Topic(std::string_view name);
+  static void OnDelivery(rd_kafka_t* rk, const rd_kafka_message_t* m, void* opaque);
 
   KafkaProperties props_;
-  struct rd_kafka_s* rk_ = nullptr;
+  rd_kafka_t* rk_ = nullptr;
   int64_t in_flight_ = 0;
   std::vector<Delivery> done_;
+  std::map<std::string, rd_kafka_topic_t*, std::less<>> topics_;  // handles by name
+  std::vector<rd_kafka_vu_t> vu_;                                       // reused per Produce
+  uint64_t produced_ = 0;
 };
 
 }  // namespace chaperone::replicate

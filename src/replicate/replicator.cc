@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <regex>
 #include <set>
+#include <unordered_map>
 #include <thread>
 
 #include "chaperone/event_time.h"
@@ -48,23 +49,30 @@ struct SourceTopic final : pipeline::TopicContext {
   const TimestampChain* chain = nullptr;
 };
 
-// Per owned source partition, since its assignment or the last rewind.
-struct PartitionState {
-  uint64_t ownership = 0;
-  bool resumed = false;
-  ResumePoint point;
-};
-
-struct InFlight {
-  kafka::TopicPartition origin;
-  int64_t source_offset = 0;
-  PartitionId destination_partition{0};
-  std::string destination_topic;
-};
-
 // Copy counters per source partition (REST and /metrics).
 struct PartitionCounters {
   int64_t copied = 0, bytes = 0, already_written = 0, loop_skipped = 0;
+};
+
+// Per owned source partition, since its assignment or the last rewind.
+struct PartitionState {
+  uint64_t ownership = 0;
+  kafka::TopicPartition tp;
+  std::string destination_topic;
+  ResumePoint point;
+  // The provenance headers of this partition; the offset's value is
+  // rewritten per record (offset_header indexes it).
+  std::vector<Header> provenance;
+  size_t offset_header = 0;
+  // Since the last flush: counters, and per destination partition the
+  // highest (source offset, destination offset) acknowledged.
+  PartitionCounters pending;
+  std::map<int32_t, std::pair<int64_t, int64_t>> acked;
+};
+
+struct InFlight {
+  PartitionState* state;
+  int64_t source_offset;
 };
 
 std::string RegexEscape(const std::string& s) {
@@ -153,18 +161,16 @@ class Replicator::Impl final : private pipeline::LoopHooks {
   std::unique_ptr<http::Endpoint> endpoint_;
 
   // ---- consume thread ----
-  std::map<kafka::TopicPartition, PartitionState> states_;
+  // By loop partition (a stale entry is recognised by its ownership id).
+  std::unordered_map<const pipeline::LoopPartition*, PartitionState> states_;
   std::vector<InFlight> in_flight_;
-  std::vector<Header> headers_scratch_;
+  std::vector<Header> headers_scratch_;  // reused: no allocation per record once warm
   std::vector<HeaderView> views_scratch_;
   Status broken_;  // a resume failed: everything until the rewind is dropped
   CheckpointMap checkpoints_;
   bool checkpoints_fresh_ = false;  // loaded since the last rewind
   int32_t checkpoint_partitions_ = -1;
-  // Acknowledged facts not yet checkpointed: (origin, destination) → (source offset, destination offset).
-  std::map<CheckpointKey, std::pair<int64_t, int64_t>> acked_;
   int64_t next_checkpoint_ns_ = 0;
-  std::map<kafka::TopicPartition, PartitionCounters> counters_local_;
   common::RateLimitedLog log_{"replicate"}, log_malformed_{"replicate"};
   std::atomic<bool> running_{false};
 
@@ -374,7 +380,13 @@ Status Replicator::Impl::Resume(const pipeline::LoopPartition& p, const SourceTo
   metrics_.resume_records_scanned.fetch_add(r->stats.records, std::memory_order_relaxed);
   st.point = std::move(r->points.at(0));
   st.ownership = p.ownership;
-  st.resumed = true;
+  st.tp = p.tp;
+  st.destination_topic = t.destination;
+  auto prov = EncodeProvenance({q.origin, Offset{0}});
+  if (!prov.ok()) return prov.status();
+  st.provenance = std::move(*prov);
+  for (size_t i = 0; i < st.provenance.size(); ++i)
+    if (st.provenance[i].name == kHeaderOffset) st.offset_header = i;
   if (st.point.history_truncated)
     spdlog::warn("replicate: {}: the destination's retention deleted records no checkpoint covers; records from {} "
                  "on may be copied again", ToString(q.origin), st.point.next_source_offset.value());
@@ -390,10 +402,11 @@ void Replicator::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPa
     broken_ = Status::Unavailable("destination topic of " + t->source + " is not ready");
     return;
   }
-  PartitionState& st = states_[p.tp];
-  if (!st.resumed || st.ownership != p.ownership) {
+  PartitionState& st = states_[&p];
+  if (st.ownership != p.ownership) {
     st = PartitionState{};
     if (Status s = Resume(p, *t, st); !s.ok()) {
+      states_.erase(&p);
       metrics_.errors_resume.fetch_add(1, std::memory_order_relaxed);
       broken_ = Status::Unavailable(fmt::format("resume of {} [{}]: {}", p.tp.topic, p.tp.partition, s.message()));
       log_.Warn(clock_, "{}", broken_.message());
@@ -402,23 +415,27 @@ void Replicator::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPa
   }
   // The headers, as the provenance code sees them.
   views_scratch_.clear();
+  bool has_provenance = false;
   if (m.header_at) {
     std::string_view name, value;
     bool null = false;
-    for (size_t i = 0; m.header_at(m.header_ctx, i, &name, &value, &null); ++i)
+    for (size_t i = 0; m.header_at(m.header_ctx, i, &name, &value, &null); ++i) {
       views_scratch_.push_back({name, null ? std::nullopt : std::optional<std::string_view>(value)});
+      has_provenance |= name.starts_with(kProvenancePrefix);
+    }
   }
-  PartitionCounters& pc = counters_local_[p.tp];
-  CopyDecision decision = DecideCopy(views_scratch_, opts_.destination_cluster);
-  if (decision == CopyDecision::kSkipOriginIsDestination) {
-    metrics_.loop_skipped.fetch_add(1, std::memory_order_relaxed);
-    ++pc.loop_skipped;
-    return;
-  }
-  if (decision == CopyDecision::kCopyMalformedProvenance) {
-    metrics_.malformed_provenance.fetch_add(1, std::memory_order_relaxed);
-    log_malformed_.Warn(clock_, "{} [{}] offset {}: malformed provenance headers (copied; the last hop's replace them)",
-                        p.tp.topic, p.tp.partition, m.offset);
+  if (has_provenance) {
+    CopyDecision decision = DecideCopy(views_scratch_, opts_.destination_cluster);
+    if (decision == CopyDecision::kSkipOriginIsDestination) {
+      metrics_.loop_skipped.fetch_add(1, std::memory_order_relaxed);
+      ++st.pending.loop_skipped;
+      return;
+    }
+    if (decision == CopyDecision::kCopyMalformedProvenance) {
+      metrics_.malformed_provenance.fetch_add(1, std::memory_order_relaxed);
+      log_malformed_.Warn(clock_, "{} [{}] offset {}: malformed provenance headers (copied; the last hop's replace them)",
+                          p.tp.topic, p.tp.partition, m.offset);
+    }
   }
   std::optional<std::string_view> key;
   if (!m.view.key_null) key = m.view.key;
@@ -426,23 +443,39 @@ void Replicator::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPa
   if (st.point.AlreadyWritten(dp, Offset{m.offset})) {
     // Written by an earlier run (or before a rewind): delivered, not written again.
     metrics_.already_written.fetch_add(1, std::memory_order_relaxed);
-    ++pc.already_written;
+    ++st.pending.already_written;
     report_->Count(*t->chain, t->audit_id, p.tp.partition, m.offset, m.view, loop_->now_ms());
     return;
   }
-  Provenance prov{{opts_.source_cluster, t->source, PartitionId{p.tp.partition}}, Offset{m.offset}};
-  auto headers = WithProvenance(views_scratch_, prov);
-  if (!headers.ok()) {
-    broken_ = Status::Internal(fmt::format("provenance of {} [{}] offset {}: {}", p.tp.topic, p.tp.partition, m.offset,
-                                           headers.status().message()));
-    return;
+  // The headers to write: the source's (without provenance), then this hop's
+  // provenance (provenance.h, WithProvenance), in reused storage.
+  size_t n = 0;
+  auto put = [&](std::string_view name, std::optional<std::string_view> value) {
+    if (n == headers_scratch_.size()) headers_scratch_.emplace_back();
+    Header& h = headers_scratch_[n++];
+    h.name.assign(name);
+    if (!value) {
+      h.value.reset();
+    } else if (h.value) {
+      h.value->assign(*value);
+    } else {
+      h.value.emplace(*value);
+    }
+  };
+  for (const HeaderView& h : views_scratch_)
+    if (!h.name.starts_with(kProvenancePrefix)) put(h.name, h.value);
+  char offset_be[8];
+  for (int i = 0; i < 8; ++i) offset_be[i] = static_cast<char>(static_cast<uint64_t>(m.offset) >> (56 - 8 * i));
+  for (size_t i = 0; i < st.provenance.size(); ++i) {
+    const Header& h = st.provenance[i];
+    put(h.name, i == st.offset_header ? std::string_view(offset_be, 8) : std::string_view(*h.value));
   }
   OutRecord r;
-  r.topic = t->destination;
+  r.topic = st.destination_topic;
   r.partition = dp;
   r.key = key;
   if (!m.view.value_null) r.value = m.view.value;
-  r.headers = &*headers;
+  r.headers = std::span<const Header>(headers_scratch_.data(), n);
   r.timestamp_ms = m.view.record_timestamp_ms;
   const uint64_t id = in_flight_.size();
   if (Status s = producer_->Produce(r, id); !s.ok()) {
@@ -450,8 +483,9 @@ void Replicator::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPa
     log_.Warn(clock_, "{}", s.message());
     return;
   }
-  in_flight_.push_back({p.tp, m.offset, dp, t->destination});
-  pc.bytes += static_cast<int64_t>(m.view.key.size() + m.view.value.size());
+  in_flight_.push_back({&st, m.offset});
+  st.pending.bytes += static_cast<int64_t>(m.view.key.size() + m.view.value.size());
+  ++st.pending.copied;
   report_->Count(*t->chain, t->audit_id, p.tp.partition, m.offset, m.view, loop_->now_ms());
 }
 
@@ -474,36 +508,34 @@ Status Replicator::Impl::ReadyToFlush(const pipeline::FlushContext& ctx) {
     const InFlight& f = in_flight_[d.id];
     if (!d.status.ok()) {
       metrics_.delivery_errors.fetch_add(1, std::memory_order_relaxed);
-      if (failed.ok()) failed = Status::Unavailable(fmt::format("{} [{}] offset {} → {} [{}]: {}", f.origin.topic,
-                                                                f.origin.partition, f.source_offset,
-                                                                f.destination_topic, f.destination_partition.value(),
-                                                                d.status.message()));
+      if (failed.ok())
+        failed = Status::Unavailable(fmt::format("{} [{}] offset {} → {} [{}]: {}", f.state->tp.topic,
+                                                 f.state->tp.partition, f.source_offset, f.state->destination_topic,
+                                                 d.partition.value(), d.status.message()));
       continue;
     }
     ++ok;
-    CheckpointKey k{{opts_.source_cluster, f.origin.topic, PartitionId{f.origin.partition}},
-                    {f.destination_topic, d.partition}};
-    auto& fact = acked_[k];
+    auto& fact = f.state->acked[d.partition.value()];
     if (f.source_offset >= fact.first) fact = {f.source_offset, d.offset.value()};
   }
   metrics_.records_copied.fetch_add(ok, std::memory_order_relaxed);
   if (!failed.ok()) return failed;
   if (!flushed.ok()) return flushed;
-  // Bytes and copies of acknowledged records.
+  // Everything produced is acknowledged: publish the partitions' counters.
   int64_t bytes = 0;
   {
     std::lock_guard lock(mu_);
-    for (auto& [tp, c] : counters_local_) {
-      PartitionCounters& g = counters_[tp];
-      g.bytes += c.bytes;
-      g.already_written += c.already_written;
-      g.loop_skipped += c.loop_skipped;
-      bytes += c.bytes;
+    for (auto& [lp, st] : states_) {
+      PartitionCounters& g = counters_[st.tp];
+      g.copied += st.pending.copied;
+      g.bytes += st.pending.bytes;
+      g.already_written += st.pending.already_written;
+      g.loop_skipped += st.pending.loop_skipped;
+      bytes += st.pending.bytes;
+      st.pending = {};
     }
-    for (const InFlight& f : in_flight_) ++counters_[f.origin].copied;
   }
   metrics_.bytes_copied.fetch_add(bytes, std::memory_order_relaxed);
-  counters_local_.clear();
   in_flight_.clear();
   if (clock_.MonotonicNs() >= next_checkpoint_ns_) {
     WriteCheckpoints();
@@ -515,25 +547,30 @@ Status Replicator::Impl::ReadyToFlush(const pipeline::FlushContext& ctx) {
 // Checkpoints from acknowledged facts only (checkpoint.h): they are sent now
 // and their acknowledgements read at the next flush.
 void Replicator::Impl::WriteCheckpoints() {
-  if (acked_.empty()) return;
   int32_t partitions = CheckpointPartitions();
-  if (partitions <= 0) {
-    acked_.clear();
-    return;
+  for (auto& [lp, st] : states_) {
+    for (const auto& [dp, fact] : st.acked) {
+      CheckpointKey k{{opts_.source_cluster, st.tp.topic, PartitionId{st.tp.partition}},
+                      {st.destination_topic, PartitionId{dp}}};
+      Checkpoint c{k, Offset{fact.first + 1}, Offset{fact.second + 1}};
+      checkpoints_[k] = c;  // a fact, whether or not it reaches the topic
+      if (partitions <= 0) continue;
+      auto key = EncodeCheckpointKey(k);
+      auto value = EncodeCheckpointValue(c);
+      if (!key.ok() || !value.ok()) continue;
+      OutRecord r;
+      r.topic = kCheckpointTopic;
+      r.partition = CheckpointPartition(*key, partitions);
+      r.key = *key;
+      r.value = *value;
+      (void)producer_->Produce(r, kCheckpointId);
+    }
+    st.acked.clear();
   }
-  for (const auto& [k, fact] : acked_) {
-    Checkpoint c{k, Offset{fact.first + 1}, Offset{fact.second + 1}};
-    auto key = EncodeCheckpointKey(k);
-    auto value = EncodeCheckpointValue(c);
-    if (!key.ok() || !value.ok()) continue;
-    OutRecord r;
-    r.topic = kCheckpointTopic;
-    r.partition = CheckpointPartition(*key, partitions);
-    r.key = *key;
-    r.value = *value;
-    if (producer_->Produce(r, kCheckpointId | 0).ok()) checkpoints_[k] = c;
-  }
-  acked_.clear();
+  // Forget partitions no longer assigned (their facts were just written).
+  std::set<std::pair<const pipeline::LoopPartition*, uint64_t>> live;
+  for (const pipeline::LoopPartition* p : loop_->Assigned()) live.insert({p, p->ownership});
+  std::erase_if(states_, [&](const auto& e) { return !live.count({e.first, e.second.ownership}); });
 }
 
 Status Replicator::Impl::Report(pipeline::FlushContext& ctx) {
@@ -561,8 +598,6 @@ void Replicator::Impl::Discard() {
   report_->Discard();
   if (Status s = producer_->Reset(); !s.ok()) spdlog::error("replicate: producer reset: {}", s.message());
   in_flight_.clear();
-  counters_local_.clear();
-  acked_.clear();
   states_.clear();
   checkpoints_fresh_ = false;
   checkpoint_partitions_ = -1;
