@@ -4,6 +4,7 @@
 // resume exactness after a restart (checked by content in the destination),
 // retention gaps, and the failover of a consumer group with translated offsets.
 #include <gtest/gtest.h>
+#include <httplib.h>
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
@@ -370,6 +371,67 @@ TEST_F(ReplicatorComponentTest, TranslatedOffsetsFailOverWithoutSkipOrReread) {
     EXPECT_EQ(read_after.front(), 17 + p) << "partition " << p;  // nothing skipped, nothing re-read
     EXPECT_EQ(static_cast<int64_t>(read_after.size()), 50 - (17 + p));
   }
+}
+
+TEST_F(ReplicatorComponentTest, RestTopicsHealthMetricsAndTranslate) {
+  Produce("orders", 8, 4);
+  ReplicateOptions o = Options();
+  o.listen = "127.0.0.1:0";
+  Start(o);
+  ASSERT_TRUE(WaitFor([&] { return replicator_->messages_committed() >= 8; }, 60s));
+  httplib::Client http("127.0.0.1", replicator_->rest_port());
+  auto topics = http.Get("/topics");
+  ASSERT_TRUE(topics);
+  EXPECT_EQ(topics->status, 200);
+  EXPECT_NE(topics->body.find("\"topic\":\"orders\""), std::string::npos) << topics->body;
+  EXPECT_NE(topics->body.find("\"state\":\"ready\""), std::string::npos) << topics->body;
+  auto one = http.Get("/topics/orders");
+  ASSERT_TRUE(one);
+  EXPECT_EQ(one->status, 200);
+  EXPECT_NE(one->body.find("\"partitions\":[{"), std::string::npos) << one->body;
+  EXPECT_NE(one->body.find("\"owner\":"), std::string::npos) << one->body;
+  EXPECT_NE(one->body.find("\"lag\":"), std::string::npos) << one->body;
+  auto missing = http.Get("/topics/nope");
+  ASSERT_TRUE(missing);
+  EXPECT_EQ(missing->status, 404);
+  EXPECT_NE(missing->body.find("\"code\":\"not_found\""), std::string::npos) << missing->body;
+  auto bad = http.Post("/topics", "{\"name\": 1}", "application/json");
+  ASSERT_TRUE(bad);
+  EXPECT_EQ(bad->status, 400);
+  auto no_group = http.Post("/translate", "", "application/json");
+  ASSERT_TRUE(no_group);
+  EXPECT_EQ(no_group->status, 400);
+  auto health = http.Get("/health");
+  ASSERT_TRUE(health);
+  EXPECT_EQ(health->status, 200) << health->body;
+  auto metrics = http.Get("/metrics");
+  ASSERT_TRUE(metrics);
+  EXPECT_NE(metrics->body.find("chaperone_replicate_records_copied_total 8"), std::string::npos) << metrics->body;
+  // Lag is published with the loop's status (every second) once the consumer knows the watermarks.
+  EXPECT_TRUE(WaitFor([&] {
+    auto m = http.Get("/metrics");
+    return m && m->body.find("chaperone_replicate_lag{topic=\"orders\",partition=\"0\"} 0") != std::string::npos;
+  }, 10s));
+  EXPECT_NE(metrics->body.find("chaperone_replicate_topics{state=\"ready\"} 1"), std::string::npos) << metrics->body;
+
+  // Added at runtime: a topic the include list does not select.
+  ASSERT_TRUE(destination_->CreateTopic({"extra", 2}).ok());
+  ASSERT_TRUE(source_->CreateTopic({"extra", 2}).ok());
+  Produce("extra", 6, 2);
+  auto add = http.Post("/topics", "{\"topic\": \"extra\"}", "application/json");
+  ASSERT_TRUE(add);
+  EXPECT_EQ(add->status, 202);
+  ASSERT_TRUE(WaitFor([&] { return replicator_->messages_committed() >= 14; }, 60s));
+  // Removed at runtime: no longer listed, new records no longer copied.
+  auto del = http.Delete("/topics/extra");
+  ASSERT_TRUE(del);
+  EXPECT_EQ(del->status, 200);
+  EXPECT_TRUE(WaitFor([&] {
+    auto r = http.Get("/topics/extra");
+    return r && r->status == 404;
+  }, 30s));
+  Stop();
+  ExpectExactlyOnce("extra", 2, 6);
 }
 
 }  // namespace
