@@ -23,6 +23,7 @@
 #include "lib/kafka/librdkafka_consumer.h"
 #include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
+#include "pipeline/consumer_defaults.h"
 #include "pipeline/subscription.h"
 #include "replicate/checkpoint.h"
 #include "replicate/partition_map.h"
@@ -207,9 +208,8 @@ Status Replicator::Impl::Init() {
   if (!consumer_) {
     if (!FindKafkaProperty(opts_.source_properties, "bootstrap.servers"))
       return Status::InvalidArgument("the source cluster has no bootstrap.servers");
-    KafkaProperties props = {{"client.id", "chaperone-replicate"},
-                             {"fetch.wait.max.ms", "100"},
-                             {"queued.max.messages.kbytes", "65536"}};
+    KafkaProperties props = pipeline::ConsumerTuningDefaults();
+    props.insert(props.begin(), {"client.id", "chaperone-replicate"});
     props.emplace_back("topic.metadata.refresh.interval.ms",
                        std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000)));
     for (const auto& kv : WithoutPluginProperties(opts_.source_properties)) props.push_back(kv);

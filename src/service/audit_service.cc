@@ -21,7 +21,7 @@
 #include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
 #include "pipeline/subscription.h"
-#include "service/consumer_defaults.h"
+#include "pipeline/consumer_defaults.h"
 #include "service/topic_selector.h"
 
 namespace chaperone::service {
@@ -144,7 +144,7 @@ Status AuditService::Impl::Init() {
 
   // The consumer: Chaperone's tuned defaults, then the cluster's properties,
   // then the consumer overrides, then what exactly-once relies on.
-  KafkaProperties props = ConsumerTuningDefaults();
+  KafkaProperties props = pipeline::ConsumerTuningDefaults();
   props.insert(props.begin(), {"client.id", "chaperone-service"});
   props.emplace_back("topic.metadata.refresh.interval.ms",
                      std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000)));
