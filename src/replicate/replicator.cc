@@ -253,7 +253,9 @@ Status Replicator::Impl::Init() {
   pipeline::AuditReportOptions ro;
   ro.tier = opts_.tier;
   ro.datacenter = opts_.EffectiveDatacenter();
-  ro.cluster_name = opts_.destination_cluster;
+  // The source cluster: a chunk (chunkStart) is a range of one origin partition, and
+  // two regional replicators into one aggregate topic must not replace each other's.
+  ro.cluster_name = opts_.source_cluster;
   ro.window_sec = opts_.window_sec;
   ro.flush_interval = opts_.flush_interval;
   ro.send_timeout = opts_.send_timeout;

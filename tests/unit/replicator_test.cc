@@ -182,6 +182,16 @@ TEST(ReplicatorTest, CopiesKeyValueHeadersAndTimestampWithProvenance) {
   EXPECT_EQ(dest.SourceOffsets(kD0), Range(5));
   EXPECT_EQ(consumer.committed(kP0), 5);
   EXPECT_EQ(reporter->Count("orders"), 5);
+  // Tier `replicator`, keyed by the source cluster (a chunk is a range of one
+  // origin partition: two regions into one aggregate topic never collide).
+  ASSERT_FALSE(reporter->sent.empty());
+  for (const AuditRecord& a : reporter->sent) {
+    EXPECT_EQ(a.tier, "replicator");
+    EXPECT_EQ(a.cluster, "dc1");
+    EXPECT_EQ(a.datacenter, "dc1");
+    ASSERT_EQ(a.partitions.size(), 1u);
+    EXPECT_EQ(a.partitions[0].chunk_start, 0);
+  }
 }
 
 TEST(ReplicatorTest, DeliveryFailureRewindsWithoutDuplicates) {
