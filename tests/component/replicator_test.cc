@@ -373,6 +373,46 @@ TEST_F(ReplicatorComponentTest, TranslatedOffsetsFailOverWithoutSkipOrReread) {
   }
 }
 
+TEST_F(ReplicatorComponentTest, TwoRegionsIntoOneAggregateTopicEachExactlyOnce) {
+  auto dc2 = MockCluster::Start(1, {{"orders", 4}});
+  ASSERT_TRUE(dc2.ok());
+  auto dc2_producer = TestProducer::Create((*dc2)->bootstrap_servers());
+  ASSERT_TRUE(dc2_producer.ok());
+  Produce("orders", 60, 4);
+  for (int i = 0; i < 40; ++i) {
+    TestMessage m;
+    m.topic = "orders";
+    m.partition = i % 4;
+    m.value = "dc2-" + std::to_string(i);
+    m.timestamp_ms = 1'700'000'000'000 + i;
+    ASSERT_TRUE((*dc2_producer)->Produce(m, 60).ok());
+  }
+  ASSERT_TRUE((*dc2_producer)->Flush(10s).ok());
+  Start(Options());
+  ReplicateOptions o2 = Options();
+  o2.source_cluster = "dc2";
+  o2.source_properties = {{"bootstrap.servers", (*dc2)->bootstrap_servers()}, {"log_level", "3"}};
+  auto r2 = Replicator::Create(o2);
+  ASSERT_TRUE(r2.ok()) << r2.status().ToString();
+  std::atomic<bool> stop2{false};
+  std::thread t2([&] { EXPECT_TRUE((*r2)->Run(stop2).ok()); });
+  EXPECT_TRUE(WaitFor([&] { return replicator_->messages_committed() >= 60 && (*r2)->messages_committed() >= 40; }, 60s));
+  stop2 = true;
+  t2.join();
+  Stop();
+  std::map<std::string, std::map<std::pair<int32_t, int64_t>, int>> seen;  // origin cluster → (partition, offset)
+  for (const auto& [p, v] : ReadDestination("orders", 4))
+    for (const auto& c : v) {
+      ASSERT_TRUE(c.provenance.has_value());
+      EXPECT_EQ(c.provenance->origin.partition.value(), p);
+      ++seen[c.provenance->origin.cluster][{p, c.provenance->offset.value()}];
+    }
+  EXPECT_EQ(seen["dc1"].size(), 60u);
+  EXPECT_EQ(seen["dc2"].size(), 40u);
+  for (const auto& [cluster, offsets] : seen)
+    for (const auto& [k, n] : offsets) EXPECT_EQ(n, 1) << cluster << " " << k.first << "/" << k.second;
+}
+
 TEST_F(ReplicatorComponentTest, RestTopicsHealthMetricsAndTranslate) {
   Produce("orders", 8, 4);
   ReplicateOptions o = Options();
