@@ -413,6 +413,26 @@ TEST_F(ReplicatorComponentTest, TwoRegionsIntoOneAggregateTopicEachExactlyOnce) 
     for (const auto& [k, n] : offsets) EXPECT_EQ(n, 1) << cluster << " " << k.first << "/" << k.second;
 }
 
+TEST_F(ReplicatorComponentTest, MembersJoiningAndLeavingCopyEachRecordOnce) {
+  Produce("orders", 400, 4);
+  ReplicateOptions o = Options();
+  o.flush_interval = 20ms;
+  Start(o);  // member A
+  ASSERT_TRUE(WaitFor([&] { return replicator_->messages_committed() >= 50; }, 60s));
+  auto b = Replicator::Create(o);  // member B joins: partitions move
+  ASSERT_TRUE(b.ok());
+  std::atomic<bool> stop_b{false};
+  std::thread tb([&] { EXPECT_TRUE((*b)->Run(stop_b).ok()); });
+  Produce("orders", 200, 4, 400);
+  ASSERT_TRUE(WaitFor([&] { return (*b)->messages_committed() > 0; }, 60s));
+  Stop();  // A leaves: B takes everything
+  Produce("orders", 200, 4, 600);
+  EXPECT_TRUE(WaitFor([&] { return CountIn("orders", 4) >= 800; }, 90s));
+  stop_b = true;
+  tb.join();
+  ExpectExactlyOnce("orders", 4, 800);
+}
+
 TEST_F(ReplicatorComponentTest, RestTopicsHealthMetricsAndTranslate) {
   Produce("orders", 8, 4);
   ReplicateOptions o = Options();
