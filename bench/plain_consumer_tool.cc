@@ -1,6 +1,6 @@
 // plain_consumer_tool: the baseline of bench/service_bench.sh. A librdkafka
 // group consumer tuned like `chaperone service` (the service's own consumer
-// defaults, service/consumer_defaults.h; the same batch consume loop; a synchronous
+// defaults, pipeline/consumer_defaults.h; the same batch consume loop; a synchronous
 // commit every second) that only touches each message. It reports the time
 // from its first message to its Nth.
 //
@@ -16,7 +16,7 @@
 #include <string>
 #include <vector>
 
-#include "service/consumer_defaults.h"
+#include "pipeline/consumer_defaults.h"
 
 int main(int argc, char** argv) {
   if (argc < 5) {
@@ -25,7 +25,7 @@ int main(int argc, char** argv) {
   }
   const std::string topic = argv[2];
   const long long want = std::atoll(argv[3]);
-  std::vector<std::pair<std::string, std::string>> props = chaperone::service::ConsumerTuningDefaults();
+  std::vector<std::pair<std::string, std::string>> props = chaperone::pipeline::ConsumerTuningDefaults();
   props.insert(props.end(), {
                                 {"bootstrap.servers", argv[1]},
                                 {"group.id", argv[4]},

@@ -1,4 +1,4 @@
-// The audit service's per-message step (service/message_audit.h): extraction
+// The audit service's per-message step (pipeline/message_audit.h): extraction
 // of the event time, digest and tracker update, as the consume loop runs it
 // (by_partition tracker, 64 partitions seen in fetch batches of 100 messages,
 // ~200-byte JSON values with the event time in the first field).
@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "service/message_audit.h"
+#include "pipeline/message_audit.h"
 
 namespace {
 
@@ -57,7 +57,7 @@ void BM_ServiceAuditMessage(benchmark::State& state) {
     v.value = m.value;
     v.value_null = false;
     v.record_timestamp_ms = now;
-    EventTime et = service::AuditMessage(chain, tracker, topic, m.partition, m.offset, v, now);
+    EventTime et = pipeline::AuditMessage(chain, tracker, topic, m.partition, m.offset, v, now);
     benchmark::DoNotOptimize(et);
     i = (i + 1) & (msgs.size() - 1);
     // Drain as the service does at each flush (every ~10^5 messages here).

@@ -13,6 +13,7 @@ void AddCollectorCommand(CLI::App& app, int* exit_code);
 void AddWebCommand(CLI::App& app, int* exit_code);
 void AddServiceCommand(CLI::App& app, int* exit_code);
 void AddUpCommand(CLI::App& app, int* exit_code);
+void AddReplicateCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

@@ -10,6 +10,7 @@
 #include "common/exit_code.h"
 #include "common/secrets.h"
 #include "config/project_file.h"
+#include "replicate/replicate_config.h"
 #include "service/service_config.h"
 #include "up/up_config.h"
 #include "web/web_config.h"
@@ -18,7 +19,7 @@ namespace chaperone::cli {
 namespace {
 
 // Sections that are known but whose component is not part of this build yet.
-bool Reserved(const std::string& section) { return section == "replicate" || section == "detect" || section == "read"; }
+bool Reserved(const std::string& section) { return section == "detect" || section == "read"; }
 
 int Check(const std::string& path) {
   auto file = config::LoadProject(path);
@@ -58,6 +59,11 @@ int Check(const std::string& path) {
     auto w = web::ParseWebConfig(*file, {}, base);
     if (!w.ok()) component_errors.Add(w.status());
     else summary.push_back("web: " + w->listen + " over " + common::RedactUrl(w->store_url));
+  }
+  if (file->Has("replicate")) {
+    auto r = replicate::ParseReplicateConfig(*file);
+    if (!r.ok()) component_errors.Add(r.status());
+    else summary.push_back("replicate: " + r->source_cluster + " -> " + r->destination_cluster + ", tier " + r->tier);
   }
   if (file->Has("up")) {
     auto u = up::ParseUpConfig(*file);
@@ -99,6 +105,7 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
     std::fputs(collector::CollectorConfigReference().c_str(), stdout);
     std::fputs(web::WebConfigReference().c_str(), stdout);
     std::fputs(up::UpConfigReference().c_str(), stdout);
+    std::fputs(replicate::ReplicateConfigReference().c_str(), stdout);
     *exit_code = common::kExitOk;
   });
 }

@@ -20,6 +20,7 @@ int main(int argc, char** argv) {
   chaperone::cli::AddWebCommand(app, &exit_code);
   chaperone::cli::AddServiceCommand(app, &exit_code);
   chaperone::cli::AddUpCommand(app, &exit_code);
+  chaperone::cli::AddReplicateCommand(app, &exit_code);
   chaperone::cli::AddConfigCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();

@@ -7,14 +7,12 @@
 #include <cstdio>
 #include <memory>
 #include <string>
-#include <thread>
 #include <vector>
 
 #include "cli/commands.h"
 #include "cli/settings_flags.h"
 #include "cli/signals.h"
 #include "common/exit_code.h"
-#include "common/thread_name.h"
 #include "service/audit_service.h"
 #include "service/service_config.h"
 
@@ -58,19 +56,7 @@ void AddServiceCommand(CLI::App& app, int* exit_code) {
       return;
     }
     if ((*svc)->rest_port() > 0) spdlog::info("service: REST API on port {}", (*svc)->rest_port());
-    std::atomic<bool> stop{false};
-    std::atomic<bool> done{false};
-    std::thread watcher = NamedThread("cli-signals", [&] {
-      while (!done.load()) {
-        if (WaitForShutdown(std::chrono::milliseconds(200))) {
-          stop.store(true);
-          return;
-        }
-      }
-    });
-    Status s = (*svc)->Run(stop);
-    done.store(true);
-    watcher.join();
+    Status s = RunUntilShutdown([&](const std::atomic<bool>& stop) { return (*svc)->Run(stop); });
     if (!s.ok()) std::fprintf(stderr, "chaperone service: %s\n", s.message().c_str());
     *exit_code = common::ExitCode(s);
   });

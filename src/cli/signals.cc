@@ -1,10 +1,13 @@
 #include "cli/signals.h"
 
+#include "common/thread_name.h"
+
 #include <poll.h>
 #include <signal.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <thread>
 #include <cerrno>
 
 namespace chaperone::cli {
@@ -55,6 +58,23 @@ bool WaitForShutdown(std::chrono::milliseconds timeout) {
     }
   }
   return true;
+}
+
+Status RunUntilShutdown(const std::function<Status(const std::atomic<bool>& stop)>& run) {
+  std::atomic<bool> stop{false};
+  std::atomic<bool> done{false};
+  std::thread watcher = NamedThread("cli-signals", [&] {
+    while (!done.load()) {
+      if (WaitForShutdown(std::chrono::milliseconds(200))) {
+        stop.store(true);
+        return;
+      }
+    }
+  });
+  Status s = run(stop);
+  done.store(true);
+  watcher.join();
+  return s;
 }
 
 }  // namespace chaperone::cli

@@ -130,6 +130,18 @@ Result<std::vector<std::pair<std::string, std::string>>> AsProperties(const Valu
 // "KEY=VALUE" (the -X flag).
 Result<std::pair<std::string, std::string>> AsKeyValue(const Value& v);
 
+// Apply functions for a setting kept in one field of a draft's options,
+// `(d.*Opts).*Field`, so that tables share these instead of repeating them:
+//   {{"tier", ...}, &config::ApplyName<Draft, &Draft::opts, &ServiceOptions::tier>}
+template <typename Draft, auto Opts, auto Field>
+Status ApplyName(const Value& v, Draft& d);  // AsName(v, ":")
+template <typename Draft, auto Opts, auto Field>
+Status ApplyTopic(const Value& v, Draft& d);  // AsTopic
+template <typename Draft, auto Opts, auto Field>
+Status ApplyListen(const Value& v, Draft& d);  // AsListen, "" is off
+template <typename Draft, auto Opts, auto Field>
+Status ApplyProperties(const Value& v, Draft& d);  // AsProperties
+
 // The closest of `candidates` to `word` (at most 3 edits), or "".
 std::string ClosestMatch(std::string_view word, const std::vector<std::string>& candidates);
 
@@ -317,5 +329,33 @@ class Table : public TableBase {
   std::vector<Apply> applies_;
   std::vector<Reset> resets_;
 };
+
+template <typename Draft, auto Opts, auto Field>
+Status ApplyName(const Value& v, Draft& d) {
+  SETTING_VALUE(s, AsName(v, ":"));
+  (d.*Opts).*Field = s;
+  return Status::Ok();
+}
+
+template <typename Draft, auto Opts, auto Field>
+Status ApplyTopic(const Value& v, Draft& d) {
+  SETTING_VALUE(s, AsTopic(v));
+  (d.*Opts).*Field = s;
+  return Status::Ok();
+}
+
+template <typename Draft, auto Opts, auto Field>
+Status ApplyListen(const Value& v, Draft& d) {
+  SETTING_VALUE(s, AsListen(v, true));
+  (d.*Opts).*Field = s;
+  return Status::Ok();
+}
+
+template <typename Draft, auto Opts, auto Field>
+Status ApplyProperties(const Value& v, Draft& d) {
+  SETTING_VALUE(p, AsProperties(v));
+  (d.*Opts).*Field = p;
+  return Status::Ok();
+}
 
 }  // namespace chaperone::config

@@ -1,5 +1,7 @@
 #include "config/project_file.h"
 
+#include "chaperone/event_time.h"
+
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -238,6 +240,55 @@ std::string SharedSectionsReference() {
          "printed back. |\n";
   out += "<!-- END GENERATED: clusters settings -->\n";
   return out;
+}
+
+Status ApplyTimestampRules(const Value& v, std::vector<TimestampRule>& rules) {
+  if (v.node.IsNull()) return Status::Ok();
+  if (!v.node.IsList()) return Status::InvalidArgument(v.where + ": must be a list of {topic: REGEX, chain: SPEC}");
+  TimestampRules check;
+  std::vector<TimestampRule> out;
+  for (const auto& item : v.node.items) {
+    const Node* topic = item.Find("topic");
+    const Node* chain = item.Find("chain");
+    if (!item.IsMap() || !topic || !chain || item.entries.size() != 2 || !topic->IsScalar() || !chain->IsScalar())
+      return Status::InvalidArgument(v.where + ": each rule must be {topic: REGEX, chain: SPEC} (line " +
+                                     std::to_string(item.line) + ")");
+    TimestampRule r{topic->scalar, chain->scalar};
+    if (Status s = check.Add(r.topic_regex, r.chain); !s.ok()) return Status::InvalidArgument(v.where + ": " + s.message());
+    out.push_back(std::move(r));
+  }
+  rules = std::move(out);
+  return Status::Ok();
+}
+
+Status ApplyRegexList(const Value& v, std::vector<std::string>& target, bool& flag_seen) {
+  SETTING_VALUE(list, AsRegexList(v));
+  if (v.from_flag) {
+    if (!flag_seen) target.clear();
+    flag_seen = true;
+    target.insert(target.end(), list.begin(), list.end());
+  } else {
+    target = list;
+  }
+  return Status::Ok();
+}
+
+void ResolveSecondCluster(const Clusters& clusters, const ClusterChoice& choice, const std::string& main_name,
+                          const KafkaProperties& main_properties, std::string_view key, std::string& name,
+                          KafkaProperties& properties, Errors& errors) {
+  if (!choice.name.empty() && choice.name != main_name) {
+    auto c = ResolveCluster(clusters, choice, key);
+    if (!c.ok()) {
+      errors.Add(c.status());
+    } else {
+      name = c->name;
+      properties = c->properties;
+    }
+  } else if (!choice.bootstrap_flag.empty()) {
+    properties = main_properties;
+    SetProperty(properties, "bootstrap.servers", choice.bootstrap_flag);
+    name = choice.name.empty() ? "audit" : choice.name;
+  }
 }
 
 }  // namespace chaperone::config

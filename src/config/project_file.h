@@ -131,6 +131,36 @@ std::vector<Setting> Concat(std::vector<Setting> a, const std::vector<Setting>& 
   return a;
 }
 
+// A regex-list setting (topics.include / topics.exclude): a list from the
+// file replaces the default; the first flag replaces the file's list and
+// later flags add to it (`flag_seen` remembers the first).
+Status ApplyRegexList(const Value& v, std::vector<std::string>& target, bool& flag_seen);
+
+// A second cluster a component names besides its main one (the audit
+// cluster): another entry of `clusters`, or the main cluster with
+// --<...>-bootstrap-servers, or (neither) nothing: `name` and `properties`
+// stay empty, meaning "the main cluster". `key` names the setting in errors.
+void ResolveSecondCluster(const Clusters& clusters, const ClusterChoice& choice, const std::string& main_name,
+                          const KafkaProperties& main_properties, std::string_view key, std::string& name,
+                          KafkaProperties& properties, Errors& errors);
+
+// One `topic regex → timestamp chain` rule (the `timestamps` setting of the
+// components that count event-time windows); the first matching rule wins.
+struct TimestampRule {
+  std::string topic_regex;
+  std::string chain;
+};
+
+// The `timestamps` setting, declared once for every component that has it
+// (service, replicate): its documentation and how a value is applied.
+inline constexpr SettingDoc kTimestampsDoc{
+    "timestamps", "-", "list of {topic, chain}", "`[]` (the default chain)",
+    "Event-time chain per topic: `- {topic: \"orders\\\\..*\", chain: \"json:eventTime,record\"}`. The "
+    "first rule whose regex matches the whole topic name wins; other topics use "
+    "`json:ts,json:timestamp,record`."};
+// Replaces `rules` with the list `v` (null: unchanged); every regex and chain is checked.
+Status ApplyTimestampRules(const Value& v, std::vector<TimestampRule>& rules);
+
 // Sets `key` in `props` (replacing an earlier value) — for flag overrides.
 void SetProperty(KafkaProperties& props, const std::string& key, const std::string& value);
 

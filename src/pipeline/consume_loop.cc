@@ -375,6 +375,7 @@ void ConsumeLoop::OnAssigned(const kafka::AssignmentChange& change) {
     slot->topic = ts->context.get();
     slot->ledger = PartitionLedger(c);
     slot->assigned_ms = now;
+    slot->ownership = ++next_ownership_;
     if (change.membership) {
       slot->generation = change.membership->generation;
       slot->member_id = change.membership->member_id;

@@ -78,6 +78,10 @@ struct LoopPartition {
   TopicContext* topic = nullptr;  // the component's, from NewTopic (may be null)
   PartitionLedger ledger;
   int64_t assigned_ms = 0;  // wall clock of the assignment
+  // Unique per assignment of a partition to this loop (a revoked and
+  // re-assigned partition gets a new one): components key per-ownership
+  // state by it.
+  uint64_t ownership = 0;
   // The group generation and member id under which the partition was
   // assigned: every chunk of this ownership carries that generation (the
   // fencing epoch); -1 / "" when the client library cannot tell.
@@ -226,6 +230,7 @@ class ConsumeLoop final : private kafka::ConsumerEvents {
   int64_t next_rewind_ns_ = 0;
   bool rewind_pending_ = false;
   bool joined_ = false;  // had an assignment (possibly empty) from the group
+  uint64_t next_ownership_ = 0;
   int64_t last_flush_ms_ = 0;
   int64_t last_good_flush_ms_ = 0;
   bool last_flush_ok_ = true;

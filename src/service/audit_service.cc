@@ -12,17 +12,16 @@
 #include <set>
 #include <thread>
 
-#include "chaperone/digest.h"
-#include "chaperone/emitter.h"
 #include "chaperone/event_time.h"
 #include "chaperone/reporter.h"
-#include "chaperone/window_tracker.h"
+#include "common/periodic.h"
 #include "common/rate_limited_log.h"
 #include "common/thread_name.h"
 #include "lib/kafka/librdkafka_consumer.h"
+#include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
-#include "service/consumer_defaults.h"
-#include "service/message_audit.h"
+#include "pipeline/subscription.h"
+#include "pipeline/consumer_defaults.h"
 #include "service/topic_selector.h"
 
 namespace chaperone::service {
@@ -75,10 +74,12 @@ class AuditService::Impl final : public ServiceControl, private pipeline::LoopHo
   void OnIteration() override { ApplyPendingSubscription(); }
   void OnMessage(const kafka::Message& m, const pipeline::LoopPartition& p) override;
   void AfterPoll() override { PublishCounters(); }
-  bool FlushDue() override { return tracker_->NeedsFlush(); }
-  Status Report(pipeline::FlushContext& ctx) override;
-  void AfterCommit(const pipeline::FlushContext& ctx, int64_t watermark_ms) override;
-  void Discard() override { tracker_->Drain(); }
+  bool FlushDue() override { return report_->NeedsFlush(); }
+  Status Report(pipeline::FlushContext& ctx) override { return report_->Report(ctx); }
+  void AfterCommit(const pipeline::FlushContext& ctx, int64_t watermark_ms) override {
+    report_->AfterCommit(ctx, watermark_ms);
+  }
+  void Discard() override { report_->Discard(); }
   void OnStopping() override;
   void OnStatus(const pipeline::LoopStatus& status) override;
 
@@ -86,7 +87,6 @@ class AuditService::Impl final : public ServiceControl, private pipeline::LoopHo
   void PublishCounters();
 
   // Discovery thread.
-  void DiscoveryLoop();
   void Discover();
 
   ServiceOptions opts_;
@@ -99,28 +99,19 @@ class AuditService::Impl final : public ServiceControl, private pipeline::LoopHo
   // ---- consume thread only ----
   std::unique_ptr<kafka::LibrdkafkaConsumer> consumer_;  // ListTopics: the discovery thread too
   std::unique_ptr<pipeline::ConsumeLoop> loop_;           // RequestFlush: any thread
-  std::shared_ptr<Reporter> reporter_;
-  std::unique_ptr<Emitter> emitter_;
-  std::unique_ptr<WindowTracker> tracker_;
-  std::vector<std::string> subscribed_;
-  int64_t watermark_ms_ = 0;
-  std::optional<AuditRecord> pending_heartbeat_;  // stamped after a commit, sent with the next flush
+  std::unique_ptr<pipeline::AuditReport> report_;  // counts, reports, heartbeats
   int64_t hwm_staleness_ms_ = 1000;  // how old the consumer's cached high watermark can be
   // Hot-path counters, published to metrics_ once per batch.
   int64_t n_audited_ = 0, n_bytes_ = 0, n_malformed_ = 0, n_no_time_ = 0;
-  common::RateLimitedLog log_flush_{"service"};
   std::atomic<bool> running_{false};
 
   // ---- shared between the discovery thread, REST threads and the consume thread ----
   std::mutex mu_;
-  std::condition_variable discovery_cv_;
-  bool discovery_stop_ = false;                     // guarded by mu_
-  bool discovery_wake_ = false;                     // guarded by mu_
-  std::optional<std::vector<std::string>> pending_subscription_;  // guarded by mu_
+  pipeline::PendingSubscription subscription_;    // discovery thread → consume thread
   std::vector<SelectedTopic> selected_;             // guarded by mu_
   std::map<std::string, int> cluster_partitions_;   // guarded by mu_ (last metadata)
   std::string desired_key_;                         // guarded by mu_: the topic set last handed over
-  std::thread discovery_;                           // consume thread: started and joined by Run
+  common::Periodic discovery_;                      // consume thread: started and stopped by Run
 };
 
 // ---------------------------------------------------------------------------
@@ -153,7 +144,7 @@ Status AuditService::Impl::Init() {
 
   // The consumer: Chaperone's tuned defaults, then the cluster's properties,
   // then the consumer overrides, then what exactly-once relies on.
-  KafkaProperties props = ConsumerTuningDefaults();
+  KafkaProperties props = pipeline::ConsumerTuningDefaults();
   props.insert(props.begin(), {"client.id", "chaperone-service"});
   props.emplace_back("topic.metadata.refresh.interval.ms",
                      std::to_string(std::clamp<int64_t>(opts_.discovery_interval.count(), 1000, 300000)));
@@ -172,25 +163,23 @@ Status AuditService::Impl::Init() {
   if (!consumer.ok()) return consumer.status();
   consumer_ = std::move(*consumer);
 
-  TrackerOptions topts;
-  topts.window_sec = opts_.window_sec;
-  topts.by_partition = true;
-  tracker_ = std::make_unique<WindowTracker>(topts);
-  emitter_ = std::make_unique<Emitter>(
-      MakeEmitterIdentity(opts_.tier, opts_.datacenter, opts_.cluster_name, clock_));
-
-  reporter_ = opts_.reporter;
-  if (!reporter_) {
-    KafkaReporterOptions ro;
-    ro.topic = opts_.audit_topic;
+  std::shared_ptr<Reporter> reporter = opts_.reporter;
+  if (!reporter) {
     const KafkaProperties& cluster = opts_.audit_properties.empty() ? opts_.cluster_properties : opts_.audit_properties;
-    ro.properties = WithoutPluginProperties(cluster);
-    for (const auto& kv : WithoutPluginProperties(opts_.producer_properties)) ro.properties.push_back(kv);
-    if (const std::string* b = FindKafkaProperty(ro.properties, "bootstrap.servers")) ro.bootstrap_servers = *b;
-    auto rep = MakeKafkaReporter(ro);
+    auto rep = pipeline::MakeAuditReporter(opts_.audit_topic, cluster, opts_.producer_properties);
     if (!rep.ok()) return rep.status();
-    reporter_ = std::shared_ptr<Reporter>(std::move(*rep));
+    reporter = std::move(*rep);
   }
+  pipeline::AuditReportOptions ro;
+  ro.tier = opts_.tier;
+  ro.datacenter = opts_.datacenter;
+  ro.cluster_name = opts_.cluster_name;
+  ro.window_sec = opts_.window_sec;
+  ro.flush_interval = opts_.flush_interval;
+  ro.send_timeout = opts_.send_timeout;
+  ro.clock = &clock_;
+  ro.log_prefix = "service";
+  report_ = std::make_unique<pipeline::AuditReport>(std::move(ro), std::move(reporter), metrics_);
 
   pipeline::LoopOptions lo;
   lo.flush_interval = opts_.flush_interval;
@@ -212,11 +201,11 @@ Status AuditService::Impl::Init() {
 
 Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
   running_.store(true);
-  discovery_ = NamedThread("svc-discovery", [this] { DiscoveryLoop(); });
+  discovery_.Start("svc-discovery", opts_.discovery_interval, [this] { Discover(); });
   spdlog::info("service: auditing cluster {} as tier {} (group {}, window {} s, flush every {} ms)", opts_.cluster_name,
                opts_.tier, opts_.EffectiveGroupId(), opts_.window_sec, opts_.flush_interval.count());
   Status result = loop_->Run(stop);  // final flush, OnStopping, then the consumer leaves the group
-  if (discovery_.joinable()) OnStopping();
+  OnStopping();
   running_.store(false);
   loop_->PublishStatus();
   spdlog::info("service: stopped ({} messages committed, {} records emitted)", metrics_.messages_committed.load(),
@@ -225,25 +214,18 @@ Status AuditService::Impl::Run(const std::atomic<bool>& stop) {
 }
 
 // After the final flush: stop discovery (it reads metadata through the consumer).
-void AuditService::Impl::OnStopping() {
-  {
-    std::lock_guard lock(mu_);
-    discovery_stop_ = true;
-  }
-  discovery_cv_.notify_all();
-  if (discovery_.joinable()) discovery_.join();
-}
+void AuditService::Impl::OnStopping() { discovery_.Stop(); }
 
 std::unique_ptr<pipeline::TopicContext> AuditService::Impl::NewTopic(const std::string& topic) {
   auto t = std::make_unique<AuditTopic>();
-  t->id = tracker_->InternTopic(topic);
+  t->id = report_->InternTopic(topic);
   t->chain = &rules_.ForTopic(topic);
   return t;
 }
 
 void AuditService::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPartition& p) {
   const auto* t = static_cast<const AuditTopic*>(p.topic);
-  EventTime et = AuditMessage(*t->chain, *tracker_, t->id, m.partition, m.offset, m.view, loop_->now_ms());
+  EventTime et = report_->Count(*t->chain, t->id, m.partition, m.offset, m.view, loop_->now_ms());
   ++n_audited_;
   n_bytes_ += static_cast<int64_t>(m.view.key.size() + m.view.value.size());
   n_malformed_ += et.malformed;
@@ -275,119 +257,20 @@ void AuditService::Impl::OnStatus(const pipeline::LoopStatus& ls) {
   st.last_good_flush_ms = ls.last_good_flush_ms;
   st.last_flush_ok = ls.last_flush_ok;
   st.rewind_pending = ls.rewind_pending;
-  st.watermark_ms = watermark_ms_;
+  st.watermark_ms = report_->watermark_ms();
   st.last_error = ls.last_error;
   st.running = running_.load();
   metrics_.Publish(std::move(st));
-}
-
-// The report of one flush: one record per (topic, window, partition) counted
-// since the last flush, each carrying its partition's chunk start and fencing
-// epoch, after the heartbeat stamped at the previous commit.
-Status AuditService::Impl::Report(pipeline::FlushContext& ctx) {
-  std::vector<WindowSnapshot> snaps = tracker_->Drain();
-  // The heartbeat prepared at the previous commit rides with this flush's
-  // records (one round trip per flush); it was stamped first, so its seq is
-  // below theirs.
-  std::vector<AuditRecord> records;
-  records.reserve(snaps.size() + 1);
-  const bool with_heartbeat = pending_heartbeat_.has_value();
-  if (with_heartbeat) records.push_back(*pending_heartbeat_);
-  if (!snaps.empty() || !ctx.to_commit.empty()) emitter_->BeginFlush();
-  for (const WindowSnapshot& snap : snaps) {
-    AuditRecord r;
-    FillAuditRecord(snap, &r);
-    const pipeline::LoopPartition* p =
-        r.partitions.size() == 1 ? ctx.Find(snap.topic, r.partitions[0].partition) : nullptr;
-    if (!p) {
-      // Cannot happen: every counted message belongs to an assigned partition,
-      // and revoked partitions are flushed before they go.
-      return Status::Internal("window snapshot of " + snap.topic + " has no assigned partition");
-    }
-    r.partitions[0].chunk_start = p->ledger.chunk_start();
-    r.partitions[0].generation = p->generation;
-    r.partitions[0].assigned_ms = p->assigned_ms;
-    emitter_->Stamp(r);
-    records.push_back(std::move(r));
-  }
-  const int64_t count_records = static_cast<int64_t>(records.size()) - (with_heartbeat ? 1 : 0);
-  // A heartbeat alone never holds the consume loop for long, and shutdown is
-  // bounded even when the audit cluster is gone (what is not committed is
-  // replayed by the next owner).
-  milliseconds timeout = opts_.send_timeout;
-  if (count_records == 0) timeout = std::min(timeout, std::max<milliseconds>(opts_.flush_interval, 1000ms));
-  if (ctx.final) timeout = std::min<milliseconds>(timeout, 10'000ms);
-  if (records.empty()) return Status::Ok();
-  if (Status s = reporter_->Send(records, timeout); !s.ok()) {
-    if (count_records == 0) {
-      // Only the heartbeat was at stake: keep it for the next flush (its
-      // uuid lets the collector drop a second copy).
-      metrics_.errors_heartbeat.fetch_add(1, std::memory_order_relaxed);
-      log_flush_.Warn(clock_, "heartbeat not delivered: {}", s.ToString());
-      ctx.skip_commit = true;
-      return Status::Ok();
-    }
-    metrics_.errors_send.fetch_add(1, std::memory_order_relaxed);
-    if (s.code() == Status::Code::kInvalidArgument) return Status::Internal("audit record rejected: " + s.message());
-    return Status::Unavailable("send: " + s.message());
-  }
-  if (with_heartbeat) {
-    metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
-    watermark_ms_ = pending_heartbeat_->watermark_ms;
-    pending_heartbeat_.reset();
-  }
-  metrics_.records_emitted.fetch_add(count_records, std::memory_order_relaxed);
-  return Status::Ok();
-}
-
-// The heartbeat's watermark (ConsumeLoop: everything appended to this
-// process's partitions before it was counted, reported and committed) is
-// stamped now, after the commit, and sent with the next flush; at the final
-// flush, at once.
-void AuditService::Impl::AfterCommit(const pipeline::FlushContext& ctx, int64_t watermark_ms) {
-  if (watermark_ms > 0)
-    pending_heartbeat_ = emitter_->Heartbeat(watermark_ms, opts_.window_sec, /*dropped=*/0, /*failed=*/0);
-  if (!ctx.final || !pending_heartbeat_) return;
-  milliseconds timeout = std::min<milliseconds>(opts_.send_timeout, 10'000ms);
-  if (Status s = reporter_->Send({*pending_heartbeat_}, std::min<milliseconds>(timeout, 5'000ms)); s.ok()) {
-    metrics_.heartbeats_emitted.fetch_add(1, std::memory_order_relaxed);
-    watermark_ms_ = pending_heartbeat_->watermark_ms;
-    pending_heartbeat_.reset();
-  } else {
-    metrics_.errors_heartbeat.fetch_add(1, std::memory_order_relaxed);
-  }
 }
 
 // ---------------------------------------------------------------------------
 // Discovery
 
 void AuditService::Impl::ApplyPendingSubscription() {
-  std::optional<std::vector<std::string>> next;
-  {
-    std::lock_guard lock(mu_);
-    next.swap(pending_subscription_);
-  }
-  if (!next || *next == subscribed_) return;
-  if (Status s = consumer_->Subscribe(*next); !s.ok()) {
-    metrics_.errors_discovery.fetch_add(1, std::memory_order_relaxed);
-    spdlog::error("service: subscribe failed (retrying at the next discovery): {}", s.message());
-    std::lock_guard lock(mu_);
-    desired_key_ = "\x01retry";
-    return;
-  }
-  spdlog::info("service: subscribed to {} topics", next->size());
-  subscribed_ = std::move(*next);
-}
-
-void AuditService::Impl::DiscoveryLoop() {
-  std::unique_lock lock(mu_);
-  while (!discovery_stop_) {
-    discovery_wake_ = false;
-    lock.unlock();
-    Discover();
-    lock.lock();
-    discovery_cv_.wait_for(lock, opts_.discovery_interval, [this] { return discovery_stop_ || discovery_wake_; });
-  }
+  if (subscription_.Apply(*consumer_, "service").ok()) return;
+  metrics_.errors_discovery.fetch_add(1, std::memory_order_relaxed);
+  std::lock_guard lock(mu_);
+  desired_key_ = "\x01retry";
 }
 
 void AuditService::Impl::Discover() {
@@ -414,7 +297,7 @@ void AuditService::Impl::Discover() {
   cluster_partitions_ = std::move(counts);
   if (key != desired_key_) {
     desired_key_ = key;
-    pending_subscription_ = std::move(desired);
+    subscription_.Offer(std::move(desired));
   }
 }
 
@@ -454,11 +337,7 @@ std::vector<TopicInfo> AuditService::Impl::ListTopics() {
 Status AuditService::Impl::AddTopic(const std::string& topic, int num_partitions) {
   if (Status s = selector_->Add(topic, num_partitions); !s.ok()) return s;
   spdlog::info("service: topic {} added by hand", topic);
-  {
-    std::lock_guard lock(mu_);
-    discovery_wake_ = true;
-  }
-  discovery_cv_.notify_all();
+  discovery_.Wake();
   return Status::Ok();
 }
 
@@ -470,11 +349,7 @@ Status AuditService::Impl::RemoveTopic(const std::string& topic) {
   }
   if (Status s = selector_->Remove(topic, exists); !s.ok()) return s;
   spdlog::info("service: topic {} removed by hand", topic);
-  {
-    std::lock_guard lock(mu_);
-    discovery_wake_ = true;
-  }
-  discovery_cv_.notify_all();
+  discovery_.Wake();
   return Status::Ok();
 }
 

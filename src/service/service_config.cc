@@ -17,19 +17,6 @@ struct Draft {
   bool exclude_set = false;
 };
 
-// A regex list from the file replaces the default; the first flag replaces the
-// file's list and later flags add to it.
-Status ApplyRegexList(const Value& v, std::vector<std::string>& target, bool& flag_seen) {
-  SETTING_VALUE(list, config::AsRegexList(v));
-  if (v.from_flag) {
-    if (!flag_seen) target.clear();
-    flag_seen = true;
-    target.insert(target.end(), list.begin(), list.end());
-  } else {
-    target = list;
-  }
-  return Status::Ok();
-}
 
 const config::Table<Draft>& Settings() {
   using std::chrono::milliseconds;
@@ -46,54 +33,25 @@ const config::Table<Draft>& Settings() {
       {
           {{"tier", "", "string", "`regional`",
             "The tier this service audits as (`regional`, `aggregate`, ...). Letters, digits and `._-:`."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v, ":"));
-             d.opts.tier = s;
-             return Status::Ok();
-           }},
+           &config::ApplyName<Draft, &Draft::opts, &ServiceOptions::tier>},
           {{"datacenter", "", "string", "`local`", "Datacenter written into every audit record."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v, ":"));
-             d.opts.datacenter = s;
-             return Status::Ok();
-           }},
+           &config::ApplyName<Draft, &Draft::opts, &ServiceOptions::datacenter>},
           {{"topics.include", "include", "regex list", "`[\".*\"]`",
             "Audit topics whose whole name matches one of these ECMAScript regexes. A flag value replaces the "
             "file's list (repeat the flag for several).",
             true},
-           +[](const Value& v, Draft& d) -> Status { return ApplyRegexList(v, d.opts.include, d.include_set); }},
+           +[](const Value& v, Draft& d) -> Status { return config::ApplyRegexList(v, d.opts.include, d.include_set); }},
           {{"topics.exclude", "exclude", "regex list", "`[\"__.*\"]`",
             "Never audit topics whose whole name matches one of these (wins over `include`).", true},
-           +[](const Value& v, Draft& d) -> Status { return ApplyRegexList(v, d.opts.exclude, d.exclude_set); }},
+           +[](const Value& v, Draft& d) -> Status { return config::ApplyRegexList(v, d.opts.exclude, d.exclude_set); }},
           {{"topics.exclude_audit_topic", "-", "bool", "`true`", "Never audit the audit topic itself."},
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(b, config::AsBool(v));
              d.opts.exclude_audit_topic = b;
              return Status::Ok();
            }},
-          {{"timestamps", "-", "list of {topic, chain}", "`[]` (the default chain)",
-            "Event-time chain per topic: `- {topic: \"orders\\\\..*\", chain: \"json:eventTime,record\"}`. The "
-            "first rule whose regex matches the whole topic name wins; other topics use "
-            "`json:ts,json:timestamp,record`."},
-           +[](const Value& v, Draft& d) -> Status {
-             if (v.node.IsNull()) return Status::Ok();
-             if (!v.node.IsList()) return Status::InvalidArgument(v.where + ": must be a list of {topic: REGEX, chain: SPEC}");
-             TimestampRules rules;
-             d.opts.timestamps.clear();
-             for (const auto& item : v.node.items) {
-               const config::Node* topic = item.Find("topic");
-               const config::Node* chain = item.Find("chain");
-               if (!item.IsMap() || !topic || !chain || item.entries.size() != 2 || !topic->IsScalar() ||
-                   !chain->IsScalar())
-                 return Status::InvalidArgument(v.where + ": each rule must be {topic: REGEX, chain: SPEC} (line " +
-                                                std::to_string(item.line) + ")");
-               TimestampRule r{topic->scalar, chain->scalar};
-               if (Status s = rules.Add(r.topic_regex, r.chain); !s.ok())
-                 return Status::InvalidArgument(v.where + ": " + s.message());
-               d.opts.timestamps.push_back(std::move(r));
-             }
-             return Status::Ok();
-           }},
+          {config::kTimestampsDoc,
+           +[](const Value& v, Draft& d) -> Status { return config::ApplyTimestampRules(v, d.opts.timestamps); }},
           {{"window_sec", "", "duration (s)", "`600`",
             "Window size (1 s to 7 d, whole seconds). Every tier of a pipeline must use the same size."},
            +[](const Value& v, Draft& d) -> Status {
@@ -126,38 +84,18 @@ const config::Table<Draft>& Settings() {
            }},
           {{"group_id", "", "string", "`chaperone-service-<tier>`",
             "Consumer group. Processes with the same group split the partitions between them."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsName(v, ":"));
-             d.opts.group_id = s;
-             return Status::Ok();
-           }},
+           &config::ApplyName<Draft, &Draft::opts, &ServiceOptions::group_id>},
           {{"audit.topic", "", "string", "`chaperone-audit`", "Topic the audit records are written to."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsTopic(v));
-             d.opts.audit_topic = s;
-             return Status::Ok();
-           }},
+           &config::ApplyTopic<Draft, &Draft::opts, &ServiceOptions::audit_topic>},
           {{"listen", "", "host:port", "`127.0.0.1:9000`",
             "REST and `/metrics` listen address; port 0 picks a free port; `\"\"` turns the REST API off."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(s, config::AsListen(v, true));
-             d.opts.listen = s;
-             return Status::Ok();
-           }},
+           &config::ApplyListen<Draft, &Draft::opts, &ServiceOptions::listen>},
           {{"consumer", "-", "map", "`{}`",
             "librdkafka properties for the consumer only, applied over Chaperone's tuned defaults "
             "(`enable.auto.commit`, `group.id` and the assignment strategy are not overridable)."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(p, config::AsProperties(v));
-             d.opts.consumer_properties = p;
-             return Status::Ok();
-           }},
+           &config::ApplyProperties<Draft, &Draft::opts, &ServiceOptions::consumer_properties>},
           {{"producer", "-", "map", "`{}`", "librdkafka properties for the audit-record producer only."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(p, config::AsProperties(v));
-             d.opts.producer_properties = p;
-             return Status::Ok();
-           }},
+           &config::ApplyProperties<Draft, &Draft::opts, &ServiceOptions::producer_properties>},
       }),
       config::ClusterSettings<Draft, &Draft::audit_cluster>(
           {"audit.cluster", "Name (in `clusters:`) of the cluster holding the audit topic.", "audit-bootstrap-servers",
@@ -177,19 +115,8 @@ void Resolve(Draft& d, const config::Clusters& clusters, Errors& errors) {
     o.cluster_properties = cluster->properties;
   }
   // The audit cluster: another entry of `clusters`, or --audit-bootstrap-servers.
-  if (!d.audit_cluster.name.empty() && d.audit_cluster.name != o.cluster_name) {
-    auto audit = config::ResolveCluster(clusters, d.audit_cluster, "service.audit.cluster");
-    if (!audit.ok()) {
-      errors.Add(audit.status());
-    } else {
-      o.audit_cluster_name = audit->name;
-      o.audit_properties = audit->properties;
-    }
-  } else if (!d.audit_cluster.bootstrap_flag.empty()) {
-    o.audit_properties = o.cluster_properties;
-    config::SetProperty(o.audit_properties, "bootstrap.servers", d.audit_cluster.bootstrap_flag);
-    o.audit_cluster_name = d.audit_cluster.name.empty() ? "audit" : d.audit_cluster.name;
-  }
+  config::ResolveSecondCluster(clusters, d.audit_cluster, o.cluster_name, o.cluster_properties, "service.audit.cluster",
+                               o.audit_cluster_name, o.audit_properties, errors);
   if (o.include.empty()) errors.Add("service.topics.include: must not be empty");
   for (const auto& [k, v] : o.consumer_properties) {
     if (k == "group.id" || k == "enable.auto.commit" || k == "partition.assignment.strategy" ||

@@ -13,6 +13,7 @@
 #include <string>
 #include <vector>
 
+#include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
 
 namespace chaperone::service {
@@ -38,17 +39,14 @@ struct ServiceStatus {
 };
 
 // The consume loop's counters (pipeline::LoopMetrics: flushes, commits,
-// rewinds, rebalances ...) and the service's own.
-class ServiceMetrics : public pipeline::LoopMetrics {
+// rewinds, rebalances ...), the report's (pipeline::AuditMetrics: records,
+// heartbeats, send errors) and the service's own.
+class ServiceMetrics : public pipeline::LoopMetrics, public pipeline::AuditMetrics {
  public:
   // Monotonic counters (relaxed atomics).
   std::atomic<int64_t> messages_audited{0};  // counted into windows (replays after a rewind count again)
   std::atomic<int64_t> bytes_audited{0};
-  std::atomic<int64_t> records_emitted{0};     // count records acknowledged by the audit topic
-  std::atomic<int64_t> heartbeats_emitted{0};
-  std::atomic<int64_t> errors_send{0};
   std::atomic<int64_t> errors_discovery{0};
-  std::atomic<int64_t> errors_heartbeat{0};
   std::atomic<int64_t> malformed_messages{0};
   std::atomic<int64_t> no_time_messages{0};
   std::atomic<int64_t> fetch_wakes{0};  // requests that woke librdkafka's fetchers (lib/kafka/fetch_waker.h)

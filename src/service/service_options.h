@@ -14,6 +14,7 @@
 #include "chaperone/audit_record.h"
 #include "chaperone/clock.h"
 #include "chaperone/kafka_config.h"
+#include "config/project_file.h"
 
 namespace chaperone {
 class Reporter;
@@ -22,10 +23,7 @@ class Reporter;
 namespace chaperone::service {
 
 // One `topic regex → timestamp chain` rule; the first matching rule wins.
-struct TimestampRule {
-  std::string topic_regex;
-  std::string chain;
-};
+using TimestampRule = config::TimestampRule;
 
 struct ServiceOptions {
   // Identity written into every audit record.

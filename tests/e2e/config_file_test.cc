@@ -63,20 +63,14 @@ int LineOf(const std::string& text, const std::string& needle) {
 class OneConfigFile : public ::testing::Test {
  protected:
   void SetUp() override {
-    char tmpl[] = "/tmp/chaperone-config-e2e-XXXXXX";
-    ASSERT_NE(mkdtemp(tmpl), nullptr);
-    dir_ = tmpl;
+    ASSERT_FALSE(dir_.empty());
     example_ = ExampleFromDocs();
     ASSERT_FALSE(example_.empty()) << "docs/configuration.md has no two-datacenter example";
   }
   void TearDown() override {
-    if (!HasFailure()) std::filesystem::remove_all(dir_);
+    if (HasFailure()) tmp_.Keep();
   }
-  std::string Write(const std::string& name, const std::string& text) {
-    std::string path = dir_ + "/" + name;
-    std::ofstream(path) << text;
-    return path;
-  }
+  std::string Write(const std::string& name, const std::string& text) { return tmp_.Write(name, text); }
   test::CommandResult Run(const std::vector<std::string>& args) {
     std::vector<std::string> argv = {CHAPERONE_BIN};
     argv.insert(argv.end(), args.begin(), args.end());
@@ -89,7 +83,8 @@ class OneConfigFile : public ::testing::Test {
     EXPECT_TRUE(r.ok());
     return r.ok() ? *r : test::CommandResult{};
   }
-  std::string dir_;
+  test::TempDir tmp_{"chaperone-config-e2e"};
+  const std::string dir_ = tmp_.path();
   std::string example_;
 };
 

@@ -10,7 +10,13 @@ FakeConsumer::Log& FakeConsumer::LogOf(const kafka::TopicPartition& tp) {
 
 int64_t FakeConsumer::Append(const kafka::TopicPartition& tp, std::string value, std::string key) {
   Log& l = LogOf(tp);
-  l.records.push_back({std::move(key), std::move(value), -1});
+  l.records.push_back({std::move(key), std::move(value), -1, {}});
+  return static_cast<int64_t>(l.records.size()) - 1;
+}
+
+int64_t FakeConsumer::AppendRecord(const kafka::TopicPartition& tp, Record r) {
+  Log& l = LogOf(tp);
+  l.records.push_back(std::move(r));
   return static_cast<int64_t>(l.records.size()) - 1;
 }
 
@@ -84,6 +90,15 @@ int FakeConsumer::Poll(std::chrono::milliseconds, int max_messages, kafka::Consu
       m.view.value = r.value;
       m.view.value_null = false;
       m.view.record_timestamp_ms = r.timestamp_ms;
+      m.header_ctx = &r;
+      m.header_at = +[](const void* ctx, size_t i, std::string_view* name, std::string_view* value, bool* null) {
+        const auto& hs = static_cast<const Record*>(ctx)->headers;
+        if (i >= hs.size()) return false;
+        *name = hs[i].first;
+        *null = !hs[i].second.has_value();
+        *value = hs[i].second ? std::string_view(*hs[i].second) : std::string_view();
+        return true;
+      };
       ++pos;
       ++delivered;
       progress = true;

@@ -30,12 +30,16 @@ class FakeConsumer final : public kafka::Consumer {
   struct Record {
     std::string key, value;
     int64_t timestamp_ms = -1;
+    // name → value (nullopt: a null value), in record order
+    std::vector<std::pair<std::string, std::optional<std::string>>> headers;
   };
 
   // ---- the log ----
   // Appends to the partition (created on first use); returns the offset.
   int64_t Append(const kafka::TopicPartition& tp, std::string value, std::string key = "");
   // Retention: offsets below `offset` are deleted; a reader below it resumes there.
+  // Appends a whole record (headers, timestamp); returns the offset.
+  int64_t AppendRecord(const kafka::TopicPartition& tp, Record r);
   void SetLogStart(const kafka::TopicPartition& tp, int64_t offset);
 
   // ---- the group ----

@@ -425,8 +425,15 @@ TempDir::TempDir(std::string_view prefix) {
 }
 
 TempDir::~TempDir() {
+  if (keep_) return;
   std::error_code ec;
   std::filesystem::remove_all(path_, ec);
+}
+
+std::string TempDir::Write(std::string_view name, std::string_view text) const {
+  std::string file = File(name);
+  std::ofstream(file) << text;
+  return file;
 }
 
 std::vector<std::string> SplitLines(std::string_view text) {

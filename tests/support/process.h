@@ -116,7 +116,8 @@ std::multiset<std::string> ThreadNamesOfThisProcess();
 // Waits until this process has a thread named `name`.
 bool WaitForThreadNamed(const std::string& name, milliseconds timeout);
 
-// A fresh directory under $TMPDIR (or /tmp), removed with its contents by the destructor.
+// A fresh directory under $TMPDIR (or /tmp), removed with its contents by the
+// destructor unless Keep() was called (e.g. a failed test's logs).
 class TempDir {
  public:
   explicit TempDir(std::string_view prefix = "chaperone-test");
@@ -125,9 +126,13 @@ class TempDir {
   TempDir& operator=(const TempDir&) = delete;
   const std::string& path() const { return path_; }
   std::string File(std::string_view name) const { return path_ + "/" + std::string(name); }
+  // Writes `text` to File(name) and returns that path.
+  std::string Write(std::string_view name, std::string_view text) const;
+  void Keep() { keep_ = true; }
 
  private:
   std::string path_;
+  bool keep_ = false;
 };
 
 // The full path of an executable found in PATH, or "" if there is none.

@@ -61,6 +61,12 @@ struct Message {
   int32_t partition = -1;  // -1 when the error concerns no partition
   int64_t offset = -1;
   MessageView view;  // key, value, headers, record timestamp
+  // Every header in record order, for copying a record byte for byte
+  // (the replicator): header `i` (0-based) into *name / *value; *value_null
+  // for a null value. False past the last header. Null: no headers.
+  bool (*header_at)(const void* ctx, size_t i, std::string_view* name, std::string_view* value,
+                    bool* value_null) = nullptr;
+  const void* header_ctx = nullptr;
   Error error = Error::kNone;
   std::string error_message;  // set when error != kNone
 };

@@ -150,6 +150,8 @@ void LibrdkafkaConsumer::Deliver(rd_kafka_message_t* m, ConsumerEvents& events) 
     msg.error_message = rd_kafka_message_errstr(m);
   } else {
     msg.view = ToMessageView(m);
+    msg.header_at = &LibrdkafkaHeaderAt;
+    msg.header_ctx = m;
     ++delivered_;
     delivered_bytes_ += static_cast<int64_t>(m->key_len + m->len);
   }

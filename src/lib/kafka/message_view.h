@@ -14,6 +14,9 @@ namespace chaperone::kafka {
 // MessageView::find_header for a librdkafka message (ctx: the rd_kafka_message_t*).
 bool FindLibrdkafkaHeader(const void* ctx, std::string_view name, std::string_view* value);
 
+// kafka::Message::header_at for a librdkafka message (ctx: the rd_kafka_message_t*).
+bool LibrdkafkaHeaderAt(const void* ctx, size_t i, std::string_view* name, std::string_view* value, bool* value_null);
+
 // A view of `m`'s key, value, record timestamp and headers; valid while `m` lives.
 inline MessageView ToMessageView(const rd_kafka_message_t* m) {
   MessageView v;

@@ -1,18 +1,18 @@
-// The audit service's consumer tuning, in one table: the service applies it
-// before the cluster's and the user's properties, and the benchmark baseline
-// (bench/plain_consumer_tool.cc) uses the same table, so the two are tuned
-// alike by construction. docs/service.md and docs/performance.md explain each
+// The consume loop's consumer tuning, in one table: the audit service and the
+// replicator apply it before the cluster's and the user's properties, and the
+// benchmark baselines (bench/plain_consumer_tool.cc) use the same table, so
+// they are tuned alike by construction. docs/service.md and docs/performance.md explain each
 // figure.
-#ifndef CHAPERONE_SERVICE_CONSUMER_DEFAULTS_H_
-#define CHAPERONE_SERVICE_CONSUMER_DEFAULTS_H_
+#ifndef CHAPERONE_PIPELINE_CONSUMER_DEFAULTS_H_
+#define CHAPERONE_PIPELINE_CONSUMER_DEFAULTS_H_
 
 #include <string>
 #include <utility>
 #include <vector>
 
-namespace chaperone::service {
+namespace chaperone::pipeline {
 
-// Properties only; group.id, offsets and assignment are set by the service.
+// Properties only; group.id, offsets and assignment are set by the component.
 inline std::vector<std::pair<std::string, std::string>> ConsumerTuningDefaults() {
   return {
       {"auto.offset.reset", "earliest"},
@@ -28,6 +28,6 @@ inline std::vector<std::pair<std::string, std::string>> ConsumerTuningDefaults()
   };
 }
 
-}  // namespace chaperone::service
+}  // namespace chaperone::pipeline
 
-#endif  // CHAPERONE_SERVICE_CONSUMER_DEFAULTS_H_
+#endif  // CHAPERONE_PIPELINE_CONSUMER_DEFAULTS_H_

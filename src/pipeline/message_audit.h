@@ -1,4 +1,4 @@
-// The per-message step of the audit service, kept apart so the benchmark
+// The per-message step of the audit service and the replicator, kept apart so the benchmark
 // (bench/service_audit_bench.cc) measures exactly what the consume loop runs:
 // event-time extraction, content digest, one tracker update.
 #pragma once
@@ -10,7 +10,7 @@
 #include "chaperone/event_time.h"
 #include "chaperone/window_tracker.h"
 
-namespace chaperone::service {
+namespace chaperone::pipeline {
 
 // Counts one message into `tracker`; returns what extraction found.
 inline EventTime AuditMessage(const TimestampChain& chain, WindowTracker& tracker, TopicId topic, int32_t partition,
@@ -29,4 +29,4 @@ inline EventTime AuditMessage(const TimestampChain& chain, WindowTracker& tracke
   return et;
 }
 
-}  // namespace chaperone::service
+}  // namespace chaperone::pipeline
