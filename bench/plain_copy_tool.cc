@@ -11,7 +11,7 @@
 //                   [-C KEY=VALUE ...] [-P KEY=VALUE ...]
 //
 // -C overrides consumer properties (on top of the audit service's consumer
-// tuning, service/consumer_defaults.h, which the replicator's loop shares);
+// tuning, pipeline/consumer_defaults.h, which the replicator's loop shares);
 // -P overrides producer properties. acks=all and enable.idempotence=true are
 // always set, as the replicator sets them. --provenance adds five headers of
 // the replicator's provenance shape and size (src/replicate/provenance.h) to
@@ -33,7 +33,7 @@
 #include <utility>
 #include <vector>
 
-#include "service/consumer_defaults.h"
+#include "pipeline/consumer_defaults.h"
 
 namespace {
 
@@ -104,7 +104,7 @@ int main(int argc, char** argv) {
   long long flush_interval_ms = 1000;
   long long timeout_s = 300;
   bool provenance = false;
-  Props consumer_props = chaperone::service::ConsumerTuningDefaults();
+  Props consumer_props = chaperone::pipeline::ConsumerTuningDefaults();
   Props producer_props;
   static const option kLong[] = {
       {"source", required_argument, nullptr, 's'},     {"destination", required_argument, nullptr, 'd'},

@@ -1,5 +1,7 @@
 #include "config/project_file.h"
 
+#include "chaperone/audit_record.h"
+
 #include "chaperone/event_time.h"
 
 #include <yaml-cpp/yaml.h>
@@ -240,6 +242,13 @@ std::string SharedSectionsReference() {
          "printed back. |\n";
   out += "<!-- END GENERATED: clusters settings -->\n";
   return out;
+}
+
+Status ApplyWindowSec(const Value& v, int64_t& window_sec) {
+  SETTING_VALUE(x, AsDuration(v, std::chrono::seconds(1), std::chrono::seconds(1), std::chrono::seconds(kMaxWindowSec)));
+  if (x.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
+  window_sec = x.count() / 1000;
+  return Status::Ok();
 }
 
 Status ApplyTimestampRules(const Value& v, std::vector<TimestampRule>& rules) {

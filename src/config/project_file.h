@@ -161,6 +161,14 @@ inline constexpr SettingDoc kTimestampsDoc{
 // Replaces `rules` with the list `v` (null: unchanged); every regex and chain is checked.
 Status ApplyTimestampRules(const Value& v, std::vector<TimestampRule>& rules);
 
+// The `window_sec` setting, declared once for every component that counts
+// event-time windows (service, replicate): every tier of a pipeline must use
+// the same size.
+inline constexpr SettingDoc kWindowSecDoc{
+    "window_sec", "", "duration (s)", "`600`",
+    "Window size (1 s to 7 d, whole seconds). Every tier of a pipeline must use the same size."};
+Status ApplyWindowSec(const Value& v, int64_t& window_sec);
+
 // Sets `key` in `props` (replacing an earlier value) — for flag overrides.
 void SetProperty(KafkaProperties& props, const std::string& key, const std::string& value);
 

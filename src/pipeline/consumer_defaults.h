@@ -19,7 +19,7 @@ inline std::vector<std::pair<std::string, std::string>> ConsumerTuningDefaults()
       // Prefetch is bounded by bytes, never by count, and kept small: memory
       // stays flat whatever the backlog (queue + one fetch response per
       // broker). A full queue makes librdkafka 2.0.2 stop fetching until
-      // something wakes its broker threads; service/fetch_waker.h does.
+      // something wakes its broker threads; lib/kafka/fetch_waker.h does.
       {"queued.min.messages", "1000000"},
       {"queued.max.messages.kbytes", "2048"},
       {"fetch.max.bytes", "1048576"},

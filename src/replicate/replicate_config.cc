@@ -94,6 +94,8 @@ const config::Table<Draft>& Settings() {
                    &config::ApplyName<Draft, &Draft::opts, &ReplicateOptions::datacenter>},
                   {{"audit.topic", "", "string", "`chaperone-audit`", "Topic the audit records are written to."},
                    &config::ApplyTopic<Draft, &Draft::opts, &ReplicateOptions::audit_topic>},
+                  {config::kWindowSecDoc,
+                   +[](const Value& v, Draft& d) -> Status { return config::ApplyWindowSec(v, d.opts.window_sec); }},
                   {config::kTimestampsDoc,
                    +[](const Value& v, Draft& d) -> Status { return config::ApplyTimestampRules(v, d.opts.timestamps); }},
                   {{"producer", "-", "map", "`{}`",

@@ -52,15 +52,8 @@ const config::Table<Draft>& Settings() {
            }},
           {config::kTimestampsDoc,
            +[](const Value& v, Draft& d) -> Status { return config::ApplyTimestampRules(v, d.opts.timestamps); }},
-          {{"window_sec", "", "duration (s)", "`600`",
-            "Window size (1 s to 7 d, whole seconds). Every tier of a pipeline must use the same size."},
-           +[](const Value& v, Draft& d) -> Status {
-             SETTING_VALUE(x, config::AsDuration(v, std::chrono::seconds(1), std::chrono::seconds(1),
-                                           std::chrono::seconds(kMaxWindowSec)));
-             if (x.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-             d.opts.window_sec = x.count() / 1000;
-             return Status::Ok();
-           }},
+          {config::kWindowSecDoc,
+           +[](const Value& v, Draft& d) -> Status { return config::ApplyWindowSec(v, d.opts.window_sec); }},
           {{"flush_interval_ms", "", "duration (ms)", "`10000`",
             "How often counts are reported and offsets committed (100 ms to 1 h)."},
            +[](const Value& v, Draft& d) -> Status {

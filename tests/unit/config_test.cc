@@ -14,6 +14,7 @@
 #include "common/store_url.h"
 #include "config/project_file.h"
 #include "interceptor/settings.h"
+#include "replicate/replicate_config.h"
 #include "service/service_config.h"
 #include "up/up_config.h"
 #include "web/web_config.h"
@@ -320,6 +321,7 @@ std::vector<Component> Components() {
       {"collector", &collector::CollectorSettingsTable(), collector::CollectorConfigReference()},
       {"web", &web::WebSettingsTable(), web::WebConfigReference()},
       {"up", &up::UpSettingsTable(), up::UpConfigReference()},
+      {"replicate", &replicate::ReplicateSettingsTable(), replicate::ReplicateConfigReference()},
   };
 }
 
