@@ -40,6 +40,24 @@ TEST(PostgresStore, ReconnectsWhenTheServerComesBack) {
   EXPECT_EQ((*store)->LoadPositions("g", "t")->at(0).next_offset, 2);
 }
 
+// The dialects' statements never leak into each other: SQLite's spelling of a
+// statement (max() for GREATEST) once broke PostgreSQL's in the same process.
+TEST(PostgresStore, SharesAProcessWithASqliteStore) {
+  auto sqlite = Store::Open("sqlite::memory:");
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+  ASSERT_TRUE((*sqlite)->Apply({In(Count("a", 5))}, {{"g", "t", 0, 1}}, kNow).ok());
+  ASSERT_TRUE((*sqlite)->ApplyRetention(1).ok());
+  auto url = test::FreshPgDatabase();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  auto pg = Store::Open(*url);
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  auto applied = (*pg)->Apply({In(Count("a", 5))}, {{"g", "t", 0, 1}}, kNow);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->applied, 1);
+  EXPECT_TRUE((*pg)->ApplyRetention(1).ok());
+  EXPECT_EQ((*pg)->LoadPositions("g", "t")->at(0).next_offset, 1);
+}
+
 TEST(PostgresStore, RedactsThePasswordInErrors) {
   auto s = Store::Open("postgresql://user:s3cret@127.0.0.1:1/db?connect_timeout=2");
   ASSERT_FALSE(s.ok());
