@@ -71,15 +71,24 @@ class Dialect {
   // before its next transaction).
   virtual void Rollback() = 0;
   // Inside a migration's transaction: one migrator at a time across processes.
+  // Released at the transaction's end, or by UnlockMigrations after it.
   virtual Status LockMigrations() { return Status::Ok(); }
+  virtual void UnlockMigrations() {}
 
   // SQL spellings.
-  virtual std::string ForUpdate() const { return ""; }  // row lock suffix of a SELECT
-  virtual std::string Greatest() const = 0;             // the two-argument max function
-  // Column types of the migrations: `{bytes}` and `{serial}` (an
-  // auto-incrementing BIGINT primary key) in a statement are replaced.
-  virtual std::string BytesType() const = 0;
-  virtual std::string SerialType() const = 0;
+  // "INSERT ... VALUES (...)" that updates `set` (`c = excluded.c`, ...) of the
+  // row whose unique key `keys` it collides with.
+  virtual std::string Upsert(const std::string& insert, const std::string& keys, const std::string& set) const {
+    return insert + " ON CONFLICT (" + keys + ") DO UPDATE SET " + set;
+  }
+  virtual bool UpsertReturning() const { return true; }  // an upsert may end in RETURNING
+  virtual std::string ForUpdate() const { return ""; }   // row lock suffix of a SELECT
+  virtual std::string Greatest() const = 0;              // the two-argument max function
+  virtual std::string CastInt() const { return "BIGINT"; }
+  virtual std::string CastText() const { return "TEXT"; }
+  // Column types of the migrations: `{bytes}`, `{text}`, `{key}` (text in a
+  // key or an index) and `{serial}` (an auto-incrementing BIGINT primary key).
+  virtual std::string Type(std::string_view token) const = 0;
 
   // Records each uuid in applied_uuids; result[i] is true when uuids[i] was
   // new. The default is one statement per uuid; a dialect may bulk-load.

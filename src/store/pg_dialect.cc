@@ -149,8 +149,9 @@ class PgDialect final : public Dialect {
 
   std::string ForUpdate() const override { return " FOR UPDATE"; }
   std::string Greatest() const override { return "GREATEST"; }
-  std::string BytesType() const override { return "BYTEA"; }
-  std::string SerialType() const override { return "BIGSERIAL PRIMARY KEY"; }
+  std::string Type(std::string_view t) const override {
+    return t == "bytes" ? "BYTEA" : t == "serial" ? "BIGSERIAL PRIMARY KEY" : "TEXT";
+  }
 
   // One statement per 4096 uuids: INSERT ... SELECT FROM unnest(text[], bigint[]).
   Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,

@@ -108,8 +108,6 @@ std::string ExcludedSet(std::string_view columns, int key_count) {
   return out;
 }
 
-const std::string kChunkColumns = "chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms";
-
 // Collects rows: `read` turns each into a T.
 template <typename T, typename F>
 Result<std::vector<T>> Collect(Dialect& db, const std::string& sql, const std::vector<Param>& params, F read) {
@@ -131,9 +129,65 @@ Result<std::optional<T>> One(Dialect& db, const std::string& sql, const std::vec
   return std::optional<T>(std::move(rows->front()));
 }
 
+// The statements whose spelling depends on the dialect, built once per store.
+struct Statements {
+  explicit Statements(const Dialect& db) {
+    const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
+    const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
+    const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
+    select_window = "SELECT " + std::string(kWindowColumns) +
+                    " FROM windows WHERE topic = ?1 AND window_begin_sec = ?2 AND tier = ?3 AND datacenter = ?4 AND "
+                    "cluster = ?5" + db.ForUpdate();
+    create_window = Creating(db, db.Upsert("INSERT INTO windows (" + window_key + ", window_end_sec) VALUES (?1, ?2, ?3, ?4, ?5, ?2)",
+                              window_key, "records = windows.records"), select_window);
+    save_window = db.Upsert("INSERT INTO windows (" + std::string(kWindowColumns) + ") VALUES (" +
+                                Placeholders(kWindowColumnCount) + ")",
+                            window_key, ExcludedSet(kWindowColumns, 5));
+    select_partition = "SELECT " + std::string(kPartitionColumns) +
+                       " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3 AND "
+                       "datacenter = ?4 AND cluster = ?5 AND partition_id = ?6" + db.ForUpdate();
+    create_partition = Creating(db, db.Upsert("INSERT INTO partitions (" + partition_key + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+                                 partition_key, "count = partitions.count"), select_partition);
+    save_partition = db.Upsert(
+        "INSERT INTO partitions (" + partition_key + ", count, first_offset, last_offset, updated_ms, overlap) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+        partition_key,
+        "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
+        "overlap = excluded.overlap, updated_ms = excluded.updated_ms");
+    select_chunk = "SELECT chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms FROM chunks "
+                   "WHERE tier = ?1 AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5" +
+                   db.ForUpdate();
+    create_chunk = Creating(db, db.Upsert("INSERT INTO chunks (" + chunk_key +
+                                 ", chunk_start, flush_id, contributions, updated_ms) "
+                                 "VALUES (?1, ?2, ?3, ?4, ?5, -1, '', '', 0)",
+                             chunk_key, "updated_ms = chunks.updated_ms"), select_chunk);
+    select_emitter = "SELECT " + std::string(kEmitterColumns) + " FROM emitters WHERE emitter_id = ?1" + db.ForUpdate();
+    create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
+                                   ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0)",
+                               "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
+    save_position = db.Upsert(
+        "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms) "
+        "VALUES (?1, ?2, ?3, ?4, ?5)",
+        "group_id, topic, partition_id",
+        "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
+        "updated_ms = excluded.updated_ms");
+    save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
+                             "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
+                                 "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
+  }
+  // An upsert that creates a row to lock, returning `select`'s columns where the dialect can.
+  static std::string Creating(const Dialect& db, std::string upsert, const std::string& select) {
+    if (!db.UpsertReturning()) return upsert;
+    return upsert + " RETURNING " + select.substr(7, select.find(" FROM ") - 7);
+  }
+
+  std::string select_window, create_window, save_window, select_partition, create_partition, save_partition,
+      select_chunk, create_chunk, select_emitter, create_emitter, save_position, save_horizon;
+};
+
 class SqlTxn final : public Txn {
  public:
-  explicit SqlTxn(Dialect& db) : db_(db) {}
+  SqlTxn(Dialect& db, const Statements& sql) : db_(db), sql_(sql) {}
 
   Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
                                        int64_t now_ms) override {
@@ -141,69 +195,45 @@ class SqlTxn final : public Txn {
   }
 
   Result<std::optional<WindowState>> LoadWindow(const WindowKey& k, bool create) override {
-    const std::string select = "SELECT " + std::string(kWindowColumns) +
-                               " FROM windows WHERE topic = ?1 AND window_begin_sec = ?2 AND tier = ?3 AND "
-                               "datacenter = ?4 AND cluster = ?5" + db_.ForUpdate();
-    static const std::string upsert =
-        "INSERT INTO windows (topic, window_begin_sec, tier, datacenter, cluster, window_end_sec) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?2) ON CONFLICT (topic, window_begin_sec, tier, datacenter, cluster) "
-        "DO UPDATE SET records = windows.records RETURNING " + std::string(kWindowColumns);
-    return One<WindowState>(db_, create ? upsert : select,
-                            {k.topic, k.window_begin_sec, k.tier, k.datacenter, k.cluster}, ReadWindow);
+    std::vector<Param> key = {k.topic, k.window_begin_sec, k.tier, k.datacenter, k.cluster};
+    if (create) return CreateAndLock<WindowState>(sql_.create_window, sql_.select_window, key, ReadWindow);
+    return One<WindowState>(db_, sql_.select_window, key, ReadWindow);
   }
 
   Status SaveWindow(const WindowState& w) override {
-    static const std::string sql = "INSERT INTO windows (" + std::string(kWindowColumns) + ") VALUES (" +
-                                   Placeholders(kWindowColumnCount) +
-                                   ") ON CONFLICT (topic, window_begin_sec, tier, datacenter, cluster) DO UPDATE SET " +
-                                   ExcludedSet(kWindowColumns, 5);
     const WindowRow& r = w.row;
-    return db_.Run(sql, {r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec, r.window_end_sec, r.count,
-                         r.bytes, r.bytes_known, r.no_time, r.malformed, r.digest, r.digest_known, r.latency_sketch,
-                         r.latency_mean, r.latency_p50, r.latency_p95, r.latency_p99, r.latency_max,
-                         r.latency_upper_bound, r.records, r.updated_ms, w.latency_sum_ms, w.latency_samples,
-                         w.legacy_records, w.legacy_p50, w.legacy_p95, w.legacy_p99, w.legacy_max});
+    return db_.Run(sql_.save_window,
+                   {r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec, r.window_end_sec, r.count, r.bytes,
+                    r.bytes_known, r.no_time, r.malformed, r.digest, r.digest_known, r.latency_sketch, r.latency_mean,
+                    r.latency_p50, r.latency_p95, r.latency_p99, r.latency_max, r.latency_upper_bound, r.records,
+                    r.updated_ms, w.latency_sum_ms, w.latency_samples, w.legacy_records, w.legacy_p50, w.legacy_p95,
+                    w.legacy_p99, w.legacy_max});
   }
 
   Result<std::optional<PartitionState>> LoadPartition(const PartitionKey& k, bool create) override {
-    const std::string select = "SELECT " + std::string(kPartitionColumns) +
-                               " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3 AND "
-                               "datacenter = ?4 AND cluster = ?5 AND partition_id = ?6" + db_.ForUpdate();
-    static const std::string upsert =
-        "INSERT INTO partitions (topic, tier, window_begin_sec, datacenter, cluster, partition_id) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6) ON CONFLICT (topic, tier, window_begin_sec, datacenter, cluster, "
-        "partition_id) DO UPDATE SET count = partitions.count RETURNING " + std::string(kPartitionColumns);
     const WindowKey& w = k.window;
-    return One<PartitionState>(db_, create ? upsert : select,
-                               {w.topic, w.tier, w.window_begin_sec, w.datacenter, w.cluster, k.partition},
-                               [](const Row& r) { return PartitionState{ReadPartition(r)}; });
+    std::vector<Param> key = {w.topic, w.tier, w.window_begin_sec, w.datacenter, w.cluster, k.partition};
+    auto read = [](const Row& r) { return PartitionState{ReadPartition(r)}; };
+    if (create) return CreateAndLock<PartitionState>(sql_.create_partition, sql_.select_partition, key, read);
+    return One<PartitionState>(db_, sql_.select_partition, key, read);
   }
 
   Status SavePartition(const PartitionState& p, int64_t now_ms) override {
     const PartitionRow& r = p.row;
-    return db_.Run(
-        "INSERT INTO partitions (topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, "
-        "first_offset, last_offset, updated_ms, overlap) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11) "
-        "ON CONFLICT (topic, tier, window_begin_sec, datacenter, cluster, partition_id) DO UPDATE SET "
-        "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
-        "overlap = excluded.overlap, updated_ms = excluded.updated_ms",
-        {r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec, r.partition, r.count, r.first_offset,
-         r.last_offset, now_ms, r.overlap});
+    return db_.Run(sql_.save_partition, {r.topic, r.tier, r.window_begin_sec, r.datacenter, r.cluster, r.partition,
+                                         r.count, r.first_offset, r.last_offset, now_ms, r.overlap});
   }
 
   // A placeholder (chunk_start -1) is created so that the row can be locked.
   Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& k) override {
-    static const std::string sql =
-        "INSERT INTO chunks (tier, datacenter, cluster, topic, partition_id, chunk_start, flush_id, contributions, "
-        "updated_ms) VALUES (?1, ?2, ?3, ?4, ?5, -1, '', '', 0) "
-        "ON CONFLICT (tier, datacenter, cluster, topic, partition_id) DO UPDATE SET updated_ms = chunks.updated_ms "
-        "RETURNING " + kChunkColumns;
     std::string contributions;
-    auto c = One<ChunkState>(db_, sql, {k.tier, k.datacenter, k.cluster, k.topic, k.partition}, [&](const Row& r) {
-      contributions = r.Text(2);
-      return ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
-                        .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)};
-    });
+    auto c = CreateAndLock<ChunkState>(
+        sql_.create_chunk, sql_.select_chunk, {k.tier, k.datacenter, k.cluster, k.topic, k.partition},
+        [&](const Row& r) {
+          contributions = r.Text(2);
+          return ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
+                            .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)};
+        });
     if (!c.ok() || !*c) return c;
     auto windows = DecodeContributions(contributions);
     if (!windows.ok()) return windows.status();
@@ -221,11 +251,7 @@ class SqlTxn final : public Txn {
 
   // A placeholder (last_seq -1) is created so that the row can be locked.
   Result<std::optional<EmitterState>> LoadEmitter(const std::string& id) override {
-    static const std::string sql =
-        "INSERT INTO emitters (" + std::string(kEmitterColumns) +
-        ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0) ON CONFLICT (emitter_id) DO UPDATE SET "
-        "last_seq = emitters.last_seq RETURNING " + kEmitterColumns;
-    return One<EmitterState>(db_, sql, {id}, ReadEmitter);
+    return CreateAndLock<EmitterState>(sql_.create_emitter, sql_.select_emitter, {id}, ReadEmitter);
   }
 
   Status SaveEmitter(const EmitterState& e) override {
@@ -251,27 +277,36 @@ class SqlTxn final : public Txn {
   }
 
   Status SavePosition(const ConsumerPosition& p, int64_t now_ms) override {
-    const std::string sql =
-        "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5) ON CONFLICT (group_id, topic, partition_id) DO UPDATE SET next_offset = " +
-        db_.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), updated_ms = excluded.updated_ms";
-    return db_.Run(sql, {p.group, p.topic, p.partition, p.next_offset, now_ms});
+    return db_.Run(sql_.save_position, {p.group, p.topic, p.partition, p.next_offset, now_ms});
   }
 
   Result<int64_t> RetentionHorizon() override {
-    auto r = One<std::string>(db_, "SELECT value FROM store_meta WHERE key = 'retention_horizon_sec'", {},
+    auto r = One<std::string>(db_, "SELECT value FROM store_meta WHERE \"key\" = 'retention_horizon_sec'", {},
                               [](const Row& r) { return r.Text(0); });
     if (!r.ok()) return r.status();
     return *r ? std::stoll(**r) : int64_t{0};
   }
 
  private:
+  // Creates the row if it is missing (`create`: an upsert that changes nothing
+  // of an existing row) and returns it locked: in one round trip where the
+  // dialect has upsert ... RETURNING (`create` returns the row), else followed
+  // by `select` (FOR UPDATE).
+  template <typename T, typename F>
+  Result<std::optional<T>> CreateAndLock(const std::string& create, const std::string& select,
+                                         const std::vector<Param>& key, F read) {
+    if (db_.UpsertReturning()) return One<T>(db_, create, key, read);
+    if (Status s = db_.Run(create, key); !s.ok()) return s;
+    return One<T>(db_, select, key, read);
+  }
+
   Dialect& db_;
+  const Statements& sql_;
 };
 
 class SqlStore final : public Store {
  public:
-  explicit SqlStore(std::unique_ptr<Dialect> db) : db_(std::move(db)) {}
+  explicit SqlStore(std::unique_ptr<Dialect> db) : db_(std::move(db)), sql_(*db_) {}
 
   std::string backend() const override { return db_->name(); }
   int schema_version() const override { return version_; }
@@ -286,7 +321,7 @@ class SqlStore final : public Store {
     std::lock_guard lock(mu_);
     ApplyStats stats;
     Status s = InTransaction([&]() -> Status {
-      SqlTxn txn(*db_);
+      SqlTxn txn(*db_, sql_);
       auto r = ApplyBatch(txn, batch, positions, now_ms);
       if (!r.ok()) return r.status();
       stats = *r;
@@ -400,11 +435,7 @@ class SqlStore final : public Store {
                                    std::pair{"DELETE FROM emitters WHERE last_seen_ms < ?1", before_ms}}) {
         if (Status s = db_->Run(sql, {v}); !s.ok()) return s;
       }
-      return db_->Run(
-          "INSERT INTO store_meta (key, value) VALUES ('retention_horizon_sec', ?1) ON CONFLICT (key) DO UPDATE "
-          "SET value = CAST(" + db_->Greatest() +
-              "(CAST(store_meta.value AS BIGINT), CAST(excluded.value AS BIGINT)) AS TEXT)",
-          {std::to_string(before_sec)});
+      return db_->Run(sql_.save_horizon, {std::to_string(before_sec)});
     });
   }
 
@@ -445,6 +476,7 @@ class SqlStore final : public Store {
                         {static_cast<int64_t>(m.version), static_cast<int64_t>(std::time(nullptr)) * 1000,
                          m.description});
       });
+      db_->UnlockMigrations();
       if (!s.ok()) return s;
     }
     version_ = LatestSchemaVersion();
@@ -461,17 +493,18 @@ class SqlStore final : public Store {
     return s;
   }
 
-  // A migration statement in this dialect's column types.
+  // A migration statement in this dialect's column types: {bytes}, {text}, {key}, {serial}.
   std::string SpellTypes(std::string sql) const {
-    for (const auto& [token, type] : {std::pair{std::string("{bytes}"), db_->BytesType()},
-                                      std::pair{std::string("{serial}"), db_->SerialType()}}) {
-      for (size_t at; (at = sql.find(token)) != std::string::npos;) sql.replace(at, token.size(), type);
+    for (size_t at; (at = sql.find('{')) != std::string::npos;) {
+      size_t end = sql.find('}', at);
+      sql.replace(at, end + 1 - at, db_->Type(std::string_view(sql).substr(at + 1, end - at - 1)));
     }
     return sql;
   }
 
   std::mutex mu_;
   std::unique_ptr<Dialect> db_;  // guarded by mu_
+  const Statements sql_;
   int version_ = 0;
 };
 

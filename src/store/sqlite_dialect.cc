@@ -132,8 +132,9 @@ class SqliteDialect final : public Dialect {
   }
 
   std::string Greatest() const override { return "max"; }
-  std::string BytesType() const override { return "BLOB"; }
-  std::string SerialType() const override { return "INTEGER PRIMARY KEY AUTOINCREMENT"; }
+  std::string Type(std::string_view t) const override {
+    return t == "bytes" ? "BLOB" : t == "serial" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "TEXT";
+  }
 
  private:
   static constexpr std::chrono::milliseconds kBusyTimeout{10'000};
