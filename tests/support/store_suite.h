@@ -481,8 +481,11 @@ TEST_P(StoreSuite, RecordsThatCannotBeStoredAsTextAreQuarantined) {
   AuditRecord nouuid = Count("", 1);
   AuditRecord backwards = Count("n3", 1);
   backwards.window_end_sec = backwards.window_begin_sec;
-  ApplyStats s = Apply({In(nul, "a/0@1"), In(bad, "a/0@2"), In(nouuid, "a/0@3"), In(backwards, "a/0@4")});
-  EXPECT_EQ(s.quarantined, 4);
+  AuditRecord too_long = Count("n4", 1);
+  too_long.topic = std::string(513, 't');  // every backend keys on 512 bytes
+  ApplyStats s = Apply({In(nul, "a/0@1"), In(bad, "a/0@2"), In(nouuid, "a/0@3"), In(backwards, "a/0@4"),
+                        In(too_long, "a/0@5")});
+  EXPECT_EQ(s.quarantined, 5);
   EXPECT_EQ(s.applied, 0);
   auto topics = store_->ListTopics();
   ASSERT_TRUE(topics.ok());
