@@ -102,6 +102,9 @@ Result<std::unique_ptr<Dialect>> OpenSqlite(const std::string& path, OpenMode mo
 // `url`: a libpq connection URI (postgresql://user@host:port/db?...).
 Result<std::unique_ptr<Dialect>> OpenPostgres(const std::string& url);
 
+// `url`: mysql://user:pass@host:port/db (MySQL or MariaDB).
+Result<std::unique_ptr<Dialect>> OpenMysql(const std::string& url);
+
 // The store over an open connection: migrates it, then serves Store's API.
 Result<std::unique_ptr<Store>> OpenSqlStore(std::unique_ptr<Dialect> dialect);
 

@@ -1,8 +1,10 @@
-// The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h).
+// The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h)
+// and MariaDB (tests/support/mariadb_server.h): one binary may define the suite once.
 #include "support/store_suite.h"
 
 namespace chaperone::store {
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::Values("postgresql"));
+INSTANTIATE_TEST_SUITE_P(MariaDb, StoreSuite, ::testing::Values("mysql"));
 }  // namespace chaperone::store
 
 namespace chaperone::store {

@@ -11,6 +11,7 @@
 
 #include "chaperone/audit_record.h"
 #include "store/store.h"
+#include "support/mariadb_server.h"
 #include "support/pg_server.h"
 
 #include "chaperone/latency_sketch.h"
@@ -66,6 +67,10 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
       ASSERT_NE(mkdtemp(dir), nullptr);
       dir_ = dir;
       url_ = "sqlite:" + dir_ + "/data/chaperone.db";
+    } else if (GetParam() == "mysql") {
+      auto url = test::FreshMariaDbDatabase();
+      ASSERT_TRUE(url.ok()) << url.status().ToString();
+      url_ = *url;
     } else {
       auto url = test::FreshPgDatabase();
       ASSERT_TRUE(url.ok()) << url.status().ToString();
@@ -98,7 +103,7 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
 };
 
 TEST_P(StoreSuite, OpensAtTheLatestSchemaVersionAndReopensIdempotently) {
-  EXPECT_EQ(store_->backend(), GetParam() == "sqlite" ? "sqlite" : "postgresql");
+  EXPECT_EQ(store_->backend(), GetParam());
   EXPECT_GE(store_->schema_version(), 1);
   EXPECT_TRUE(store_->Ping().ok());
   Apply({In(Count("u1", 5))});
