@@ -5,7 +5,8 @@
 // case-sensitive as on SQLite and PostgreSQL. The session runs READ COMMITTED
 // with ANSI_QUOTES ("key" is a quoted identifier); upserts are ON DUPLICATE KEY
 // UPDATE, which locks the row it collides with; there is no upsert RETURNING,
-// so a created row is read back with SELECT ... FOR UPDATE. DDL commits
+// so a created row is read back with SELECT ... FOR UPDATE; uuids are claimed
+// with multi-row INSERT IGNOREs. DDL commits
 // implicitly: a migration is not atomic here, and GET_LOCK keeps migrators
 // apart. Lost connections, deadlocks and lock wait timeouts are retryable.
 #include <fmt/format.h>
@@ -14,6 +15,7 @@
 
 #include <charconv>
 #include <regex>
+#include <unordered_set>
 
 #include "common/secrets.h"
 #include "store/dialect.h"
@@ -168,17 +170,48 @@ class MysqlDialect final : public Dialect {
     return "LONGBLOB";
   }
 
-  // One INSERT IGNORE per uuid: a row counted as inserted is new. A concurrent
-  // claim of the same uuid waits for the first transaction and then loses.
+  // The uuids (distinct: the engine removes a batch's repeats) already stored
+  // are duplicates; the rest are inserted with multi-row INSERT IGNOREs. When
+  // every row of those was inserted, they were all new. Otherwise a concurrent
+  // transaction claimed some since (its claim wins): the inserts are rolled
+  // back and each uuid is claimed alone, INSERT IGNORE telling which were new.
   Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
                                        int64_t now_ms) override {
-    std::vector<bool> fresh;
-    fresh.reserve(uuids.size());
-    for (const auto& [uuid, begin] : uuids) {
-      Status s = Run("INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES (?1, ?2, ?3)",
-                     {uuid, begin, now_ms}, {});
+    constexpr size_t kChunk = 1000;
+    std::vector<bool> fresh(uuids.size(), true);
+    std::unordered_set<std::string> stored;
+    for (size_t from = 0; from < uuids.size(); from += kChunk) {
+      std::string sql = "SELECT uuid FROM applied_uuids WHERE uuid IN (";
+      for (size_t i = from; i < std::min(uuids.size(), from + kChunk); ++i) sql += (i > from ? "," : "") + Hex(uuids[i].first);
+      Status s = Run(sql + ")", {}, [&](const Row& r) {
+        stored.insert(r.Text(0));
+        return Status::Ok();
+      });
       if (!s.ok()) return s;
-      fresh.push_back(affected_ == 1);
+    }
+    std::vector<size_t> candidates;
+    for (size_t i = 0; i < uuids.size(); ++i) {
+      if (stored.count(uuids[i].first)) fresh[i] = false;
+      else candidates.push_back(i);
+    }
+    if (Status s = Exec("SAVEPOINT claim"); !s.ok()) return s;
+    uint64_t inserted = 0;
+    for (size_t from = 0; from < candidates.size(); from += kChunk) {
+      std::string sql = "INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES ";
+      for (size_t k = from; k < std::min(candidates.size(), from + kChunk); ++k) {
+        const auto& [uuid, begin] = uuids[candidates[k]];
+        sql += fmt::format("{}({},{},{})", k > from ? "," : "", Hex(uuid), begin, now_ms);
+      }
+      if (Status s = Run(sql, {}, {}); !s.ok()) return s;
+      inserted += affected_;
+    }
+    if (inserted == candidates.size()) return fresh;
+    if (Status s = Exec("ROLLBACK TO SAVEPOINT claim"); !s.ok()) return s;
+    for (size_t i : candidates) {
+      Status s = Run("INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES (?1, ?2, ?3)",
+                     {uuids[i].first, uuids[i].second, now_ms}, {});
+      if (!s.ok()) return s;
+      fresh[i] = affected_ == 1;
     }
     return fresh;
   }

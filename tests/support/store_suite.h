@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <filesystem>
 #include <thread>
 
@@ -725,6 +726,43 @@ TEST_P(StoreSuite, ConcurrentWritersAddUpExactly) {
   ASSERT_EQ(e->size(), 1u);
   EXPECT_EQ((*e)[0].last_seq, kBatches * kPerBatch - 1);
   EXPECT_EQ((*e)[0].missing_records, 0);  // each seq arrived twice (two uuids); no gap remains
+}
+
+// Two collectors given the same records at once (a redelivery racing its
+// original): each uuid is claimed by exactly one of them.
+TEST_P(StoreSuite, ConcurrentWritersOfTheSameRecordsApplyEachOnce) {
+  auto other = Store::Open(url_);
+  ASSERT_TRUE(other.ok()) << other.status().ToString();
+  constexpr int kBatches = 20, kPerBatch = 50;
+  std::atomic<int64_t> applied{0};
+  auto writer = [&](Store* s, int offset) {
+    for (int b = 0; b < kBatches; ++b) {
+      std::vector<Incoming> batch;
+      for (int i = 0; i < kPerBatch; ++i) {
+        int n = (b * kPerBatch + i + offset) % (kBatches * kPerBatch);  // the two overlap in every batch
+        batch.push_back(In(Count("same" + std::to_string(n), 1, kW + 600 * (n % 3))));
+      }
+      for (int attempt = 0;; ++attempt) {
+        auto r = s->Apply(batch, {}, kNow);
+        if (r.ok()) {
+          applied += r->applied;
+          break;
+        }
+        ASSERT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
+        ASSERT_LT(attempt, 100) << r.status().ToString();
+      }
+    }
+  };
+  std::thread t1(writer, store_.get(), 0);
+  std::thread t2(writer, other->get(), kPerBatch / 2);
+  t1.join();
+  t2.join();
+  EXPECT_EQ(applied.load(), kBatches * kPerBatch);
+  auto rows = store_->QueryWindows("orders", "regional", kW, kW + 1800);
+  ASSERT_TRUE(rows.ok());
+  int64_t total = 0;
+  for (const auto& w : *rows) total += w.count;
+  EXPECT_EQ(total, kBatches * kPerBatch);
 }
 
 }  // namespace
