@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <atomic>
+#include <cstdlib>
 #include <chrono>
 #include <filesystem>
 #include <fstream>
@@ -51,12 +52,13 @@ Result<std::string> Template(bool as_mysql) {
 
 }  // namespace
 
-Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start() {
+Result<std::unique_ptr<MariaDbServer>> MariaDbServer::Start(const std::vector<std::string>& options) {
   if (!fs::exists("/usr/sbin/mariadbd") || !fs::exists("/usr/bin/mariadb-install-db")) {
     return Status::Unavailable("MariaDB server binaries not found (install them: scripts/install-deps.sh --test)");
   }
   std::unique_ptr<MariaDbServer> s(new MariaDbServer());
   s->as_mysql_ = geteuid() == 0;
+  for (const auto& o : options) s->options_ += " " + o;
   char dir[] = "/tmp/chaperone-mariadb-XXXXXX";
   if (mkdtemp(dir) == nullptr) return Status::Internal("mkdtemp failed");
   s->dir_ = dir;
@@ -80,9 +82,12 @@ Status MariaDbServer::StartOnPort() {
   std::string cmd = "mariadbd --no-defaults --datadir='" + dir_ + "/data'" + (as_mysql_ ? " --user=mysql" : "") +
                     " --port=" + std::to_string(port_) + " --bind-address=127.0.0.1 --tmpdir='" + dir_ + "/tmp' --socket='" + dir_ +
                     "/sock' --pid-file='" + dir_ + "/pid' --log-error='" + dir_ +
-                    "/error.log' --skip-grant-tables --skip-name-resolve --innodb-flush-log-at-trx-commit=0 "
-                    "--innodb-buffer-pool-size=64M --innodb-lock-wait-timeout=10 &";
-  if (RunLogged(cmd, dir_ + "/server.log") != 0) return Status::Unavailable("cannot start mariadbd");
+                    "/error.log' --skip-grant-tables --skip-name-resolve --innodb-buffer-pool-size=256M "
+                    "--innodb-lock-wait-timeout=10" + options_;
+  // In the background, its output in server.log.
+  if (std::system((cmd + " >>'" + dir_ + "/server.log' 2>&1 &").c_str()) != 0) {
+    return Status::Unavailable("cannot start mariadbd");
+  }
   running_ = true;
   for (int i = 0; i < 300; ++i) {
     if (Query(port_, "SELECT 1")) return Status::Ok();

@@ -7,6 +7,7 @@
 
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "chaperone/status.h"
 
@@ -14,7 +15,9 @@ namespace chaperone::test {
 
 class MariaDbServer {
  public:
-  static Result<std::unique_ptr<MariaDbServer>> Start();
+  // `options`: extra mariadbd options (tests default to not flushing the log at each commit).
+  static Result<std::unique_ptr<MariaDbServer>> Start(
+      const std::vector<std::string>& options = {"--innodb-flush-log-at-trx-commit=0"});
   ~MariaDbServer();
   MariaDbServer(const MariaDbServer&) = delete;
   MariaDbServer& operator=(const MariaDbServer&) = delete;
@@ -32,7 +35,8 @@ class MariaDbServer {
  private:
   MariaDbServer() = default;
   Status StartOnPort();
-  std::string dir_;  // temp dir: data/, socket, pid, logs
+  std::string dir_;      // temp dir: data/, socket, pid, logs
+  std::string options_;  // extra mariadbd options
   bool running_ = false;
   int port_ = 0;
   bool as_mysql_ = false;
