@@ -9,6 +9,7 @@
 #include <filesystem>
 
 #include "store/store.h"
+#include "support/mariadb_server.h"
 #include "support/pg_server.h"
 
 #include "chaperone/latency_sketch.h"
@@ -99,8 +100,17 @@ void BM_ApplyPostgres(benchmark::State& state) {
   RunApply(state, *url);
 }
 
+void BM_ApplyMariaDb(benchmark::State& state) {
+  auto server = test::MariaDbServer::Start({});  // durable defaults: the log flushed at each commit
+  if (!server.ok()) return state.SkipWithError(server.status().ToString().c_str());
+  auto url = (*server)->CreateDatabase("bench");
+  if (!url.ok()) return state.SkipWithError(url.status().ToString().c_str());
+  RunApply(state, *url);
+}
+
 BENCHMARK(BM_ApplySqlite)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 BENCHMARK(BM_ApplyPostgres)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
+BENCHMARK(BM_ApplyMariaDb)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 
 }  // namespace
 }  // namespace chaperone

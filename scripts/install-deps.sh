@@ -3,19 +3,19 @@
 # Idempotent: quiet and fast when nothing is missing.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also test-only tools (kcat, clang for fuzzing,
-#                                    PostgreSQL server, Chromium, Node.js/npm)
+#                                    PostgreSQL and MariaDB servers, Chromium, Node.js/npm)
 set -euo pipefail
 
 build_pkgs=(
   build-essential cmake ccache pkg-config python3
-  librdkafka-dev libsimdjson-dev nlohmann-json3-dev libsqlite3-dev libpq-dev
+  librdkafka-dev libsimdjson-dev nlohmann-json3-dev libsqlite3-dev libpq-dev libmariadb-dev
   libcpp-httplib-dev libyaml-cpp-dev libcli11-dev libspdlog-dev libfmt-dev
   libxxhash-dev libssl-dev zlib1g-dev libjemalloc-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   nodejs npm
 )
 test_pkgs=(
-  kcat clang libclang-rt-14-dev postgresql chromium valgrind procps python3-confluent-kafka
+  kcat clang libclang-rt-14-dev postgresql mariadb-server chromium valgrind procps python3-confluent-kafka
 )
 
 want=("${build_pkgs[@]}")

@@ -10,13 +10,14 @@
 namespace chaperone::common {
 
 struct StoreUrl {
-  enum class Kind { kSqlite, kPostgres };
+  enum class Kind { kSqlite, kPostgres, kMysql };
   Kind kind = Kind::kSqlite;
   std::string sqlite_path;  // kSqlite: the database file
 };
 
-// "sqlite:PATH", "sqlite://PATH", a bare PATH (SQLite), or
-// "postgresql://..." / "postgres://...". Errors are InvalidArgument, never
+// "sqlite:PATH", "sqlite://PATH", a bare PATH (SQLite),
+// "postgresql://..." / "postgres://...", or "mysql://user:pass@host:port/db"
+// (MySQL/MariaDB: a host and a database are required). Errors are InvalidArgument, never
 // quote a password (the URL is redacted), and say what is accepted.
 Result<StoreUrl> ParseStoreUrl(std::string_view url);
 

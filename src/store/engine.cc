@@ -632,6 +632,9 @@ std::string Invalid(const AuditRecord& r) {
   };
   for (const auto& [name, value] : texts) {
     if (!IsCleanText(*value)) return std::string(name) + ": not valid UTF-8 text (or contains NUL)";
+    if (value->size() > kMaxNameBytes) {
+      return std::string(name) + ": longer than " + std::to_string(kMaxNameBytes) + " bytes";
+    }
   }
   if (r.uuid.empty()) return "uuid: missing";
   for (double v : {r.mean_latency_ms, r.latency95_ms, r.latency99_ms, r.max_latency_ms, r.latency50_ms.value_or(0)}) {

@@ -124,6 +124,9 @@ Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
 
 // Raw text kept in quarantine is cut to this many bytes.
 inline constexpr size_t kQuarantineRawLimit = 64 * 1024;
+// A record's names (topic, tier, uuid, ...) longer than this are quarantined:
+// every backend can key on them (MySQL's keys are VARBINARY(512)).
+inline constexpr size_t kMaxNameBytes = 512;
 // Emitter gap ranges kept per emitter; older ranges are forgotten (still counted missing).
 inline constexpr size_t kMaxGapRanges = 1024;
 

@@ -2,70 +2,26 @@
 
 namespace chaperone::store::internal {
 
-// Version 2 (SCHEMA.md). Identical logical schema on both backends; differences are only
-// types (SQLite INTEGER/REAL/TEXT, PostgreSQL BIGINT/DOUBLE PRECISION/TEXT) and
-// the quarantine id (AUTOINCREMENT vs BIGSERIAL). Booleans are 0/1 integers and
-// the 64-bit digest is stored as the BIGINT with the same bits. Quarantined
-// raw messages are bytes (BLOB/BYTEA): they may be anything.
+// Version 2 (SCHEMA.md). One logical schema, written once in PostgreSQL's
+// spelling, which SQLite reads with the same meaning (BIGINT, SMALLINT ->
+// INTEGER affinity; DOUBLE PRECISION -> REAL). The dialect spells `{text}`,
+// `{key}` (text in a key or an index), `{bytes}` and `{serial}` (the
+// quarantine id) (Dialect::Type). Booleans are 0/1 integers and the 64-bit digest is stored as the
+// BIGINT with the same bits. Quarantined raw messages are bytes: they may be
+// anything. (SQLite stores made before the dialect layer were created with
+// INTEGER/REAL spellings of the same types.)
 const std::vector<Migration>& Migrations() {
   static const std::vector<Migration> kMigrations = {
       {1,
        "windows, partitions, chunks, applied_uuids, emitters, quarantine, consumer_positions, store_meta",
        {
            R"sql(CREATE TABLE windows (
-  topic TEXT NOT NULL, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
-  window_begin_sec INTEGER NOT NULL, window_end_sec INTEGER NOT NULL,
-  count INTEGER NOT NULL DEFAULT 0, bytes INTEGER NOT NULL DEFAULT 0, bytes_known INTEGER NOT NULL DEFAULT 1,
-  no_time INTEGER NOT NULL DEFAULT 0, malformed INTEGER NOT NULL DEFAULT 0,
-  digest INTEGER NOT NULL DEFAULT 0, digest_known INTEGER NOT NULL DEFAULT 1,
-  latency_sketch TEXT NOT NULL DEFAULT '',
-  latency_mean REAL NOT NULL DEFAULT 0, latency_p50 REAL NOT NULL DEFAULT 0, latency_p95 REAL NOT NULL DEFAULT 0,
-  latency_p99 REAL NOT NULL DEFAULT 0, latency_max REAL NOT NULL DEFAULT 0,
-  latency_upper_bound INTEGER NOT NULL DEFAULT 0,
-  records INTEGER NOT NULL DEFAULT 0, updated_ms INTEGER NOT NULL DEFAULT 0,
-  latency_sum_ms REAL NOT NULL DEFAULT 0, latency_samples INTEGER NOT NULL DEFAULT 0,
-  legacy_records INTEGER NOT NULL DEFAULT 0, legacy_p50 REAL NOT NULL DEFAULT 0, legacy_p95 REAL NOT NULL DEFAULT 0,
-  legacy_p99 REAL NOT NULL DEFAULT 0, legacy_max REAL NOT NULL DEFAULT 0,
-  PRIMARY KEY (topic, window_begin_sec, tier, datacenter, cluster)))sql",
-           "CREATE INDEX windows_by_begin ON windows (window_begin_sec)",
-           R"sql(CREATE TABLE partitions (
-  topic TEXT NOT NULL, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
-  window_begin_sec INTEGER NOT NULL, partition_id INTEGER NOT NULL,
-  count INTEGER NOT NULL DEFAULT 0, first_offset INTEGER NOT NULL DEFAULT -1, last_offset INTEGER NOT NULL DEFAULT -1,
-  updated_ms INTEGER NOT NULL DEFAULT 0,
-  PRIMARY KEY (topic, tier, window_begin_sec, datacenter, cluster, partition_id)))sql",
-           "CREATE INDEX partitions_by_begin ON partitions (window_begin_sec)",
-           R"sql(CREATE TABLE chunks (
-  tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL, topic TEXT NOT NULL,
-  partition_id INTEGER NOT NULL, chunk_start INTEGER NOT NULL, flush_id TEXT NOT NULL,
-  contributions TEXT NOT NULL, updated_ms INTEGER NOT NULL,
-  PRIMARY KEY (tier, datacenter, cluster, topic, partition_id)))sql",
-           R"sql(CREATE TABLE applied_uuids (
-  uuid TEXT PRIMARY KEY, window_begin_sec INTEGER NOT NULL, applied_ms INTEGER NOT NULL))sql",
-           "CREATE INDEX applied_uuids_by_begin ON applied_uuids (window_begin_sec)",
-           R"sql(CREATE TABLE emitters (
-  emitter_id TEXT PRIMARY KEY, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
-  hostname TEXT NOT NULL, last_seq INTEGER NOT NULL, missing_records INTEGER NOT NULL, gaps TEXT NOT NULL,
-  watermark_ms INTEGER NOT NULL, window_sec INTEGER NOT NULL, last_seen_ms INTEGER NOT NULL,
-  dropped_records INTEGER NOT NULL, failed_deliveries INTEGER NOT NULL))sql",
-           R"sql(CREATE TABLE quarantine (
-  id INTEGER PRIMARY KEY AUTOINCREMENT, received_ms INTEGER NOT NULL, reason TEXT NOT NULL,
-  raw BLOB NOT NULL, source TEXT NOT NULL))sql",
-           "CREATE INDEX quarantine_by_source ON quarantine (source)",
-           "CREATE INDEX quarantine_by_received ON quarantine (received_ms)",
-           R"sql(CREATE TABLE consumer_positions (
-  group_id TEXT NOT NULL, topic TEXT NOT NULL, partition_id INTEGER NOT NULL, next_offset INTEGER NOT NULL,
-  updated_ms INTEGER NOT NULL, PRIMARY KEY (group_id, topic, partition_id)))sql",
-           "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
-       },
-       {
-           R"sql(CREATE TABLE windows (
-  topic TEXT NOT NULL, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
+  topic {key} NOT NULL, tier {key} NOT NULL, datacenter {key} NOT NULL, cluster {key} NOT NULL,
   window_begin_sec BIGINT NOT NULL, window_end_sec BIGINT NOT NULL,
   count BIGINT NOT NULL DEFAULT 0, bytes BIGINT NOT NULL DEFAULT 0, bytes_known SMALLINT NOT NULL DEFAULT 1,
   no_time BIGINT NOT NULL DEFAULT 0, malformed BIGINT NOT NULL DEFAULT 0,
   digest BIGINT NOT NULL DEFAULT 0, digest_known SMALLINT NOT NULL DEFAULT 1,
-  latency_sketch TEXT NOT NULL DEFAULT '',
+  latency_sketch {text} NOT NULL DEFAULT '',
   latency_mean DOUBLE PRECISION NOT NULL DEFAULT 0, latency_p50 DOUBLE PRECISION NOT NULL DEFAULT 0,
   latency_p95 DOUBLE PRECISION NOT NULL DEFAULT 0, latency_p99 DOUBLE PRECISION NOT NULL DEFAULT 0,
   latency_max DOUBLE PRECISION NOT NULL DEFAULT 0, latency_upper_bound SMALLINT NOT NULL DEFAULT 0,
@@ -77,43 +33,38 @@ const std::vector<Migration>& Migrations() {
   PRIMARY KEY (topic, window_begin_sec, tier, datacenter, cluster)))sql",
            "CREATE INDEX windows_by_begin ON windows (window_begin_sec)",
            R"sql(CREATE TABLE partitions (
-  topic TEXT NOT NULL, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
+  topic {key} NOT NULL, tier {key} NOT NULL, datacenter {key} NOT NULL, cluster {key} NOT NULL,
   window_begin_sec BIGINT NOT NULL, partition_id INTEGER NOT NULL,
   count BIGINT NOT NULL DEFAULT 0, first_offset BIGINT NOT NULL DEFAULT -1, last_offset BIGINT NOT NULL DEFAULT -1,
   updated_ms BIGINT NOT NULL DEFAULT 0,
   PRIMARY KEY (topic, tier, window_begin_sec, datacenter, cluster, partition_id)))sql",
            "CREATE INDEX partitions_by_begin ON partitions (window_begin_sec)",
            R"sql(CREATE TABLE chunks (
-  tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL, topic TEXT NOT NULL,
-  partition_id INTEGER NOT NULL, chunk_start BIGINT NOT NULL, flush_id TEXT NOT NULL,
-  contributions TEXT NOT NULL, updated_ms BIGINT NOT NULL,
+  tier {key} NOT NULL, datacenter {key} NOT NULL, cluster {key} NOT NULL, topic {key} NOT NULL,
+  partition_id INTEGER NOT NULL, chunk_start BIGINT NOT NULL, flush_id {text} NOT NULL,
+  contributions {text} NOT NULL, updated_ms BIGINT NOT NULL,
   PRIMARY KEY (tier, datacenter, cluster, topic, partition_id)))sql",
            R"sql(CREATE TABLE applied_uuids (
-  uuid TEXT PRIMARY KEY, window_begin_sec BIGINT NOT NULL, applied_ms BIGINT NOT NULL))sql",
+  uuid {key} PRIMARY KEY, window_begin_sec BIGINT NOT NULL, applied_ms BIGINT NOT NULL))sql",
            "CREATE INDEX applied_uuids_by_begin ON applied_uuids (window_begin_sec)",
            R"sql(CREATE TABLE emitters (
-  emitter_id TEXT PRIMARY KEY, tier TEXT NOT NULL, datacenter TEXT NOT NULL, cluster TEXT NOT NULL,
-  hostname TEXT NOT NULL, last_seq BIGINT NOT NULL, missing_records BIGINT NOT NULL, gaps TEXT NOT NULL,
+  emitter_id {key} PRIMARY KEY, tier {key} NOT NULL, datacenter {key} NOT NULL, cluster {key} NOT NULL,
+  hostname {text} NOT NULL, last_seq BIGINT NOT NULL, missing_records BIGINT NOT NULL, gaps {text} NOT NULL,
   watermark_ms BIGINT NOT NULL, window_sec BIGINT NOT NULL, last_seen_ms BIGINT NOT NULL,
   dropped_records BIGINT NOT NULL, failed_deliveries BIGINT NOT NULL))sql",
            R"sql(CREATE TABLE quarantine (
-  id BIGSERIAL PRIMARY KEY, received_ms BIGINT NOT NULL, reason TEXT NOT NULL,
-  raw BYTEA NOT NULL, source TEXT NOT NULL))sql",
+  id {serial}, received_ms BIGINT NOT NULL, reason {text} NOT NULL,
+  raw {bytes} NOT NULL, source {key} NOT NULL))sql",
            "CREATE INDEX quarantine_by_source ON quarantine (source)",
            "CREATE INDEX quarantine_by_received ON quarantine (received_ms)",
            R"sql(CREATE TABLE consumer_positions (
-  group_id TEXT NOT NULL, topic TEXT NOT NULL, partition_id INTEGER NOT NULL, next_offset BIGINT NOT NULL,
+  group_id {key} NOT NULL, topic {key} NOT NULL, partition_id INTEGER NOT NULL, next_offset BIGINT NOT NULL,
   updated_ms BIGINT NOT NULL, PRIMARY KEY (group_id, topic, partition_id)))sql",
-           "CREATE TABLE store_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+           "CREATE TABLE store_meta (\"key\" {key} PRIMARY KEY, value {text} NOT NULL)",
        }},
       {2,
        "chunks: the fencing epoch of the chunk's owner (group generation, assignment time); partitions: the "
        "retention overlap",
-       {
-           "ALTER TABLE chunks ADD COLUMN generation INTEGER NOT NULL DEFAULT -1",
-           "ALTER TABLE chunks ADD COLUMN assigned_ms INTEGER NOT NULL DEFAULT -1",
-           "ALTER TABLE partitions ADD COLUMN overlap INTEGER NOT NULL DEFAULT 0",
-       },
        {
            "ALTER TABLE chunks ADD COLUMN generation BIGINT NOT NULL DEFAULT -1",
            "ALTER TABLE chunks ADD COLUMN assigned_ms BIGINT NOT NULL DEFAULT -1",

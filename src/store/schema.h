@@ -1,5 +1,6 @@
 // Versioned schema migrations (src/store/SCHEMA.md). Migration N is a list of
-// SQL statements per backend, applied in one transaction with its row in
+// SQL statements, written once (the column types `{bytes}` and `{serial}` are
+// spelled by the dialect), applied in one transaction with its row in
 // `schema_migrations`. Never edit a released migration: add the next one.
 #pragma once
 
@@ -11,8 +12,7 @@ namespace chaperone::store::internal {
 struct Migration {
   int version;
   const char* description;
-  std::vector<const char*> sqlite;
-  std::vector<const char*> postgresql;
+  std::vector<const char*> statements;
 };
 
 const std::vector<Migration>& Migrations();

@@ -108,13 +108,14 @@ class Store {
  public:
   virtual ~Store() = default;
 
-  // "sqlite:PATH", a plain path (SQLite), or "postgresql://..." / "postgres://...".
+  // "sqlite:PATH", a plain path (SQLite), "postgresql://..." / "postgres://...", or
+  // "mysql://user:pass@host:port/db" (MySQL/MariaDB).
   // Creates or migrates the schema to the current version. With kMustExist a
   // SQLite file (or its directory) that does not exist is NotFound, naming
   // the path, and nothing is created (":memory:" is always opened).
   static Result<std::unique_ptr<Store>> Open(const std::string& url, OpenMode mode = OpenMode::kCreate);
 
-  virtual std::string backend() const = 0;  // "sqlite" | "postgresql"
+  virtual std::string backend() const = 0;  // "sqlite" | "postgresql" | "mysql"
   virtual int schema_version() const = 0;
   // A cheap read: OK when the store can be read now (for /health).
   virtual Status Ping() = 0;

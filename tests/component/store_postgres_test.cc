@@ -1,8 +1,10 @@
-// The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h).
+// The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h)
+// and MariaDB (tests/support/mariadb_server.h): one binary may define the suite once.
 #include "support/store_suite.h"
 
 namespace chaperone::store {
 INSTANTIATE_TEST_SUITE_P(Postgres, StoreSuite, ::testing::Values("postgresql"));
+INSTANTIATE_TEST_SUITE_P(MariaDb, StoreSuite, ::testing::Values("mysql"));
 }  // namespace chaperone::store
 
 namespace chaperone::store {
@@ -38,6 +40,24 @@ TEST(PostgresStore, ReconnectsWhenTheServerComesBack) {
   ASSERT_EQ(rows->size(), 1u);
   EXPECT_EQ((*rows)[0].count, 12);
   EXPECT_EQ((*store)->LoadPositions("g", "t")->at(0).next_offset, 2);
+}
+
+// The dialects' statements never leak into each other: SQLite's spelling of a
+// statement (max() for GREATEST) once broke PostgreSQL's in the same process.
+TEST(PostgresStore, SharesAProcessWithASqliteStore) {
+  auto sqlite = Store::Open("sqlite::memory:");
+  ASSERT_TRUE(sqlite.ok()) << sqlite.status().ToString();
+  ASSERT_TRUE((*sqlite)->Apply({In(Count("a", 5))}, {{"g", "t", 0, 1}}, kNow).ok());
+  ASSERT_TRUE((*sqlite)->ApplyRetention(1).ok());
+  auto url = test::FreshPgDatabase();
+  ASSERT_TRUE(url.ok()) << url.status().ToString();
+  auto pg = Store::Open(*url);
+  ASSERT_TRUE(pg.ok()) << pg.status().ToString();
+  auto applied = (*pg)->Apply({In(Count("a", 5))}, {{"g", "t", 0, 1}}, kNow);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EXPECT_EQ(applied->applied, 1);
+  EXPECT_TRUE((*pg)->ApplyRetention(1).ok());
+  EXPECT_EQ((*pg)->LoadPositions("g", "t")->at(0).next_offset, 1);
 }
 
 TEST(PostgresStore, RedactsThePasswordInErrors) {

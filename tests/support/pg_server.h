@@ -37,6 +37,7 @@ class PgServer {
  private:
   PgServer() = default;
   Status StartOnPort();
+  std::string User() const { return as_postgres_ ? "postgres" : ""; }
   std::string dir_;  // temp dir: data/, sockets, log
   std::string options_;  // postgres -o options, without the port
   bool running_ = false;

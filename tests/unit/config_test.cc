@@ -81,15 +81,23 @@ TEST(Validators, ListenTopicUrlAndNamesUseTheSharedRules) {
   }
   Node topic = Node::Scalar("orders.v1");
   EXPECT_TRUE(AsTopic(V(topic)).ok());
-  for (const char* u : {"sqlite:/a.db", "sqlite:///a.db", "/a.db", "postgresql://u:p@h/db", "postgres://h/db"}) {
+  for (const char* u : {"sqlite:/a.db", "sqlite:///a.db", "/a.db", "postgresql://u:p@h/db", "postgres://h/db",
+                        "mysql://u:p@h:3306/db", "mysql://h/db"}) {
     Node n = Node::Scalar(u);
     EXPECT_TRUE(AsStoreUrl(V(n)).ok()) << u;
   }
-  Node mysql = Node::Scalar("mysql://u:secret@h/db");
-  auto m = AsStoreUrl(V(mysql));
+  Node oracle = Node::Scalar("oracle://u:secret@h/db");
+  auto m = AsStoreUrl(V(oracle));
   ASSERT_FALSE(m.ok());
-  EXPECT_NE(m.status().message().find("unsupported store URL scheme 'mysql'"), std::string::npos);
+  EXPECT_NE(m.status().message().find("unsupported store URL scheme 'oracle'"), std::string::npos);
   EXPECT_EQ(m.status().message().find("secret"), std::string::npos);
+  for (const char* u : {"mysql://u:secret@h", "mysql://u:secret@h/", "mysql:///db"}) {
+    Node n = Node::Scalar(u);
+    auto r = AsStoreUrl(V(n));
+    ASSERT_FALSE(r.ok()) << u;
+    EXPECT_NE(r.status().message().find("mysql URL without a host or a database"), std::string::npos) << u;
+    EXPECT_EQ(r.status().message().find("secret"), std::string::npos) << u;
+  }
   Node sqlite_empty = Node::Scalar("sqlite:");
   EXPECT_FALSE(AsStoreUrl(V(sqlite_empty)).ok());
   EXPECT_EQ(ClosestMatch("grace-sec", {"grace_sec", "window_sec"}), "grace_sec");

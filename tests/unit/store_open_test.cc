@@ -16,7 +16,7 @@ namespace chaperone::store {
 namespace {
 
 TEST(StoreOpen, RejectsUnknownSchemesAndEmptyPaths) {
-  for (const char* url : {"", "mysql://h/db", "sqlite:", "redis://x"}) {
+  for (const char* url : {"", "oracle://h/db", "mysql://h", "sqlite:", "redis://x"}) {
     auto s = Store::Open(url);
     ASSERT_FALSE(s.ok()) << url;
     EXPECT_EQ(s.status().code(), Status::Code::kInvalidArgument) << url << ": " << s.status().ToString();

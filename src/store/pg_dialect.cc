@@ -1,0 +1,221 @@
+// PostgreSQL dialect (libpq): `?N` placeholders become `$N`, every statement is
+// a named prepared statement (prepared once per connection), a broken
+// connection is re-established before the next statement, rows are locked
+// with FOR UPDATE, uuids are claimed in bulk (unnest of two arrays), and
+// connection loss, deadlocks, serialisation failures and resource shortages
+// are retryable (kUnavailable), so that the collector retries the batch.
+#include <fmt/format.h>
+#include <libpq-fe.h>
+#include <spdlog/spdlog.h>
+
+#include <charconv>
+#include <map>
+#include <unordered_set>
+
+#include "common/secrets.h"
+#include "store/dialect.h"
+
+namespace chaperone::store::internal {
+namespace {
+
+constexpr Oid kByteaOid = 17;
+
+class PgRow final : public Row {
+ public:
+  PgRow(PGresult* r, int i) : r_(r), i_(i) {}
+  int64_t Int(int c) const override {
+    int64_t v = 0;
+    const char* p = PQgetvalue(r_, i_, c);
+    std::from_chars(p, p + PQgetlength(r_, i_, c), v);
+    return v;
+  }
+  double Real(int c) const override { return std::strtod(PQgetvalue(r_, i_, c), nullptr); }
+  std::string Text(int c) const override { return std::string(PQgetvalue(r_, i_, c), PQgetlength(r_, i_, c)); }
+  std::string Blob(int c) const override {
+    if (PQftype(r_, c) != kByteaOid) return Text(c);
+    size_t n = 0;
+    unsigned char* b = PQunescapeBytea(reinterpret_cast<const unsigned char*>(PQgetvalue(r_, i_, c)), &n);
+    std::string out(reinterpret_cast<const char*>(b), n);
+    PQfreemem(b);
+    return out;
+  }
+
+ private:
+  PGresult* r_;
+  int i_;
+};
+
+using PgResult = std::unique_ptr<PGresult, decltype(&PQclear)>;
+
+// `?N` -> `$N`.
+std::string DollarPlaceholders(const std::string& sql) {
+  std::string out = sql;
+  for (size_t i = 0; i + 1 < out.size(); ++i) {
+    if (out[i] == '?' && std::isdigit(static_cast<unsigned char>(out[i + 1]))) out[i] = '$';
+  }
+  return out;
+}
+
+// A literal of one array parameter: {"a","b\"c"} (text) or {1,2} (numbers).
+template <typename F>
+std::string ArrayLiteral(size_t from, size_t to, F element) {
+  std::string out = "{";
+  for (size_t i = from; i < to; ++i) out += (i > from ? "," : "") + element(i);
+  return out + '}';
+}
+
+std::string Quoted(const std::string& v) {
+  std::string out = "\"";
+  for (char c : v) {
+    if (c == '"' || c == '\\') out += '\\';
+    out += c;
+  }
+  return out + '"';
+}
+
+class PgDialect final : public Dialect {
+ public:
+  explicit PgDialect(std::string url) : url_(std::move(url)) {}
+  ~PgDialect() override {
+    if (conn_) PQfinish(conn_);
+  }
+
+  Status Connect() {
+    if (conn_) PQfinish(conn_);
+    prepared_.clear();
+    conn_ = PQconnectdb(url_.c_str());
+    if (PQstatus(conn_) != CONNECTION_OK) {
+      std::string msg = Trimmed(PQerrorMessage(conn_));
+      PQfinish(conn_);
+      conn_ = nullptr;
+      return Status::Unavailable("postgresql: cannot connect to " + common::RedactUrl(url_) + ": " + msg);
+    }
+    PgResult r(PQexec(conn_, "SET client_min_messages = warning"), PQclear);
+    return Status::Ok();
+  }
+
+  std::string name() const override { return "postgresql"; }
+
+  Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row) override {
+    if (Status s = EnsureConnected(); !s.ok()) return s;
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = "s" + std::to_string(prepared_.size() + 1);
+      PgResult prep(PQprepare(conn_, name.c_str(), DollarPlaceholders(sql).c_str(), 0, nullptr), PQclear);
+      if (Status s = Check(prep.get(), sql); !s.ok()) return s;
+      it = prepared_.emplace(sql, name).first;
+    }
+    std::vector<std::string> text(params.size());
+    std::vector<const char*> values(params.size());
+    std::vector<int> lengths(params.size()), formats(params.size());
+    for (size_t i = 0; i < params.size(); ++i) {
+      const auto& v = params[i].value;
+      if (auto* n = std::get_if<int64_t>(&v)) {
+        text[i] = std::to_string(*n);
+      } else if (auto* d = std::get_if<double>(&v)) {
+        text[i] = fmt::format("{}", *d);
+      } else if (auto* t = std::get_if<std::string>(&v)) {
+        text[i] = *t;
+      } else {
+        text[i] = std::get<Bytes>(v).data;
+        formats[i] = 1;  // binary: BYTEA
+      }
+      values[i] = text[i].data();
+      lengths[i] = static_cast<int>(text[i].size());
+    }
+    PgResult r(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
+                              lengths.data(), formats.data(), 0),
+               PQclear);
+    if (Status s = Check(r.get(), sql); !s.ok()) return s;
+    if (!row) return Status::Ok();
+    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
+      if (Status s = row(PgRow(r.get(), i)); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  Status Exec(const std::string& sql) override {
+    if (Status s = EnsureConnected(); !s.ok()) return s;
+    PgResult r(PQexec(conn_, sql.c_str()), PQclear);
+    return Check(r.get(), sql);
+  }
+
+  Status Begin() override { return Exec("BEGIN"); }
+  // A rollback that fails is logged: a broken connection is reset before its next use, which ends the transaction.
+  void Rollback() override {
+    if (Status s = Exec("ROLLBACK"); !s.ok()) spdlog::warn("store: postgresql rollback failed: {}", s.ToString());
+  }
+  Status LockMigrations() override { return Run("SELECT pg_advisory_xact_lock(7220531)", {}, {}); }
+
+  std::string ForUpdate() const override { return " FOR UPDATE"; }
+  std::string Greatest() const override { return "GREATEST"; }
+  std::string Type(std::string_view t) const override {
+    return t == "bytes" ? "BYTEA" : t == "serial" ? "BIGSERIAL PRIMARY KEY" : "TEXT";
+  }
+
+  // One statement per 4096 uuids: INSERT ... SELECT FROM unnest(text[], bigint[]).
+  Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
+                                       int64_t now_ms) override {
+    std::vector<bool> fresh(uuids.size(), false);
+    constexpr size_t kChunk = 4096;
+    for (size_t from = 0; from < uuids.size(); from += kChunk) {
+      size_t to = std::min(uuids.size(), from + kChunk);
+      std::unordered_set<std::string> inserted;
+      Status s = Run(
+          "INSERT INTO applied_uuids (uuid, window_begin_sec, applied_ms) "
+          "SELECT u, b, ?3 FROM unnest(?1::text[], ?2::bigint[]) AS t(u, b) "
+          "ON CONFLICT (uuid) DO NOTHING RETURNING uuid",
+          {ArrayLiteral(from, to, [&](size_t i) { return Quoted(uuids[i].first); }),
+           ArrayLiteral(from, to, [&](size_t i) { return std::to_string(uuids[i].second); }), now_ms},
+          [&](const Row& r) {
+            inserted.insert(r.Text(0));
+            return Status::Ok();
+          });
+      if (!s.ok()) return s;
+      for (size_t i = from; i < to; ++i) fresh[i] = inserted.count(uuids[i].first) > 0;
+    }
+    return fresh;
+  }
+
+ private:
+  static std::string Trimmed(std::string msg) {
+    while (!msg.empty() && (msg.back() == '\n' || msg.back() == ' ')) msg.pop_back();
+    return msg;
+  }
+
+  Status EnsureConnected() {
+    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
+    return Connect();
+  }
+
+  // Retryable: connection errors (08), serialisation failure and deadlock
+  // (40001, 40P01), operator intervention (57P), insufficient resources (53),
+  // lock not available (55P03).
+  Status Check(PGresult* r, const std::string& sql) {
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_COMMAND_OK || st == PGRES_TUPLES_OK) return Status::Ok();
+    const char* field = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : nullptr;
+    std::string state = field ? field : "";
+    std::string msg = Trimmed(r ? PQresultErrorMessage(r) : PQerrorMessage(conn_));
+    std::string text = "postgresql: " + msg + (state.empty() ? "" : " [" + state + "]") + " in: " + sql.substr(0, 120);
+    if (PQstatus(conn_) != CONNECTION_OK || state.starts_with("08") || state == "40001" || state == "40P01" ||
+        state.starts_with("57P") || state.starts_with("53") || state == "55P03") {
+      return Status::Unavailable(text);
+    }
+    return Status::Internal(text);
+  }
+
+  const std::string url_;
+  PGconn* conn_ = nullptr;
+  std::map<std::string, std::string> prepared_;  // SQL -> statement name, for conn_
+};
+
+}  // namespace
+
+Result<std::unique_ptr<Dialect>> OpenPostgres(const std::string& url) {
+  auto dialect = std::make_unique<PgDialect>(url);
+  if (Status s = dialect->Connect(); !s.ok()) return s;
+  return std::unique_ptr<Dialect>(std::move(dialect));
+}
+
+}  // namespace chaperone::store::internal
