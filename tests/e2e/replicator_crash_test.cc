@@ -180,7 +180,10 @@ TEST(ReplicatorCrash, KillsRestartsRebalancesAndBrokerFaultsCopyEveryRecordExact
                         << "  flush_interval_ms: 1000\n"
                         << "  discovery_interval_ms: 1000\n"
                         << "  listen: \"\"\n"
-                        << "  producer: {message.timeout.ms: \"120000\"}\n";
+                        << "  producer: {message.timeout.ms: \"120000\"}\n"
+                        // A killed member's partitions move after its session times out (librdkafka's
+                        // default is 45 s), as in the service's crash test.
+                        << "  consumer: {session.timeout.ms: \"6000\"}\n";
 
   auto reader = AuditReader::Create((*agg)->bootstrap_servers(), kAuditTopic, 1);
   ASSERT_TRUE(reader.ok());
