@@ -339,6 +339,21 @@ void ConsumeLoop::TryRewind() {
     fail("seek: " + seek.message());
     return;
   }
+  // A member that rejoined under another member id while keeping its
+  // partitions (the coordinator gave it a new id and no lost-partitions event
+  // came) would otherwise fail every flush from now on. The rewind dropped
+  // every count of the old ownership, so the partitions it still holds are
+  // owned under the current membership from here; a lost event, if one
+  // follows, still discards them.
+  if (std::optional<kafka::GroupMembership> m = consumer_.Membership(); m && m->generation >= 0 && !m->member_id.empty()) {
+    for (LoopPartition* p : pending) {
+      if (p->member_id.empty() || p->member_id == m->member_id) continue;
+      spdlog::info("{}: {} [{}] now owned as member {} (generation {}), after member {}", opts_.log_prefix, p->tp.topic,
+                   p->tp.partition, m->member_id, m->generation, p->member_id);
+      p->member_id = m->member_id;
+      p->generation = m->generation;
+    }
+  }
   rewind_pending_ = false;
   spdlog::info("{}: rewound {} partitions to their committed offsets", opts_.log_prefix, pending.size());
 }
