@@ -94,6 +94,11 @@ struct AuditRecord {
   // queue was full), since start. Optional on the wire ("droppedObservations",
   // written when non-zero; absent = 0).
   int64_t dropped_observations = 0;
+  // Consumer tiers (service, replicator): offsets of the partitions the
+  // emitter reads that retention deleted before it read them (never counted,
+  // never copied), since start. Optional on the wire ("skippedOffsets",
+  // written when non-zero; absent = 0).
+  int64_t skipped_offsets = 0;
 
   bool is_legacy() const { return version == 0; }
   friend bool operator==(const AuditRecord&, const AuditRecord&) = default;

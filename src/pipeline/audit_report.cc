@@ -105,9 +105,11 @@ Status AuditReport::Report(FlushContext& ctx, const PartitionOf& partition_of) {
 // process's partitions before it was counted, reported and committed) is
 // stamped now, after the commit, and sent with the next flush; at the final
 // flush, at once.
-void AuditReport::AfterCommit(const FlushContext& ctx, int64_t watermark_ms) {
-  if (watermark_ms > 0)
+void AuditReport::AfterCommit(const FlushContext& ctx, int64_t watermark_ms, int64_t skipped_offsets) {
+  if (watermark_ms > 0) {
     pending_heartbeat_ = emitter_->Heartbeat(watermark_ms, opts_.window_sec, /*dropped=*/0, /*failed=*/0);
+    pending_heartbeat_->skipped_offsets = skipped_offsets;
+  }
   if (!ctx.final || !pending_heartbeat_) return;
   milliseconds timeout = std::min<milliseconds>(opts_.send_timeout, 10'000ms);
   if (Status s = reporter_->Send({*pending_heartbeat_}, std::min<milliseconds>(timeout, 5'000ms)); s.ok()) {

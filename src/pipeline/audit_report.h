@@ -81,7 +81,9 @@ class AuditReport {
   // the flush; a failed heartbeat alone sets ctx.skip_commit.
   Status Report(FlushContext& ctx, const PartitionOf& partition_of = {});
   // Stamps the heartbeat (sent with the next flush; at the final flush, now).
-  void AfterCommit(const FlushContext& ctx, int64_t watermark_ms);
+  // `skipped_offsets`: offsets retention deleted before they were read, since
+  // start (LoopMetrics::offsets_lost), carried as the heartbeat's skippedOffsets.
+  void AfterCommit(const FlushContext& ctx, int64_t watermark_ms, int64_t skipped_offsets);
   // The watermark of the last heartbeat delivered (0: none yet).
   int64_t watermark_ms() const { return watermark_ms_; }
 

@@ -126,7 +126,7 @@ class Replicator::Impl final : private pipeline::LoopHooks {
   Status ReadyToFlush(const pipeline::FlushContext& ctx) override;
   Status Report(pipeline::FlushContext& ctx) override;
   void AfterCommit(const pipeline::FlushContext& ctx, int64_t watermark_ms) override {
-    report_->AfterCommit(ctx, watermark_ms);
+    report_->AfterCommit(ctx, watermark_ms, metrics_.offsets_lost.load(std::memory_order_relaxed));
   }
   void Discard() override;
   void OnStopping() override;

@@ -77,7 +77,7 @@ class AuditService::Impl final : public ServiceControl, private pipeline::LoopHo
   bool FlushDue() override { return report_->NeedsFlush(); }
   Status Report(pipeline::FlushContext& ctx) override { return report_->Report(ctx); }
   void AfterCommit(const pipeline::FlushContext& ctx, int64_t watermark_ms) override {
-    report_->AfterCommit(ctx, watermark_ms);
+    report_->AfterCommit(ctx, watermark_ms, metrics_.offsets_lost.load(std::memory_order_relaxed));
   }
   void Discard() override { report_->Discard(); }
   void OnStopping() override;

@@ -526,6 +526,8 @@ Status Applier::ApplyEmitter(EmitterState& e, const AuditRecord& r) {
     if (r.window_sec > 0) row.window_sec = r.window_sec;
     row.dropped_records = std::max(row.dropped_records, r.dropped_records);
     row.failed_deliveries = std::max(row.failed_deliveries, r.failed_deliveries);
+    row.dropped_observations = std::max(row.dropped_observations, r.dropped_observations);
+    row.skipped_offsets = std::max(row.skipped_offsets, r.skipped_offsets);
   }
   return Status::Ok();
 }

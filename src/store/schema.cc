@@ -70,6 +70,13 @@ const std::vector<Migration>& Migrations() {
            "ALTER TABLE chunks ADD COLUMN assigned_ms BIGINT NOT NULL DEFAULT -1",
            "ALTER TABLE partitions ADD COLUMN overlap BIGINT NOT NULL DEFAULT 0",
        }},
+      {3,
+       "emitters: observations a client tier could not count, and offsets a consumer tier found deleted by "
+       "retention before it read them",
+       {
+           "ALTER TABLE emitters ADD COLUMN dropped_observations BIGINT NOT NULL DEFAULT 0",
+           "ALTER TABLE emitters ADD COLUMN skipped_offsets BIGINT NOT NULL DEFAULT 0",
+       }},
   };
   return kMigrations;
 }

@@ -31,6 +31,6 @@ inline constexpr const char* kPartitionColumns =
 
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "
-    "last_seen_ms, dropped_records, failed_deliveries";
+    "last_seen_ms, dropped_records, failed_deliveries, dropped_observations, skipped_offsets";
 
 }  // namespace chaperone::store::internal

@@ -83,6 +83,8 @@ EmitterState ReadEmitter(const Row& q) {
   r.last_seen_ms = q.Int(10);
   r.dropped_records = q.Int(11);
   r.failed_deliveries = q.Int(12);
+  r.dropped_observations = q.Int(13);
+  r.skipped_offsets = q.Int(14);
   return e;
 }
 
@@ -163,7 +165,7 @@ struct Statements {
                              chunk_key, "updated_ms = chunks.updated_ms"), select_chunk);
     select_emitter = "SELECT " + std::string(kEmitterColumns) + " FROM emitters WHERE emitter_id = ?1" + db.ForUpdate();
     create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
-                                   ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0)",
+                                   ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0, 0, 0)",
                                "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
     save_position = db.Upsert(
         "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms) "
@@ -259,9 +261,11 @@ class SqlTxn final : public Txn {
     return db_.Run(
         "UPDATE emitters SET tier = ?2, datacenter = ?3, cluster = ?4, hostname = ?5, last_seq = ?6, "
         "missing_records = ?7, gaps = ?8, watermark_ms = ?9, window_sec = ?10, last_seen_ms = ?11, "
-        "dropped_records = ?12, failed_deliveries = ?13 WHERE emitter_id = ?1",
+        "dropped_records = ?12, failed_deliveries = ?13, dropped_observations = ?14, skipped_offsets = ?15 "
+        "WHERE emitter_id = ?1",
         {r.emitter_id, r.tier, r.datacenter, r.cluster, r.hostname, r.last_seq, r.missing_records,
-         EncodeGaps(e.gaps), r.watermark_ms, r.window_sec, r.last_seen_ms, r.dropped_records, r.failed_deliveries});
+         EncodeGaps(e.gaps), r.watermark_ms, r.window_sec, r.last_seen_ms, r.dropped_records, r.failed_deliveries,
+         r.dropped_observations, r.skipped_offsets});
   }
 
   Result<bool> QuarantineHas(const std::string& source) override {

@@ -50,6 +50,10 @@ struct EmitterRow {
   int64_t window_sec = 0;
   int64_t last_seen_ms = 0;     // collector wall clock when its last record was applied
   int64_t dropped_records = 0, failed_deliveries = 0;
+  // Latest heartbeat's droppedObservations and skippedOffsets (since the
+  // emitter started): messages seen but never counted, and offsets deleted by
+  // retention before they were read.
+  int64_t dropped_observations = 0, skipped_offsets = 0;
 };
 
 struct QuarantineRow {

@@ -615,6 +615,8 @@ void Api::Emitters(const Ctx& c, HttpResponse& res) {
         .Field("stale", stale)
         .Field("droppedRecords", e.dropped_records)
         .Field("failedDeliveries", e.failed_deliveries)
+        .Field("droppedObservations", e.dropped_observations)
+        .Field("skippedOffsets", e.skipped_offsets)
         .EndObject();
   }
   w.EndArray().Field("stale", stale_count).EndObject();

@@ -549,6 +549,8 @@ TEST_P(StoreSuite, HeartbeatsMoveTheWatermarkForwardOnly) {
     r.window_sec = 600;
     r.dropped_records = seq;
     r.failed_deliveries = 2 * seq;
+    r.dropped_observations = 3 * seq;
+    r.skipped_offsets = 5 * seq;
     return r;
   };
   Apply({In(hb("h0", 0, 1795304000000)), In(hb("h2", 2, 1795304100000))});
@@ -561,6 +563,8 @@ TEST_P(StoreSuite, HeartbeatsMoveTheWatermarkForwardOnly) {
   EXPECT_EQ((*e)[0].missing_records, 0);
   EXPECT_EQ((*e)[0].dropped_records, 2);
   EXPECT_EQ((*e)[0].failed_deliveries, 4);
+  EXPECT_EQ((*e)[0].dropped_observations, 6);
+  EXPECT_EQ((*e)[0].skipped_offsets, 10);
   EXPECT_EQ((*e)[0].hostname, "app-1");
   auto topics = store_->ListTopics();
   ASSERT_TRUE(topics.ok());

@@ -98,6 +98,22 @@ TEST(AuditRecord, HeartbeatRoundTrips) {
   // A heartbeat carries no window counts.
   EXPECT_EQ(text.find("topicName"), std::string::npos);
   EXPECT_EQ(text.find("\"count\""), std::string::npos);
+  EXPECT_EQ(text.find("skippedOffsets"), std::string::npos);  // optional: absent when 0
+}
+
+TEST(AuditRecord, AConsumerTiersSkippedOffsetsRoundTripAndACountRecordIgnoresThem) {
+  AuditRecord r = SampleHeartbeat();
+  r.skipped_offsets = 1234;
+  std::string text = EncodeAuditRecord(r);
+  EXPECT_NE(text.find(R"("skippedOffsets":1234)"), std::string::npos) << text;
+  auto d = DecodeAuditRecord(text);
+  ASSERT_TRUE(d.ok()) << d.status().ToString();
+  EXPECT_EQ(*d, r);
+  json count = json::parse(EncodeAuditRecord(SampleCount()));
+  count["skippedOffsets"] = 9;
+  auto c = DecodeAuditRecord(count.dump());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->skipped_offsets, 0);
 }
 
 TEST(AuditRecord, EncodesChaperoneFieldNamesInDocumentedOrder) {
@@ -415,6 +431,7 @@ TEST(AuditRecord, RejectsBadHeartbeats) {
       {"negative watermark", [](json& j) { j["watermarkMs"] = -1; }, "field 'watermarkMs': must be >= 0"},
       {"negative dropped", [](json& j) { j["droppedRecords"] = -1; }, "field 'droppedRecords': must be >= 0"},
       {"negative failed", [](json& j) { j["failedDeliveries"] = -3; }, "field 'failedDeliveries': must be >= 0"},
+      {"negative skipped", [](json& j) { j["skippedOffsets"] = -1; }, "field 'skippedOffsets': must be >= 0"},
       {"missing failed", [](json& j) { j.erase("failedDeliveries"); }, "field 'failedDeliveries': missing"},
       {"missing cluster", [](json& j) { j.erase("cluster"); }, "field 'cluster': missing"},
   };

@@ -114,8 +114,7 @@ class NullReporter final : public Reporter {
  public:
   Status Send(const std::vector<AuditRecord>& records, std::chrono::milliseconds) override {
     std::lock_guard lock(mu);
-    for (const auto& r : records)
-      if (r.kind == RecordKind::kCount) sent.push_back(r);
+    for (const auto& r : records) (r.kind == RecordKind::kCount ? sent : heartbeats).push_back(r);
     return Status::Ok();
   }
   ReporterStats stats() const override { return {}; }
@@ -127,7 +126,7 @@ class NullReporter final : public Reporter {
     return n;
   }
   std::mutex mu;
-  std::vector<AuditRecord> sent;
+  std::vector<AuditRecord> sent, heartbeats;
 };
 
 ReplicateOptions Options(std::shared_ptr<Reporter> reporter) {
@@ -269,10 +268,20 @@ TEST(ReplicatorTest, RetentionGapIsCountedLoggedAndExposed) {
   consumer.Assign({kP0});
   auto r = Replicator::Create(Options(reporter), {&consumer, &dest, &dest, std::map<std::string, int32_t>{{"orders", 1}}});
   ASSERT_TRUE(r.ok());
-  RunUntil(**r, [&] { return (*r)->messages_committed() >= 5; });
+  // Until a heartbeat went out (its watermark needs the partition caught up:
+  // about a second).
+  RunUntil(**r, [&] {
+    std::lock_guard lock(reporter->mu);
+    return (*r)->messages_committed() >= 5 && !reporter->heartbeats.empty();
+  });
   EXPECT_EQ(dest.SourceOffsets(kD0), (std::vector<int64_t>{5, 6, 7, 8, 9}));
   std::string metrics = (*r)->PrometheusMetrics();
   EXPECT_NE(metrics.find("chaperone_replicate_offsets_lost_total 3\n"), std::string::npos) << metrics;
+  // And in the audit: the heartbeats after the gap carry it (skippedOffsets).
+  int64_t skipped = -1;
+  std::lock_guard lock(reporter->mu);
+  for (const AuditRecord& a : reporter->heartbeats) skipped = a.skipped_offsets;
+  EXPECT_EQ(skipped, 3);
 }
 
 TEST(ReplicatorTest, RenameAndKeyHash) {

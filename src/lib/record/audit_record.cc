@@ -49,6 +49,7 @@ enum class Field : uint8_t {
   kDroppedRecords,
   kFailedDeliveries,
   kDroppedObservations,
+  kSkippedOffsets,
   kNumFields,
 };
 
@@ -58,7 +59,7 @@ constexpr std::array<std::string_view, static_cast<size_t>(Field::kNumFields)> k
     "latency99",   "maxLatency",  "latencySketch",  "digest",         "tier",           "hostname",
     "datacenter",  "cluster",     "uuid",           "emitterId",      "seq",            "flushId",
     "partitions",  "watermarkMs", "windowSizeInSec", "droppedRecords", "failedDeliveries",
-    "droppedObservations",
+    "droppedObservations", "skippedOffsets",
 };
 static_assert(kFieldNames.size() <= 32, "field sets are 32-bit masks");
 
@@ -89,15 +90,15 @@ constexpr FieldSet kCountOnly =
     Bits(Field::kTopicName, Field::kTimeBegin, Field::kTimeEnd, Field::kCount, Field::kTotalBytes,
          Field::kNoTimeCount, Field::kMalformedCount, Field::kMeanLatency, Field::kLatency50, Field::kLatency95,
          Field::kLatency99, Field::kMaxLatency, Field::kLatencySketch, Field::kDigest, Field::kPartitions);
-constexpr FieldSet kHeartbeatOnly =
-    Bits(Field::kWatermarkMs, Field::kWindowSize, Field::kDroppedRecords, Field::kFailedDeliveries);
+constexpr FieldSet kHeartbeatOnly = Bits(Field::kWatermarkMs, Field::kWindowSize, Field::kDroppedRecords,
+                                         Field::kFailedDeliveries, Field::kSkippedOffsets);
 
 constexpr size_t kMaxIdentityBytes = 256;
 constexpr int64_t kMaxEpochSec = 253'402'300'799;  // 9999-12-31T23:59:59Z
 constexpr double kMaxExactDouble = 9007199254740992.0;  // 2^53
 
 std::optional<Field> LookupField(std::string_view key) {
-  // 29 short names: a linear scan that compares lengths first costs less than hashing.
+  // 31 short names: a linear scan that compares lengths first costs less than hashing.
   for (size_t i = 0; i < kFieldNames.size(); ++i) {
     if (kFieldNames[i].size() == key.size() && kFieldNames[i] == key) return static_cast<Field>(i);
   }
@@ -245,6 +246,7 @@ Status CheckHeartbeat(const AuditRecord& r) {
     return Invalid("windowSizeInSec", "must be from 1 s to 7 days (got " + std::to_string(r.window_sec) + ")");
   if (Status s = CheckNonNegative("droppedRecords", r.dropped_records); !s.ok()) return s;
   if (Status s = CheckNonNegative("droppedObservations", r.dropped_observations); !s.ok()) return s;
+  if (Status s = CheckNonNegative("skippedOffsets", r.skipped_offsets); !s.ok()) return s;
   return CheckNonNegative("failedDeliveries", r.failed_deliveries);
 }
 
@@ -384,6 +386,7 @@ class Decoder {
       case Field::kDroppedRecords: return Int(name, e, &r_.dropped_records);
       case Field::kFailedDeliveries: return Int(name, e, &r_.failed_deliveries);
       case Field::kDroppedObservations: return Int(name, e, &r_.dropped_observations);
+      case Field::kSkippedOffsets: return Int(name, e, &r_.skipped_offsets);
       case Field::kNumFields: break;
     }
     return Status::Internal("unhandled field");
@@ -540,6 +543,7 @@ std::string EncodeAuditRecord(const AuditRecord& r) {
     w.Int("droppedRecords", r.dropped_records);
     w.Int("failedDeliveries", r.failed_deliveries);
     if (r.dropped_observations != 0) w.Int("droppedObservations", r.dropped_observations);
+    if (r.skipped_offsets != 0) w.Int("skippedOffsets", r.skipped_offsets);
   }
   w.Close();
   return out;
