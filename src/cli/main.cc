@@ -1,4 +1,4 @@
-// chaperone: one binary, one subcommand per component (docs/cli.md).
+// chaperone: one binary, one subcommand per component (README.md, "Components").
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
@@ -22,6 +22,7 @@ int main(int argc, char** argv) {
   chaperone::cli::AddUpCommand(app, &exit_code);
   chaperone::cli::AddReplicateCommand(app, &exit_code);
   chaperone::cli::AddConfigCommand(app, &exit_code);
+  chaperone::cli::AddStoreCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {

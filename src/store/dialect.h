@@ -89,6 +89,11 @@ class Dialect {
   // Column types of the migrations: `{bytes}`, `{text}`, `{key}` (text in a
   // key or an index) and `{serial}` (an auto-incrementing BIGINT primary key).
   virtual std::string Type(std::string_view token) const = 0;
+  // A query with one parameter (?1, a table name) that returns a row when the
+  // table exists in the database the connection uses.
+  virtual std::string TableExistsSql() const {
+    return "SELECT 1 FROM information_schema.tables WHERE table_schema = current_schema() AND table_name = ?1";
+  }
 
   // Records each uuid in applied_uuids; result[i] is true when uuids[i] was
   // new. The default is one statement per uuid; a dialect may bulk-load.

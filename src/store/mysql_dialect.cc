@@ -164,6 +164,9 @@ class MysqlDialect final : public Dialect {
   std::string Greatest() const override { return "GREATEST"; }
   std::string CastInt() const override { return "SIGNED"; }
   std::string CastText() const override { return "CHAR"; }
+  std::string TableExistsSql() const override {
+    return "SELECT 1 FROM information_schema.tables WHERE table_schema = DATABASE() AND table_name = ?1";
+  }
   std::string Type(std::string_view t) const override {
     if (t == "key") return "VARBINARY(512)";
     if (t == "serial") return "BIGINT AUTO_INCREMENT PRIMARY KEY";

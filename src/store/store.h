@@ -108,6 +108,19 @@ struct TopicSummary {
 // mistyped path fails at start instead of showing an empty store.
 enum class OpenMode { kCreate, kMustExist };
 
+// The schema as operators see it (`chaperone store check`, `store migrate`).
+struct SchemaMigration {
+  int version = 0;
+  std::string description;
+  int64_t applied_ms = -1;  // wall clock when it was applied; -1: pending
+};
+struct SchemaState {
+  std::string backend;
+  int current = 0;  // the highest applied version (0: an empty database)
+  int latest = 0;   // this binary's
+  std::vector<SchemaMigration> migrations;  // applied ones as recorded, then this binary's pending ones
+};
+
 class Store {
  public:
   virtual ~Store() = default;
@@ -118,6 +131,9 @@ class Store {
   // SQLite file (or its directory) that does not exist is NotFound, naming
   // the path, and nothing is created (":memory:" is always opened).
   static Result<std::unique_ptr<Store>> Open(const std::string& url, OpenMode mode = OpenMode::kCreate);
+  // Reads the schema's state and changes nothing: not even a SQLite file is
+  // created (NotFound, naming the path), and no migration runs.
+  static Result<SchemaState> InspectSchema(const std::string& url);
 
   virtual std::string backend() const = 0;  // "sqlite" | "postgresql" | "mysql"
   virtual int schema_version() const = 0;

@@ -115,6 +115,25 @@ TEST_P(StoreSuite, OpensAtTheLatestSchemaVersionAndReopensIdempotently) {
   EXPECT_EQ(One().count, 5);
 }
 
+TEST_P(StoreSuite, InspectingTheSchemaShowsEveryMigrationAppliedAndChangesNothing) {
+  auto st = Store::InspectSchema(url_);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->backend, GetParam());
+  EXPECT_EQ(st->current, st->latest);
+  EXPECT_EQ(st->current, store_->schema_version());
+  ASSERT_EQ(static_cast<int>(st->migrations.size()), st->latest);
+  for (int i = 0; i < st->latest; ++i) {
+    EXPECT_EQ(st->migrations[i].version, i + 1);
+    EXPECT_GT(st->migrations[i].applied_ms, 0) << "v" << i + 1;  // none pending
+    EXPECT_FALSE(st->migrations[i].description.empty());
+  }
+  Apply({In(Count("u1", 5))});
+  auto again = Store::InspectSchema(url_);
+  ASSERT_TRUE(again.ok()) << again.status().ToString();
+  EXPECT_EQ(again->current, st->current);
+  EXPECT_EQ(One().count, 5);
+}
+
 TEST_P(StoreSuite, RecordSentTwiceIsAppliedOnce) {
   ApplyStats a = Apply({In(Count("u1", 7)), In(Count("u1", 7)), In(Count("u2", 3))});
   EXPECT_EQ(a.applied, 2);
