@@ -207,7 +207,7 @@ report() {
   read -r first finish tick copied rss code <<<"$3"
   SECS=$(awk -v a="$first" -v b="$finish" 'BEGIN { printf "%.6f", b - a }')
   RSS=$rss
-  [[ $(rate "$MESSAGES" "$SECS" "$tick") == \>* ]] || rate "$MESSAGES" "$SECS" "$tick" >>"$work/$kind.rates"
+  [[ $(rate "$MESSAGES" "$SECS" "$tick") == \>* ]] || echo "$(rate "$MESSAGES" "$SECS" "$tick")" >>"$work/$kind.rates"
   note="   (start to done $(printf %.3f "$finish") s"
   ((copied > MESSAGES)) && note+="; destination holds $copied: $((copied - MESSAGES)) duplicates"
   ((code != 0 && code != 143)) && note+="; exit $code"
