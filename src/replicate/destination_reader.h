@@ -12,6 +12,7 @@
 #include <span>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "chaperone/kafka_config.h"
 #include "chaperone/status.h"
@@ -50,6 +51,19 @@ class DestinationReader {
   // NotFound for a topic or partition the cluster does not have (asking must
   // not create it); Unavailable when the cluster cannot be asked now.
   virtual Result<OffsetRange> Watermarks(const DestinationPartition& p) = 0;
+  // The watermarks of several partitions, in order; the first error ends it.
+  // The default asks one after the other; a reader over a remote cluster
+  // asks concurrently (a resume of 64 partitions must not take 64 round trips).
+  virtual Result<std::vector<OffsetRange>> WatermarksOf(std::span<const DestinationPartition> ps) {
+    std::vector<OffsetRange> out;
+    out.reserve(ps.size());
+    for (const DestinationPartition& p : ps) {
+      auto r = Watermarks(p);
+      if (!r.ok()) return r.status();
+      out.push_back(*r);
+    }
+    return out;
+  }
   // Calls `visit` for every record with an offset in [from, to), in offset
   // order (offsets may have holes: compaction, transaction markers). Returns
   // only after the whole range was read, or an error (Unavailable on timeout).
@@ -68,11 +82,18 @@ class KafkaDestinationReader final : public DestinationReader {
   KafkaDestinationReader& operator=(const KafkaDestinationReader&) = delete;
 
   Result<OffsetRange> Watermarks(const DestinationPartition& p) override;
+  // One metadata request, then up to 16 watermark queries at a time.
+  Result<std::vector<OffsetRange>> WatermarksOf(std::span<const DestinationPartition> ps) override;
   Status Read(const DestinationPartition& p, Offset from, Offset to, const RecordVisitor& visit) override;
 
  private:
   KafkaDestinationReader() = default;
-  struct rd_kafka_s* rk_ = nullptr;  // used by one thread at a time (the caller's)
+  // NotFound unless every partition exists (asked with one listing of all
+  // topics, which creates none).
+  Status CheckExist(std::span<const DestinationPartition> ps);
+  // The calls are made by one thread at a time (the caller's); WatermarksOf
+  // queries from helper threads it joins (librdkafka's calls are thread-safe).
+  struct rd_kafka_s* rk_ = nullptr;
   std::chrono::milliseconds timeout_{0};
 };
 

@@ -3,6 +3,9 @@
 #include <fmt/format.h>
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
+#include <map>
+#include <thread>
 #include <vector>
 
 #include "replicate/destination_reader.h"
@@ -58,27 +61,55 @@ KafkaDestinationReader::~KafkaDestinationReader() {
   rd_kafka_destroy(rk_);
 }
 
-Result<OffsetRange> KafkaDestinationReader::Watermarks(const DestinationPartition& p) {
-  // Does the partition exist? Asked with a listing of all topics: the 2.0.2
-  // mock answers Metadata only up to v2, which has no AllowAutoTopicCreation
-  // flag, so a metadata request naming a missing topic creates it (and so
-  // would the watermark query's own leader lookup).
+// Does the partition exist? Asked with a listing of all topics: the 2.0.2
+// mock answers Metadata only up to v2, which has no AllowAutoTopicCreation
+// flag, so a metadata request naming a missing topic creates it (and so
+// would the watermark query's own leader lookup).
+Status KafkaDestinationReader::CheckExist(std::span<const DestinationPartition> ps) {
+  if (ps.empty()) return Status::Ok();
   const rd_kafka_metadata_t* md = nullptr;
   rd_kafka_resp_err_t err = rd_kafka_metadata(rk_, 1, nullptr, &md, static_cast<int>(timeout_.count()));
-  if (err) return KafkaError(err, p, "metadata of");
-  int partitions = -1;
+  if (err) return KafkaError(err, ps.front(), "metadata of");
+  std::map<std::string, int, std::less<>> partitions;
   for (int i = 0; i < md->topic_cnt; ++i)
-    if (p.topic == md->topics[i].topic && !md->topics[i].err) partitions = md->topics[i].partition_cnt;
+    if (!md->topics[i].err) partitions[md->topics[i].topic] = md->topics[i].partition_cnt;
   rd_kafka_metadata_destroy(md);
-  if (partitions < 0) return Status::NotFound(fmt::format("{}: no such topic", ToString(p)));
-  if (p.partition.value() < 0 || p.partition.value() >= partitions)
-    return Status::NotFound(fmt::format("{}: the topic has {} partitions", ToString(p), partitions));
+  for (const DestinationPartition& p : ps) {
+    auto it = partitions.find(p.topic);
+    if (it == partitions.end()) return Status::NotFound(fmt::format("{}: no such topic", ToString(p)));
+    if (p.partition.value() < 0 || p.partition.value() >= it->second)
+      return Status::NotFound(fmt::format("{}: the topic has {} partitions", ToString(p), it->second));
+  }
+  return Status::Ok();
+}
 
-  int64_t low = 0, high = 0;
-  err = rd_kafka_query_watermark_offsets(rk_, p.topic.c_str(), p.partition.value(), &low, &high,
-                                                             static_cast<int>(timeout_.count()));
-  if (err) return KafkaError(err, p, "watermarks of");
-  return OffsetRange{Offset(low), Offset(high)};
+Result<OffsetRange> KafkaDestinationReader::Watermarks(const DestinationPartition& p) {
+  auto r = WatermarksOf(std::span<const DestinationPartition>(&p, 1));
+  if (!r.ok()) return r.status();
+  return r->front();
+}
+
+Result<std::vector<OffsetRange>> KafkaDestinationReader::WatermarksOf(std::span<const DestinationPartition> ps) {
+  if (Status s = CheckExist(ps); !s.ok()) return s;
+  std::vector<OffsetRange> out(ps.size());
+  std::vector<rd_kafka_resp_err_t> errors(ps.size(), RD_KAFKA_RESP_ERR_NO_ERROR);
+  std::atomic<size_t> next{0};
+  auto work = [&] {
+    for (size_t i; (i = next.fetch_add(1, std::memory_order_relaxed)) < ps.size();) {
+      int64_t low = 0, high = 0;
+      errors[i] = rd_kafka_query_watermark_offsets(rk_, ps[i].topic.c_str(), ps[i].partition.value(), &low, &high,
+                                                   static_cast<int>(timeout_.count()));
+      out[i] = OffsetRange{Offset(low), Offset(high)};
+    }
+  };
+  constexpr size_t kMaxConcurrent = 16;
+  std::vector<std::thread> helpers;
+  for (size_t t = 1; t < std::min(ps.size(), kMaxConcurrent); ++t) helpers.emplace_back(work);
+  work();
+  for (auto& t : helpers) t.join();
+  for (size_t i = 0; i < ps.size(); ++i)
+    if (errors[i]) return KafkaError(errors[i], ps[i], "watermarks of");
+  return out;
 }
 
 Status KafkaDestinationReader::Read(const DestinationPartition& p, Offset from, Offset to, const RecordVisitor& visit) {

@@ -132,7 +132,7 @@ class Replicator::Impl final : private pipeline::LoopHooks {
   void OnStopping() override;
   void OnStatus(const pipeline::LoopStatus& status) override;
 
-  Status Resume(const pipeline::LoopPartition& p, const SourceTopic& t, PartitionState& st);
+  Status ResumeAssigned();
   Status LoadCheckpointsIfStale();
   void WriteCheckpoints();
   int32_t CheckpointPartitions();
@@ -369,31 +369,58 @@ int32_t Replicator::Impl::CheckpointPartitions() {
   return n;
 }
 
-// Where this partition resumes: read from the destination (resume.h).
-Status Replicator::Impl::Resume(const pipeline::LoopPartition& p, const SourceTopic& t, PartitionState& st) {
+// Where the assigned partitions resume, read from the destination
+// (resume.h): every one without a resume point under its current ownership,
+// in one scan (the watermarks of all their destination partitions asked
+// together), so that an assignment of many partitions costs a few round
+// trips, not a few per partition.
+Status Replicator::Impl::ResumeAssigned() {
   if (Status s = LoadCheckpointsIfStale(); !s.ok()) return s;
-  ResumeQuery q;
-  q.origin = {opts_.source_cluster, t.source, PartitionId{p.tp.partition}};
-  q.destination_topic = t.destination;
-  q.destination_partitions = map_->DestinationPartitionsOf(PartitionId{p.tp.partition}, t.destination_partitions);
-  auto r = FindResumePoints(*reader_, std::span<const ResumeQuery>(&q, 1), checkpoints_);
+  std::vector<const pipeline::LoopPartition*> parts;
+  std::vector<ResumeQuery> queries;
+  for (const pipeline::LoopPartition* p : loop_->Assigned()) {
+    const auto* t = static_cast<const SourceTopic*>(p->topic);
+    if (!t || t->destination_partitions <= 0) continue;
+    auto it = states_.find(p);
+    if (it != states_.end() && it->second.ownership == p->ownership) continue;
+    ResumeQuery& q = queries.emplace_back();
+    q.origin = {opts_.source_cluster, t->source, PartitionId{p->tp.partition}};
+    q.destination_topic = t->destination;
+    q.destination_partitions = map_->DestinationPartitionsOf(PartitionId{p->tp.partition}, t->destination_partitions);
+    parts.push_back(p);
+  }
+  if (queries.empty()) return Status::Ok();
+  auto r = FindResumePoints(*reader_, queries, checkpoints_);
   if (!r.ok()) return r.status();
   metrics_.resume_scans.fetch_add(1, std::memory_order_relaxed);
   metrics_.resume_records_scanned.fetch_add(r->stats.records, std::memory_order_relaxed);
-  st.point = std::move(r->points.at(0));
-  st.ownership = p.ownership;
-  st.tp = p.tp;
-  st.destination_topic = t.destination;
-  auto prov = EncodeProvenance({q.origin, Offset{0}});
-  if (!prov.ok()) return prov.status();
-  st.provenance = std::move(*prov);
-  for (size_t i = 0; i < st.provenance.size(); ++i)
-    if (st.provenance[i].name == kHeaderOffset) st.offset_header = i;
-  if (st.point.history_truncated)
-    spdlog::warn("replicate: {}: the destination's retention deleted records no checkpoint covers; records from {} "
-                 "on may be copied again", ToString(q.origin), st.point.next_source_offset.value());
-  spdlog::info("replicate: {} resumes at source offset {} (scanned {} destination records)", ToString(q.origin),
-               st.point.next_source_offset.value(), r->stats.records);
+  for (size_t i = 0; i < parts.size(); ++i) {
+    const pipeline::LoopPartition& p = *parts[i];
+    PartitionState st;
+    st.point = std::move(r->points.at(i));
+    st.ownership = p.ownership;
+    st.tp = p.tp;
+    st.destination_topic = queries[i].destination_topic;
+    auto prov = EncodeProvenance({queries[i].origin, Offset{0}});
+    if (!prov.ok()) return prov.status();
+    st.provenance = std::move(*prov);
+    for (size_t h = 0; h < st.provenance.size(); ++h)
+      if (st.provenance[h].name == kHeaderOffset) st.offset_header = h;
+    if (st.point.history_truncated)
+      spdlog::warn("replicate: {}: the destination's retention deleted records no checkpoint covers; records from {} "
+                   "on may be copied again", ToString(queries[i].origin), st.point.next_source_offset.value());
+    states_[&p] = std::move(st);
+  }
+  if (parts.size() == 1) {
+    spdlog::info("replicate: {} resumes at source offset {} (scanned {} destination records)",
+                 ToString(queries[0].origin), states_[parts[0]].point.next_source_offset.value(), r->stats.records);
+  } else {
+    spdlog::info("replicate: {} partitions resume (scanned {} destination records in {} partitions)", parts.size(),
+                 r->stats.records, r->stats.partitions);
+    for (size_t i = 0; i < parts.size(); ++i)
+      spdlog::debug("replicate: {} resumes at source offset {}", ToString(queries[i].origin),
+                    states_[parts[i]].point.next_source_offset.value());
+  }
   return Status::Ok();
 }
 
@@ -404,17 +431,22 @@ void Replicator::Impl::OnMessage(const kafka::Message& m, const pipeline::LoopPa
     broken_ = Status::Unavailable("destination topic of " + t->source + " is not ready");
     return;
   }
-  PartitionState& st = states_[&p];
-  if (st.ownership != p.ownership) {
-    st = PartitionState{};
-    if (Status s = Resume(p, *t, st); !s.ok()) {
+  auto found = states_.find(&p);
+  if (found == states_.end() || found->second.ownership != p.ownership) {
+    if (Status s = ResumeAssigned(); !s.ok()) {
       states_.erase(&p);
       metrics_.errors_resume.fetch_add(1, std::memory_order_relaxed);
       broken_ = Status::Unavailable(fmt::format("resume of {} [{}]: {}", p.tp.topic, p.tp.partition, s.message()));
       log_.Warn(clock_, "{}", broken_.message());
       return;
     }
+    found = states_.find(&p);
+    if (found == states_.end()) {  // not among the loop's assigned partitions: nothing to resume from
+      broken_ = Status::Internal(fmt::format("{} [{}] was not resumed", p.tp.topic, p.tp.partition));
+      return;
+    }
   }
+  PartitionState& st = found->second;
   // The headers, as the provenance code sees them.
   views_scratch_.clear();
   bool has_provenance = false;

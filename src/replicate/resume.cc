@@ -24,15 +24,17 @@ template <typename Query>
 Result<std::map<DestinationPartition, PartitionScan>> PlanScans(DestinationReader& reader,
                                                                 std::span<const Query> queries) {
   std::map<DestinationPartition, PartitionScan> scans;
-  for (const auto& q : queries) {
-    for (PartitionId p : q.destination_partitions) {
-      DestinationPartition dp{q.destination_topic, p};
-      if (scans.contains(dp)) continue;
-      auto range = reader.Watermarks(dp);
-      if (!range.ok()) return range.status();
-      scans[dp].range = *range;
-      scans[dp].from = range->high;
-    }
+  for (const auto& q : queries)
+    for (PartitionId p : q.destination_partitions) scans[DestinationPartition{q.destination_topic, p}];
+  std::vector<DestinationPartition> partitions;
+  partitions.reserve(scans.size());
+  for (const auto& [dp, scan] : scans) partitions.push_back(dp);
+  auto ranges = reader.WatermarksOf(partitions);
+  if (!ranges.ok()) return ranges.status();
+  for (size_t i = 0; i < partitions.size(); ++i) {
+    PartitionScan& scan = scans[partitions[i]];
+    scan.range = (*ranges)[i];
+    scan.from = scan.range.high;
   }
   return scans;
 }
