@@ -6,6 +6,8 @@
 // one round trip — so that several collectors sharing a PostgreSQL database
 // serialise on a row instead of overwriting each other. SQLite's write
 // transaction already excludes every other writer.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <ctime>
 #include <mutex>
@@ -317,12 +319,14 @@ class SqlStore final : public Store {
 
   Status Ping() override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return db_->Run("SELECT MAX(version) FROM schema_migrations", {});
   }
 
   Result<ApplyStats> Apply(const std::vector<Incoming>& batch, const std::vector<ConsumerPosition>& positions,
                            int64_t now_ms) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     ApplyStats stats;
     Status s = InTransaction([&]() -> Status {
       SqlTxn txn(*db_, sql_);
@@ -337,6 +341,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<ConsumerPosition>> LoadPositions(const std::string& group, const std::string& topic) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return Collect<ConsumerPosition>(
         *db_,
         "SELECT partition_id, next_offset FROM consumer_positions WHERE group_id = ?1 AND topic = ?2 "
@@ -347,6 +352,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<TopicSummary>> ListTopics() override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     std::vector<TopicSummary> out;
     Status s = db_->Run(
         "SELECT topic, tier, MIN(window_begin_sec), MAX(window_begin_sec), MAX(updated_ms) FROM windows "
@@ -371,6 +377,7 @@ class SqlStore final : public Store {
   Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                               int64_t from_sec, int64_t to_sec) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     std::string sql = "SELECT " + std::string(kWindowColumns) +
                       " FROM windows WHERE topic = ?1 AND window_begin_sec >= ?2 AND window_begin_sec < ?3" +
                       (tier ? " AND tier = ?4" : "") + " ORDER BY window_begin_sec, tier, datacenter, cluster";
@@ -381,6 +388,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return Collect<WindowRow>(*db_,
                               "SELECT " + std::string(kWindowColumns) +
                                   " FROM windows WHERE window_begin_sec >= ?1 AND window_begin_sec < ?2"
@@ -391,6 +399,7 @@ class SqlStore final : public Store {
   Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
                                                     int64_t window_begin_sec) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return Collect<PartitionRow>(*db_,
                                  "SELECT " + std::string(kPartitionColumns) +
                                      " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3"
@@ -400,6 +409,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     std::vector<Param> params;
     if (tier) params.emplace_back(*tier);
     return Collect<EmitterRow>(*db_,
@@ -410,6 +420,7 @@ class SqlStore final : public Store {
 
   Result<std::vector<QuarantineRow>> QueryQuarantine(int limit) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return Collect<QuarantineRow>(
         *db_, "SELECT id, received_ms, reason, raw, source FROM quarantine ORDER BY id DESC LIMIT ?1",
         {static_cast<int64_t>(std::max(0, limit))},
@@ -418,6 +429,7 @@ class SqlStore final : public Store {
 
   Result<int64_t> QuarantineCount() override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     int64_t n = 0;
     Status s = db_->Run("SELECT COUNT(*) FROM quarantine", {}, [&](const Row& r) {
       n = r.Int(0);
@@ -429,6 +441,7 @@ class SqlStore final : public Store {
 
   Status ApplyRetention(int64_t before_sec) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return InTransaction([&]() -> Status {
       const int64_t before_ms = before_sec * 1000;
       for (const auto& [sql, v] : {std::pair{"DELETE FROM windows WHERE window_begin_sec < ?1", before_sec},
@@ -447,6 +460,7 @@ class SqlStore final : public Store {
   // row, under the dialect's migration lock (concurrent starters migrate once).
   Status Migrate() {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     for (const Migration& m : Migrations()) {
       Status s = InTransaction([&]() -> Status {
         if (Status s = db_->LockMigrations(); !s.ok()) return s;
@@ -488,12 +502,24 @@ class SqlStore final : public Store {
   }
 
  private:
-  // Runs `body` in one write transaction: committed when it returns OK, rolled back otherwise.
+  // Every operation starts here, holding mu_: a connection that an earlier
+  // operation lost (the server restarted, the network failed) is opened again,
+  // between transactions. While the server is down this answers kUnavailable
+  // (the collector retries with backoff); once it is back the store goes on.
+  Status Ready() {
+    if (!db_->Broken()) return Status::Ok();
+    if (Status s = db_->Connect(); !s.ok()) return s;
+    spdlog::info("store: {}: reconnected", db_->name());
+    return Status::Ok();
+  }
+
+  // Runs `body` in one write transaction: committed when it returns OK, rolled
+  // back otherwise (a lost connection took its transaction with it).
   Status InTransaction(const std::function<Status()>& body) {
     if (Status s = db_->Begin(); !s.ok()) return s;
     Status s = body();
     if (s.ok()) s = db_->Commit();
-    if (!s.ok()) db_->Rollback();
+    if (!s.ok() && !db_->Broken()) db_->Rollback();
     return s;
   }
 
