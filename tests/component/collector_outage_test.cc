@@ -12,10 +12,9 @@
 #include "chaperone/mock_cluster.h"
 #include "store/store.h"
 #include "support/collector_stream.h"
-#include "support/mariadb_server.h"
-#include "support/pg_server.h"
 #include "support/process.h"
 #include "support/server_util.h"
+#include "support/sql_server.h"
 
 namespace chaperone {
 namespace {
@@ -40,35 +39,19 @@ int64_t Sum(const std::map<int32_t, int64_t>& offsets) {
   return sum;
 }
 
-// A throwaway server of the backend under test, stopped and restarted by the test.
-struct Database {
-  std::unique_ptr<test::PgServer> pg;
-  std::unique_ptr<test::MariaDbServer> maria;
-  Status Stop() { return pg ? pg->Stop() : maria->Stop(); }
-  Status Restart() { return pg ? pg->Restart() : maria->Restart(); }
-};
-
 class CollectorOutage : public ::testing::TestWithParam<std::string> {
  protected:
   void SetUp() override {
-    Result<std::string> url = Status::Internal("no backend " + GetParam());
-    if (GetParam() == "postgresql") {
-      auto s = test::PgServer::Start();
-      ASSERT_TRUE(s.ok()) << s.status().ToString();
-      db_.pg = std::move(*s);
-      url = db_.pg->CreateDatabase("outage");
-    } else {
-      auto s = test::MariaDbServer::Start();
-      ASSERT_TRUE(s.ok()) << s.status().ToString();
-      db_.maria = std::move(*s);
-      url = db_.maria->CreateDatabase("outage");
-    }
+    auto server = test::SqlServer::Start(GetParam());
+    ASSERT_TRUE(server.ok()) << server.status().ToString();
+    db_ = std::move(*server);
+    auto url = db_->CreateDatabase("outage");
     ASSERT_TRUE(url.ok()) << url.status().ToString();
     url_ = *url;
   }
   void TearDown() override { collector_.reset(); }  // SIGKILL if still running
 
-  Database db_;
+  std::unique_ptr<test::SqlServer> db_;
   std::string url_;
   std::unique_ptr<test::Process> collector_;
 };
@@ -100,7 +83,7 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
 
   // Mid-ingest: some of the records are in the store, not all.
   ASSERT_TRUE(test::WaitFor([&] { return Sum(test::StoredPositions(**reader, kGroup)) >= Sum(end_before) / 4; }, 60s));
-  ASSERT_TRUE(db_.Stop().ok());
+  ASSERT_TRUE(db_->Stop().ok());
 
   // The outage shows: /health fails naming the store, the store error counter grows, store_up is 0.
   ASSERT_TRUE(test::WaitFor([&] { return Metric(http, "chaperone_collector_store_up") == 0; }, 30s));
@@ -128,7 +111,7 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
   // store is read as the outage left it: Kafka's committed offsets never passed it.
   // (The reader's first statement may find its connection lost: it reconnects.)
   ASSERT_TRUE(collector_->Signal(SIGSTOP).ok());
-  Status restarted = db_.Restart();
+  Status restarted = db_->Restart();
   std::map<int32_t, int64_t> stored;
   bool read = restarted.ok() && test::WaitFor([&] { return !(stored = test::StoredPositions(**reader, kGroup)).empty(); }, 30s);
   ASSERT_TRUE(collector_->Signal(SIGCONT).ok());
