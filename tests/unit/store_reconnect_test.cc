@@ -2,7 +2,8 @@
 // the batch fails as a whole (kUnavailable, the collector retries it), no
 // statement runs on the lost connection, the store opens it again before its
 // next operation — never inside a transaction — and the retried batch is
-// applied exactly once. (The real servers: tests/component/collector_outage_test.cc.)
+// applied exactly once. A connection found lost by BEGIN or by a read is
+// opened again at once. (The real servers: tests/component/collector_outage_test.cc.)
 #include <gtest/gtest.h>
 
 #include "store/dialect.h"
@@ -29,7 +30,7 @@ class LosableDialect final : public Dialect {
   int connects = 0;
   int statements_while_lost = 0;  // statements sent to a lost connection after its loss was reported
 
-  bool lost() const { return lost_; }
+  int losses = 0;                 // times the connection was lost
 
   std::string name() const override { return "losable"; }
   Status Connect() override {
@@ -53,6 +54,7 @@ class LosableDialect final : public Dialect {
     if (s.ok() && lose_commit_answer) {
       lose_commit_answer = false;
       lost_ = true;
+      ++losses;
       return Status::Unavailable("losable: server closed the connection");
     }
     return s;
@@ -78,6 +80,7 @@ class LosableDialect final : public Dialect {
     }
     if (lose_after == 0) {
       lost_ = true;
+      ++losses;
       lose_after = -1;
       return Status::Unavailable("losable: server closed the connection");
     }
@@ -137,10 +140,17 @@ TEST(StoreReconnect, ALostConnectionAtAnyStatementFailsTheBatchAndItsRetryApplie
 
     db.lose_after = k;
     auto r = store.Apply(second, {{"g", "t", 0, 10}}, 2000);
-    if (!db.lost()) {  // k is past the batch's last statement: every point was tried
+    if (db.losses == 0) {  // k is past the batch's last statement: every point was tried
       ASSERT_TRUE(r.ok()) << r.status().ToString();
       EXPECT_GT(k, 3);
       break;
+    }
+    if (k == 0) {  // lost at BEGIN, before anything of the transaction ran: reconnected at once
+      ASSERT_TRUE(r.ok()) << r.status().ToString();
+      EXPECT_EQ(r->applied, 6);
+      EXPECT_EQ(db.connects, 1);
+      EXPECT_EQ(Total(store), both_total);
+      continue;
     }
     ASSERT_FALSE(r.ok());
     EXPECT_EQ(r.status().code(), Status::Code::kUnavailable) << r.status().ToString();
@@ -190,6 +200,24 @@ TEST(StoreReconnect, ABatchRetriedAfterItsCommitsAnswerWasLostCountsOnce) {
   EXPECT_EQ(r->duplicates, 5);
   EXPECT_EQ(db.connects, 1);
   EXPECT_EQ(Total(store), 1 + 2 + 3 + 4 + 5);
+}
+
+// The server restarted while the connection was idle: a read finds it lost at
+// its first statement, and runs again on a new connection without an error.
+TEST(StoreReconnect, AReadOnAConnectionLostWhileIdleRunsAgainOnANewOne) {
+  LosableDialect* losable = nullptr;
+  auto opened = OpenLosable(&losable);
+  ASSERT_NE(opened, nullptr);
+  Emitter emitter(MakeEmitterIdentity("producer", "dc1", "regional"));
+  ASSERT_TRUE(opened->Apply(Batch(emitter, 3), {{"g", "t", 0, 3}}, 1000).ok());
+
+  losable->lose_after = 0;
+  auto positions = opened->LoadPositions("g", "t");
+  ASSERT_TRUE(positions.ok()) << positions.status().ToString();
+  ASSERT_EQ(positions->size(), 1u);
+  EXPECT_EQ(positions->front().next_offset, 3);
+  EXPECT_EQ(losable->losses, 1);
+  EXPECT_EQ(losable->connects, 1);
 }
 
 }  // namespace
