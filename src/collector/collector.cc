@@ -22,6 +22,8 @@ namespace chaperone::collector {
 namespace {
 
 constexpr int64_t kNsPerMs = 1'000'000;
+constexpr int64_t kPingIdleNs = 5000 * kNsPerMs;  // after the last store operation that succeeded
+constexpr int64_t kPingDownNs = 1000 * kNsPerMs;  // after a failed ping
 
 struct TopicPartitionList {
   rd_kafka_topic_partition_list_t* list;
@@ -71,6 +73,7 @@ class Collector::Impl {
       spdlog::info("collector: the store is back after {} ms", c_.clock_->NowMs() - since);
     }
     m_.store_up = 1;
+    next_ping_ns_ = MonoNs() + kPingIdleNs;
     std::lock_guard lock(health_mu_);
     store_ok_ = true;
   }
@@ -84,6 +87,7 @@ class Collector::Impl {
   void CommitToKafka(const std::vector<store::ConsumerPosition>& positions);
   void UpdateLag();
   void MaybeRetention();
+  void MaybePingStore();
 
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque);
@@ -104,6 +108,7 @@ class Collector::Impl {
   int64_t batch_started_ns_ = 0;
   int64_t next_lag_ns_ = 0;
   int64_t next_retention_ns_ = 0;
+  int64_t next_ping_ns_ = 0;  // an idle collector pings the store then (see MaybePingStore)
   common::RateLimitedLog store_log_{"collector"}, kafka_log_{"collector"};
 
   // The metrics server thread reads these.
@@ -384,6 +389,19 @@ void Collector::Impl::MaybeRetention() {
   }
 }
 
+// An idle collector (no audit records) still notices a store outage, and its
+// end: it pings the store 5 s after the last operation that succeeded, then
+// every second while the pings fail.
+void Collector::Impl::MaybePingStore() {
+  if (MonoNs() < next_ping_ns_) return;
+  if (Status s = store_->Ping(); s.ok()) {
+    NoteStoreOk();
+  } else {
+    NoteStoreError(s, "ping");
+    next_ping_ns_ = MonoNs() + kPingDownNs;
+  }
+}
+
 Status Collector::Impl::Run() {
   if (Status s = StartMetricsServer(); !s.ok()) return s;
   if (Status s = OpenStore(); !s.ok()) return stop_.load() ? Status::Ok() : s;
@@ -409,6 +427,7 @@ Status Collector::Impl::Run() {
     if (now >= next_lag_ns_) {
       UpdateLag();
       MaybeRetention();
+      MaybePingStore();
       next_lag_ns_ = now + 1000 * kNsPerMs;
     }
   }

@@ -140,6 +140,12 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
       },
       30s))
       << "the Kafka commits did not resume";
+
+  // Idle (nothing left to apply), it still notices an outage, and its end.
+  ASSERT_TRUE(db_->Stop().ok());
+  EXPECT_TRUE(test::WaitFor([&] { return Metric(http, "chaperone_collector_store_up") == 0; }, 30s));
+  ASSERT_TRUE(db_->Restart().ok());
+  EXPECT_TRUE(test::WaitFor([&] { return Metric(http, "chaperone_collector_store_up") == 1; }, 30s));
   auto status = collector_->Stop(30s);  // SIGTERM: a clean stop
   ASSERT_TRUE(status.ok()) << status.status().ToString();
   EXPECT_EQ(*status, 0);
