@@ -82,7 +82,7 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
   http.set_read_timeout(5);
 
   // Mid-ingest: some of the records are in the store, not all.
-  ASSERT_TRUE(test::WaitFor([&] { return Sum(test::StoredPositions(**reader, kGroup)) >= Sum(end_before) / 4; }, 60s));
+  ASSERT_TRUE(test::WaitFor([&] { return Sum(test::StoredPositions(**reader, kGroup)) >= Sum(end_before) / 4; }, 120s));
   ASSERT_TRUE(db_->Stop().ok());
 
   // The outage shows: /health fails naming the store, the store error counter grows, store_up is 0.
@@ -113,7 +113,8 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
   ASSERT_TRUE(collector_->Signal(SIGSTOP).ok());
   Status restarted = db_->Restart();
   std::map<int32_t, int64_t> stored;
-  bool read = restarted.ok() && test::WaitFor([&] { return !(stored = test::StoredPositions(**reader, kGroup)).empty(); }, 30s);
+  auto read_stored = [&] { return !(stored = test::StoredPositions(**reader, kGroup)).empty(); };
+  bool read = restarted.ok() && test::WaitFor(read_stored, 30s);
   ASSERT_TRUE(collector_->Signal(SIGCONT).ok());
   ASSERT_TRUE(restarted.ok()) << restarted.ToString();
   ASSERT_TRUE(read) << "the store did not come back";
@@ -124,7 +125,7 @@ TEST_P(CollectorOutage, StopsCommittingWhileTheDatabaseIsDownAndLosesNothing) {
   EXPECT_LT(Sum(stored), Sum(end_after)) << "everything was stored before the outage";
 
   // It goes on where it stopped: every record, exactly once.
-  ASSERT_TRUE(test::WaitFor([&] { return test::StoredPositions(**reader, kGroup) == end_after; }, 60s));
+  ASSERT_TRUE(test::WaitFor([&] { return test::StoredPositions(**reader, kGroup) == end_after; }, 120s));
   EXPECT_TRUE(test::WaitFor([&] { return Metric(http, "chaperone_collector_store_up") == 1; }, 30s));
   health = http.Get("/health");
   ASSERT_TRUE(health);

@@ -206,7 +206,10 @@ std::map<int32_t, int64_t> KafkaCommittedOffsets(const std::string& bootstrap, c
   rd_kafka_resp_err_t e = rd_kafka_committed(rk, list, 30000);
   EXPECT_EQ(e, RD_KAFKA_RESP_ERR_NO_ERROR) << rd_kafka_err2str(e);
   std::map<int32_t, int64_t> out;
-  for (int i = 0; i < list->cnt; ++i) out[list->elems[i].partition] = list->elems[i].offset < 0 ? -1 : list->elems[i].offset;
+  for (int i = 0; i < list->cnt; ++i) {
+    const rd_kafka_topic_partition_t& tp = list->elems[i];
+    out[tp.partition] = tp.offset < 0 ? -1 : tp.offset;
+  }
   rd_kafka_topic_partition_list_destroy(list);
   rd_kafka_destroy(rk);
   return out;
