@@ -22,6 +22,8 @@ namespace chaperone::collector {
 namespace {
 
 constexpr int64_t kNsPerMs = 1'000'000;
+constexpr int64_t kPingIdleNs = 5000 * kNsPerMs;  // after the last store operation that succeeded
+constexpr int64_t kPingDownNs = 1000 * kNsPerMs;  // after a failed ping
 
 struct TopicPartitionList {
   rd_kafka_topic_partition_list_t* list;
@@ -52,6 +54,8 @@ class Collector::Impl {
     }
     return false;
   }
+  // A failed store operation: nothing is committed (not to the store, not to
+  // Kafka) until one succeeds; /health and /metrics tell the outage.
   void NoteStoreError(const Status& s, const char* what) {
     ++m_.store_errors;
     {
@@ -59,9 +63,17 @@ class Collector::Impl {
       last_error_ = s.ToString();
       store_ok_ = false;
     }
+    int64_t zero = 0;
+    m_.store_down_since_ms.compare_exchange_strong(zero, c_.clock_->NowMs());
+    m_.store_up = 0;
     store_log_.Warn(*c_.clock_, "store {} failed, retrying: {}", what, s.ToString());
   }
   void NoteStoreOk() {
+    if (int64_t since = m_.store_down_since_ms.exchange(0); since != 0) {
+      spdlog::info("collector: the store is back after {} ms", c_.clock_->NowMs() - since);
+    }
+    m_.store_up = 1;
+    next_ping_ns_ = MonoNs() + kPingIdleNs;
     std::lock_guard lock(health_mu_);
     store_ok_ = true;
   }
@@ -75,6 +87,7 @@ class Collector::Impl {
   void CommitToKafka(const std::vector<store::ConsumerPosition>& positions);
   void UpdateLag();
   void MaybeRetention();
+  void MaybePingStore();
 
   static void RebalanceCb(rd_kafka_t* rk, rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* parts,
                           void* opaque);
@@ -95,6 +108,7 @@ class Collector::Impl {
   int64_t batch_started_ns_ = 0;
   int64_t next_lag_ns_ = 0;
   int64_t next_retention_ns_ = 0;
+  int64_t next_ping_ns_ = 0;  // an idle collector pings the store then (see MaybePingStore)
   common::RateLimitedLog store_log_{"collector"}, kafka_log_{"collector"};
 
   // The metrics server thread reads these.
@@ -112,10 +126,12 @@ Status Collector::Impl::OpenStore() {
     auto s = store::Store::Open(o_.store_url);
     if (s.ok()) {
       store_ = std::move(*s);
-      std::lock_guard lock(health_mu_);
-      backend_ = store_->backend();
-      schema_version_ = store_->schema_version();
-      store_ok_ = true;
+      {
+        std::lock_guard lock(health_mu_);
+        backend_ = store_->backend();
+        schema_version_ = store_->schema_version();
+      }
+      NoteStoreOk();
       return Status::Ok();
     }
     if (s.status().code() != Status::Code::kUnavailable) return s.status();
@@ -136,11 +152,20 @@ Status Collector::Impl::StartMetricsServer() {
     std::lock_guard lock(health_mu_);
     v.state = store_ok_ ? http::HealthVerdict::State::kOk : http::HealthVerdict::State::kFailing;
     v.status = store_ok_ ? "ok" : "unavailable";
-    if (!store_ok_) v.reasons.push_back(last_error_.empty() ? "the store is not open yet" : "store: " + last_error_);
+    const int64_t down_since = m_.store_down_since_ms.load();
+    if (!store_ok_) {
+      std::string store = backend_.empty() ? std::string("the store") : "the " + backend_ + " store";
+      v.reasons.push_back(last_error_.empty() ? store + " is not open yet"
+                                              : store + " is unavailable (retrying, nothing committed meanwhile): " +
+                                                    last_error_);
+    }
     v.details["store"] = backend_.empty() ? nlohmann::ordered_json(nullptr) : nlohmann::ordered_json(backend_);
+    v.details["storeUp"] = store_ok_;
+    if (down_since != 0) v.details["storeDownSinceMs"] = down_since;
     v.details["schemaVersion"] = schema_version_;
     v.details["assignedPartitions"] = m_.assigned_partitions.load();
     v.details["lag"] = m_.lag.load();
+    v.details["pendingMessages"] = m_.pending.load();
     if (!last_error_.empty()) v.details["lastError"] = last_error_;
     return v;
   });
@@ -266,6 +291,7 @@ void Collector::Impl::OnRevoke(rd_kafka_topic_partition_list_t* parts) {
     };
     batch_.erase(std::remove_if(batch_.begin(), batch_.end(), gone), batch_.end());
     for (int32_t p : revoked) batch_next_.erase(p);
+    m_.pending = static_cast<int64_t>(batch_.size());
   }
   for (int i = 0; i < parts->cnt; ++i) position_.erase(parts->elems[i].partition);
   m_.assigned_partitions = static_cast<int64_t>(position_.size());
@@ -285,6 +311,7 @@ void Collector::Impl::HandleMessage(const rd_kafka_message_t* m) {
                                  std::move(source)));
   batch_next_[m->partition] = m->offset + 1;
   ++m_.messages;
+  m_.pending = static_cast<int64_t>(batch_.size());
 }
 
 // Applies the batch with its positions; retries (with backoff) until it is
@@ -313,10 +340,13 @@ bool Collector::Impl::FlushBatch() {
       }
       batch_.clear();
       batch_next_.clear();
+      m_.pending = 0;
       CommitToKafka(positions);
       return true;
     }
+    // Not committed: the batch stays pending and the consumer's offsets stay where the store's are.
     NoteStoreError(r.status(), "apply");
+    UpdateLag();  // the lag keeps telling how far behind the outage leaves the store
     if (!Backoff(backoff)) return false;
     backoff = std::min<int64_t>(backoff * 2, 5000);
   }
@@ -359,6 +389,19 @@ void Collector::Impl::MaybeRetention() {
   }
 }
 
+// An idle collector (no audit records) still notices a store outage, and its
+// end: it pings the store 5 s after the last operation that succeeded, then
+// every second while the pings fail.
+void Collector::Impl::MaybePingStore() {
+  if (MonoNs() < next_ping_ns_) return;
+  if (Status s = store_->Ping(); s.ok()) {
+    NoteStoreOk();
+  } else {
+    NoteStoreError(s, "ping");
+    next_ping_ns_ = MonoNs() + kPingDownNs;
+  }
+}
+
 Status Collector::Impl::Run() {
   if (Status s = StartMetricsServer(); !s.ok()) return s;
   if (Status s = OpenStore(); !s.ok()) return stop_.load() ? Status::Ok() : s;
@@ -384,6 +427,7 @@ Status Collector::Impl::Run() {
     if (now >= next_lag_ns_) {
       UpdateLag();
       MaybeRetention();
+      MaybePingStore();
       next_lag_ns_ = now + 1000 * kNsPerMs;
     }
   }
@@ -451,6 +495,14 @@ std::string Collector::MetricsText() const {
        metrics_.assigned_partitions.load()},
       {"chaperone_collector_last_batch_timestamp_ms", "gauge", "Wall clock of the last committed batch.",
        metrics_.last_batch_ms.load()},
+      {"chaperone_collector_store_up", "gauge",
+       "1 when the last store operation succeeded, 0 while the store fails (nothing is committed meanwhile).",
+       metrics_.store_up.load()},
+      {"chaperone_collector_store_down_since_timestamp_ms", "gauge",
+       "Wall clock of the first failure of the current store outage; 0 when the store is up.",
+       metrics_.store_down_since_ms.load()},
+      {"chaperone_collector_pending_messages", "gauge",
+       "Messages consumed but not applied yet: held until the store takes them.", metrics_.pending.load()},
   };
   std::string out;
   for (const M& m : ms) AppendPrometheusSample(out, m.name, m.type, m.help, m.v);

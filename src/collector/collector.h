@@ -58,6 +58,9 @@ struct CollectorMetrics {
   std::atomic<int64_t> lag{0};           // messages behind the high watermark, over assigned partitions
   std::atomic<int64_t> assigned_partitions{0};
   std::atomic<int64_t> last_batch_ms{0};  // wall clock of the last committed batch
+  std::atomic<int64_t> store_up{0};       // 1 when the last store operation succeeded
+  std::atomic<int64_t> store_down_since_ms{0};  // wall clock of the first failure of the current outage; 0 when up
+  std::atomic<int64_t> pending{0};        // messages consumed but not applied yet (held, uncommitted)
 };
 
 class Collector {

@@ -4,7 +4,7 @@
 // claim, column types and which errors are retryable. Everything else (the
 // statements, reads, the transaction wrapper, retention, migrations) is written
 // once in sql_store.cc. Internal to the store; implementations:
-// sqlite_dialect.cc, pg_dialect.cc.
+// sqlite_dialect.cc, pg_dialect.cc, mysql_dialect.cc.
 #pragma once
 
 #include <cstdint>
@@ -55,6 +55,14 @@ class Dialect {
  public:
   virtual ~Dialect() = default;
   virtual std::string name() const = 0;  // Store::backend()
+
+  // The connection. Connect (re)opens it, with its session settings; its
+  // prepared statements start afresh. Broken: the last error lost it. Run and
+  // Exec never reconnect by themselves: SqlStore does, before an operation and
+  // never inside a transaction, so that no statement of a transaction runs on
+  // a new connection (where it would commit on its own).
+  virtual Status Connect() { return Status::Ok(); }
+  virtual bool Broken() const { return false; }
 
   // Runs one statement, prepared once per connection and cached by its text.
   // SQL is written with numbered placeholders `?1`, `?2`, ... (a number may

@@ -8,7 +8,8 @@
 // so a created row is read back with SELECT ... FOR UPDATE; uuids are claimed
 // with multi-row INSERT IGNOREs. DDL commits
 // implicitly: a migration is not atomic here, and GET_LOCK keeps migrators
-// apart. Lost connections, deadlocks and lock wait timeouts are retryable.
+// apart. Lost connections (closed here, opened again by SqlStore), deadlocks
+// and lock wait timeouts are retryable.
 #include <fmt/format.h>
 #include <mysql.h>
 #include <spdlog/spdlog.h>
@@ -81,7 +82,7 @@ class MysqlDialect final : public Dialect {
   MysqlDialect(std::string url, Target target) : url_(std::move(url)), target_(std::move(target)) {}
   ~MysqlDialect() override { Close(); }
 
-  Status Connect() {
+  Status Connect() override {
     Close();
     conn_ = mysql_init(nullptr);
     unsigned timeout = 10;
@@ -94,12 +95,16 @@ class MysqlDialect final : public Dialect {
     }
     for (const char* sql : {"SET SESSION sql_mode = 'ANSI_QUOTES,STRICT_TRANS_TABLES,NO_ENGINE_SUBSTITUTION'",
                             "SET SESSION TRANSACTION ISOLATION LEVEL READ COMMITTED", "SET NAMES utf8mb4"}) {
-      if (Status s = Exec(sql); !s.ok()) return s;
+      if (Status s = Exec(sql); !s.ok()) {
+        Close();  // not half set up: the next operation connects again
+        return s;
+      }
     }
     return Status::Ok();
   }
 
   std::string name() const override { return "mysql"; }
+  bool Broken() const override { return !conn_; }
 
   Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row) override {
     std::string text;
@@ -226,27 +231,24 @@ class MysqlDialect final : public Dialect {
   }
 
   Status Query(const std::string& text, const std::string& sql) {
-    if (!conn_) {
-      if (Status s = Connect(); !s.ok()) return s;
-    }
+    if (!conn_) return Status::Unavailable("mysql: not connected");
     if (mysql_real_query(conn_, text.data(), text.size()) != 0) return Error(sql);
     return Status::Ok();
   }
 
-  // Retryable: lost or refused connections (2002, 2003, 2006, 2013), too many
-  // connections (1040), server shutdown (1053), lock wait timeout (1205),
-  // deadlock (1213). A lost connection is re-established before the next statement.
+  // Retryable: every client-side error (2000-2999: refused, gone away, lost,
+  // out of sync...), server shutdown (1053), a killed connection (1927),
+  // disconnected for inactivity (4031) — these lose the connection: it is
+  // closed, and SqlStore opens it again before the next operation; too many
+  // connections (1040), lock wait timeout (1205), deadlock (1213).
   Status Error(const std::string& sql) {
     unsigned code = mysql_errno(conn_);
     std::string text = fmt::format("mysql: {} [{}] in: {}", mysql_error(conn_), code, sql.substr(0, 120));
+    if ((code >= 2000 && code < 3000) || code == 1053 || code == 1927 || code == 4031) {
+      Close();
+      return Status::Unavailable(text);
+    }
     switch (code) {
-      case 2002:
-      case 2003:
-      case 2006:
-      case 2013:
-      case 1053:
-        Close();
-        return Status::Unavailable(text);
       case 1040:
       case 1205:
       case 1213:

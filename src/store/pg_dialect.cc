@@ -1,6 +1,6 @@
 // PostgreSQL dialect (libpq): `?N` placeholders become `$N`, every statement is
-// a named prepared statement (prepared once per connection), a broken
-// connection is re-established before the next statement, rows are locked
+// a named prepared statement (prepared once per connection), a lost
+// connection is Broken (SqlStore opens it again), rows are locked
 // with FOR UPDATE, uuids are claimed in bulk (unnest of two arrays), and
 // connection loss, deadlocks, serialisation failures and resource shortages
 // are retryable (kUnavailable), so that the collector retries the batch.
@@ -80,10 +80,14 @@ class PgDialect final : public Dialect {
     if (conn_) PQfinish(conn_);
   }
 
-  Status Connect() {
+  // A connection attempt gives up after 10 s unless the URL says otherwise
+  // (libpq would wait for the operating system's TCP timeout).
+  Status Connect() override {
     if (conn_) PQfinish(conn_);
     prepared_.clear();
-    conn_ = PQconnectdb(url_.c_str());
+    const char* keys[] = {"connect_timeout", "dbname", nullptr};
+    const char* values[] = {"10", url_.c_str(), nullptr};
+    conn_ = PQconnectdbParams(keys, values, /*expand_dbname=*/1);
     if (PQstatus(conn_) != CONNECTION_OK) {
       std::string msg = Trimmed(PQerrorMessage(conn_));
       PQfinish(conn_);
@@ -95,9 +99,10 @@ class PgDialect final : public Dialect {
   }
 
   std::string name() const override { return "postgresql"; }
+  bool Broken() const override { return !conn_ || PQstatus(conn_) != CONNECTION_OK; }
 
   Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row) override {
-    if (Status s = EnsureConnected(); !s.ok()) return s;
+    if (!conn_) return NotConnected();
     auto it = prepared_.find(sql);
     if (it == prepared_.end()) {
       std::string name = "s" + std::to_string(prepared_.size() + 1);
@@ -135,13 +140,13 @@ class PgDialect final : public Dialect {
   }
 
   Status Exec(const std::string& sql) override {
-    if (Status s = EnsureConnected(); !s.ok()) return s;
+    if (!conn_) return NotConnected();
     PgResult r(PQexec(conn_, sql.c_str()), PQclear);
     return Check(r.get(), sql);
   }
 
   Status Begin() override { return Exec("BEGIN"); }
-  // A rollback that fails is logged: a broken connection is reset before its next use, which ends the transaction.
+  // A rollback that fails is logged: a broken connection is opened again before its next use (SqlStore), which ends the transaction.
   void Rollback() override {
     if (Status s = Exec("ROLLBACK"); !s.ok()) spdlog::warn("store: postgresql rollback failed: {}", s.ToString());
   }
@@ -183,10 +188,7 @@ class PgDialect final : public Dialect {
     return msg;
   }
 
-  Status EnsureConnected() {
-    if (conn_ && PQstatus(conn_) == CONNECTION_OK) return Status::Ok();
-    return Connect();
-  }
+  static Status NotConnected() { return Status::Unavailable("postgresql: not connected"); }
 
   // Retryable: connection errors (08), serialisation failure and deadlock
   // (40001, 40P01), operator intervention (57P), insufficient resources (53),

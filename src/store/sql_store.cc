@@ -6,6 +6,8 @@
 // one round trip — so that several collectors sharing a PostgreSQL database
 // serialise on a row instead of overwriting each other. SQLite's write
 // transaction already excludes every other writer.
+#include <spdlog/spdlog.h>
+
 #include <algorithm>
 #include <ctime>
 #include <mutex>
@@ -316,13 +318,15 @@ class SqlStore final : public Store {
   int schema_version() const override { return version_; }
 
   Status Ping() override {
-    std::lock_guard lock(mu_);
-    return db_->Run("SELECT MAX(version) FROM schema_migrations", {});
+    return Read([&]() -> Status {
+      return db_->Run("SELECT MAX(version) FROM schema_migrations", {});
+    });
   }
 
   Result<ApplyStats> Apply(const std::vector<Incoming>& batch, const std::vector<ConsumerPosition>& positions,
                            int64_t now_ms) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     ApplyStats stats;
     Status s = InTransaction([&]() -> Status {
       SqlTxn txn(*db_, sql_);
@@ -336,99 +340,108 @@ class SqlStore final : public Store {
   }
 
   Result<std::vector<ConsumerPosition>> LoadPositions(const std::string& group, const std::string& topic) override {
-    std::lock_guard lock(mu_);
-    return Collect<ConsumerPosition>(
-        *db_,
-        "SELECT partition_id, next_offset FROM consumer_positions WHERE group_id = ?1 AND topic = ?2 "
-        "ORDER BY partition_id",
-        {group, topic},
-        [&](const Row& r) { return ConsumerPosition{group, topic, static_cast<int32_t>(r.Int(0)), r.Int(1)}; });
+    return Read([&]() -> Result<std::vector<ConsumerPosition>> {
+      return Collect<ConsumerPosition>(
+          *db_,
+          "SELECT partition_id, next_offset FROM consumer_positions WHERE group_id = ?1 AND topic = ?2 "
+          "ORDER BY partition_id",
+          {group, topic},
+          [&](const Row& r) { return ConsumerPosition{group, topic, static_cast<int32_t>(r.Int(0)), r.Int(1)}; });
+    });
   }
 
   Result<std::vector<TopicSummary>> ListTopics() override {
-    std::lock_guard lock(mu_);
-    std::vector<TopicSummary> out;
-    Status s = db_->Run(
-        "SELECT topic, tier, MIN(window_begin_sec), MAX(window_begin_sec), MAX(updated_ms) FROM windows "
-        "GROUP BY topic, tier ORDER BY topic, tier",
-        {}, [&](const Row& r) {
-          std::string topic = r.Text(0);
-          if (out.empty() || out.back().topic != topic) {
-            out.push_back({topic, {}, r.Int(2), r.Int(3), r.Int(4)});
-          } else {
-            TopicSummary& t = out.back();
-            t.first_window_sec = std::min(t.first_window_sec, r.Int(2));
-            t.last_window_sec = std::max(t.last_window_sec, r.Int(3));
-            t.last_updated_ms = std::max(t.last_updated_ms, r.Int(4));
-          }
-          out.back().tiers.push_back(r.Text(1));
-          return Status::Ok();
-        });
-    if (!s.ok()) return s;
-    return out;
+    return Read([&]() -> Result<std::vector<TopicSummary>> {
+      std::vector<TopicSummary> out;
+      Status s = db_->Run(
+          "SELECT topic, tier, MIN(window_begin_sec), MAX(window_begin_sec), MAX(updated_ms) FROM windows "
+          "GROUP BY topic, tier ORDER BY topic, tier",
+          {}, [&](const Row& r) {
+            std::string topic = r.Text(0);
+            if (out.empty() || out.back().topic != topic) {
+              out.push_back({topic, {}, r.Int(2), r.Int(3), r.Int(4)});
+            } else {
+              TopicSummary& t = out.back();
+              t.first_window_sec = std::min(t.first_window_sec, r.Int(2));
+              t.last_window_sec = std::max(t.last_window_sec, r.Int(3));
+              t.last_updated_ms = std::max(t.last_updated_ms, r.Int(4));
+            }
+            out.back().tiers.push_back(r.Text(1));
+            return Status::Ok();
+          });
+      if (!s.ok()) return s;
+      return out;
+    });
   }
 
   Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                               int64_t from_sec, int64_t to_sec) override {
-    std::lock_guard lock(mu_);
-    std::string sql = "SELECT " + std::string(kWindowColumns) +
-                      " FROM windows WHERE topic = ?1 AND window_begin_sec >= ?2 AND window_begin_sec < ?3" +
-                      (tier ? " AND tier = ?4" : "") + " ORDER BY window_begin_sec, tier, datacenter, cluster";
-    std::vector<Param> params = {topic, from_sec, to_sec};
-    if (tier) params.emplace_back(*tier);
-    return Collect<WindowRow>(*db_, sql, params, [](const Row& r) { return ReadWindow(r).row; });
+    return Read([&]() -> Result<std::vector<WindowRow>> {
+      std::string sql = "SELECT " + std::string(kWindowColumns) +
+                        " FROM windows WHERE topic = ?1 AND window_begin_sec >= ?2 AND window_begin_sec < ?3" +
+                        (tier ? " AND tier = ?4" : "") + " ORDER BY window_begin_sec, tier, datacenter, cluster";
+      std::vector<Param> params = {topic, from_sec, to_sec};
+      if (tier) params.emplace_back(*tier);
+      return Collect<WindowRow>(*db_, sql, params, [](const Row& r) { return ReadWindow(r).row; });
+    });
   }
 
   Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override {
-    std::lock_guard lock(mu_);
-    return Collect<WindowRow>(*db_,
-                              "SELECT " + std::string(kWindowColumns) +
-                                  " FROM windows WHERE window_begin_sec >= ?1 AND window_begin_sec < ?2"
-                                  " ORDER BY topic, window_begin_sec, tier, datacenter, cluster",
-                              {from_sec, to_sec}, [](const Row& r) { return ReadWindow(r).row; });
+    return Read([&]() -> Result<std::vector<WindowRow>> {
+      return Collect<WindowRow>(*db_,
+                                "SELECT " + std::string(kWindowColumns) +
+                                    " FROM windows WHERE window_begin_sec >= ?1 AND window_begin_sec < ?2"
+                                    " ORDER BY topic, window_begin_sec, tier, datacenter, cluster",
+                                {from_sec, to_sec}, [](const Row& r) { return ReadWindow(r).row; });
+    });
   }
 
   Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
                                                     int64_t window_begin_sec) override {
-    std::lock_guard lock(mu_);
-    return Collect<PartitionRow>(*db_,
-                                 "SELECT " + std::string(kPartitionColumns) +
-                                     " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3"
-                                     " ORDER BY partition_id, datacenter, cluster",
-                                 {topic, tier, window_begin_sec}, ReadPartition);
+    return Read([&]() -> Result<std::vector<PartitionRow>> {
+      return Collect<PartitionRow>(*db_,
+                                   "SELECT " + std::string(kPartitionColumns) +
+                                       " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3"
+                                       " ORDER BY partition_id, datacenter, cluster",
+                                   {topic, tier, window_begin_sec}, ReadPartition);
+    });
   }
 
   Result<std::vector<EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) override {
-    std::lock_guard lock(mu_);
-    std::vector<Param> params;
-    if (tier) params.emplace_back(*tier);
-    return Collect<EmitterRow>(*db_,
-                               "SELECT " + std::string(kEmitterColumns) + " FROM emitters" +
-                                   (tier ? " WHERE tier = ?1" : "") + " ORDER BY tier, emitter_id",
-                               params, [](const Row& r) { return ReadEmitter(r).row; });
+    return Read([&]() -> Result<std::vector<EmitterRow>> {
+      std::vector<Param> params;
+      if (tier) params.emplace_back(*tier);
+      return Collect<EmitterRow>(*db_,
+                                 "SELECT " + std::string(kEmitterColumns) + " FROM emitters" +
+                                     (tier ? " WHERE tier = ?1" : "") + " ORDER BY tier, emitter_id",
+                                 params, [](const Row& r) { return ReadEmitter(r).row; });
+    });
   }
 
   Result<std::vector<QuarantineRow>> QueryQuarantine(int limit) override {
-    std::lock_guard lock(mu_);
-    return Collect<QuarantineRow>(
-        *db_, "SELECT id, received_ms, reason, raw, source FROM quarantine ORDER BY id DESC LIMIT ?1",
-        {static_cast<int64_t>(std::max(0, limit))},
-        [](const Row& r) { return QuarantineRow{r.Int(0), r.Int(1), r.Text(2), r.Blob(3), r.Text(4)}; });
+    return Read([&]() -> Result<std::vector<QuarantineRow>> {
+      return Collect<QuarantineRow>(
+          *db_, "SELECT id, received_ms, reason, raw, source FROM quarantine ORDER BY id DESC LIMIT ?1",
+          {static_cast<int64_t>(std::max(0, limit))},
+          [](const Row& r) { return QuarantineRow{r.Int(0), r.Int(1), r.Text(2), r.Blob(3), r.Text(4)}; });
+    });
   }
 
   Result<int64_t> QuarantineCount() override {
-    std::lock_guard lock(mu_);
-    int64_t n = 0;
-    Status s = db_->Run("SELECT COUNT(*) FROM quarantine", {}, [&](const Row& r) {
-      n = r.Int(0);
-      return Status::Ok();
+    return Read([&]() -> Result<int64_t> {
+      int64_t n = 0;
+      Status s = db_->Run("SELECT COUNT(*) FROM quarantine", {}, [&](const Row& r) {
+        n = r.Int(0);
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+      return n;
     });
-    if (!s.ok()) return s;
-    return n;
   }
 
   Status ApplyRetention(int64_t before_sec) override {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     return InTransaction([&]() -> Status {
       const int64_t before_ms = before_sec * 1000;
       for (const auto& [sql, v] : {std::pair{"DELETE FROM windows WHERE window_begin_sec < ?1", before_sec},
@@ -447,6 +460,7 @@ class SqlStore final : public Store {
   // row, under the dialect's migration lock (concurrent starters migrate once).
   Status Migrate() {
     std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
     for (const Migration& m : Migrations()) {
       Status s = InTransaction([&]() -> Status {
         if (Status s = db_->LockMigrations(); !s.ok()) return s;
@@ -488,12 +502,40 @@ class SqlStore final : public Store {
   }
 
  private:
-  // Runs `body` in one write transaction: committed when it returns OK, rolled back otherwise.
+  // Every operation starts here, holding mu_: a connection that an earlier
+  // operation lost (the server restarted, the network failed) is opened again,
+  // between transactions. While the server is down this answers kUnavailable
+  // (the collector retries with backoff); once it is back the store goes on.
+  Status Ready() {
+    if (!db_->Broken()) return Status::Ok();
+    if (Status s = db_->Connect(); !s.ok()) return s;
+    spdlog::info("store: {}: reconnected", db_->name());
+    return Status::Ok();
+  }
+
+  // A read under mu_. A connection found lost by its first statement (the
+  // server restarted while it was idle) is opened again and the read runs once
+  // more: a read changes nothing.
+  template <typename F>
+  auto Read(F read) -> decltype(read()) {
+    std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
+    auto r = read();
+    if (r.ok() || !db_->Broken() || !Ready().ok()) return r;
+    return read();
+  }
+
+  // Runs `body` in one write transaction: committed when it returns OK, rolled
+  // back otherwise (a lost connection took its transaction with it). A
+  // connection found lost by BEGIN (nothing of the transaction ran) is opened
+  // again, once.
   Status InTransaction(const std::function<Status()>& body) {
-    if (Status s = db_->Begin(); !s.ok()) return s;
+    Status begun = db_->Begin();
+    if (!begun.ok() && db_->Broken() && Ready().ok()) begun = db_->Begin();
+    if (!begun.ok()) return begun;
     Status s = body();
     if (s.ok()) s = db_->Commit();
-    if (!s.ok()) db_->Rollback();
+    if (!s.ok() && !db_->Broken()) db_->Rollback();
     return s;
   }
 

@@ -1,5 +1,6 @@
 // The Store suite against a real, throwaway PostgreSQL 15 (tests/support/pg_server.h)
 // and MariaDB (tests/support/mariadb_server.h): one binary may define the suite once.
+#include "support/sql_server.h"
 #include "support/store_suite.h"
 
 namespace chaperone::store {
@@ -12,8 +13,10 @@ namespace {
 
 // Losing the database for a while: Apply reports kUnavailable (the collector
 // retries), nothing is half-written, and the store reconnects by itself.
-TEST(PostgresStore, ReconnectsWhenTheServerComesBack) {
-  auto server = test::PgServer::Start();
+class StoreRestart : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(StoreRestart, ReconnectsWhenTheServerComesBack) {
+  auto server = test::SqlServer::Start(GetParam());
   ASSERT_TRUE(server.ok()) << server.status().ToString();
   auto url = (*server)->CreateDatabase("reconnect");
   ASSERT_TRUE(url.ok()) << url.status().ToString();
@@ -41,6 +44,8 @@ TEST(PostgresStore, ReconnectsWhenTheServerComesBack) {
   EXPECT_EQ((*rows)[0].count, 12);
   EXPECT_EQ((*store)->LoadPositions("g", "t")->at(0).next_offset, 2);
 }
+
+INSTANTIATE_TEST_SUITE_P(Servers, StoreRestart, ::testing::Values("postgresql", "mysql"));
 
 // The dialects' statements never leak into each other: SQLite's spelling of a
 // statement (max() for GREATEST) once broke PostgreSQL's in the same process.
