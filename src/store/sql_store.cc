@@ -87,13 +87,6 @@ EmitterState ReadEmitter(const Row& q) {
   return e;
 }
 
-// "?1, ?2, ..., ?n".
-std::string Placeholders(int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) out += (i > 1 ? ", ?" : "?") + std::to_string(i);
-  return out;
-}
-
 // "c = excluded.c, ..." for every column of `columns` after the first `key_count`.
 std::string ExcludedSet(std::string_view columns, int key_count) {
   std::string out;
@@ -121,9 +114,54 @@ Result<std::vector<T>> Collect(Dialect& db, const std::string& sql, const std::v
   return out;
 }
 
+constexpr const char* kChunkColumns =
+    "tier, datacenter, cluster, topic, partition_id, chunk_start, flush_id, contributions, updated_ms, generation, "
+    "assigned_ms";
+
+// A write of many rows in one statement: sql[k] writes 2^k rows (a multi-row
+// VALUES list, `columns` parameters a row, numbered on), as an upsert on
+// `keys` (setting `set`) when keys are given. The rows of one statement must
+// have distinct keys.
+struct RowWrite {
+  RowWrite(const Dialect& db, const std::string& insert, int columns, const std::string& keys = {},
+           const std::string& set = {})
+      : columns(columns) {
+    constexpr int kMaxRows = 256, kMaxParams = 32766;  // SQLite's limit; PostgreSQL's is 65535
+    for (int rows = 1; rows <= kMaxRows && rows * columns <= kMaxParams; rows *= 2) {
+      std::string values;
+      for (int r = 0; r < rows; ++r) {
+        values += r > 0 ? ", (" : "(";
+        for (int c = 1; c <= columns; ++c) values += (c > 1 ? ", ?" : "?") + std::to_string(r * columns + c);
+        values += ')';
+      }
+      std::string one = insert + " VALUES " + values;
+      sql.push_back(keys.empty() ? one : db.Upsert(one, keys, set));
+    }
+  }
+  std::vector<std::string> sql;
+  int columns;
+};
+
 // The statements whose spelling depends on the dialect, built once per store.
 struct Statements {
-  explicit Statements(const Dialect& db) {
+  explicit Statements(const Dialect& db)
+      : save_window(db, "INSERT INTO windows (" + std::string(kWindowColumns) + ")", kWindowColumnCount,
+                    "topic, window_begin_sec, tier, datacenter, cluster", ExcludedSet(kWindowColumns, 5)),
+        save_partition(db,
+                       "INSERT INTO partitions (topic, tier, window_begin_sec, datacenter, cluster, partition_id, "
+                       "count, first_offset, last_offset, updated_ms, overlap)",
+                       11, "topic, tier, window_begin_sec, datacenter, cluster, partition_id",
+                       "count = excluded.count, first_offset = excluded.first_offset, last_offset = "
+                       "excluded.last_offset, overlap = excluded.overlap, updated_ms = excluded.updated_ms"),
+        save_chunk(db, "INSERT INTO chunks (" + std::string(kChunkColumns) + ")", 11,
+                   "tier, datacenter, cluster, topic, partition_id", ExcludedSet(kChunkColumns, 5)),
+        save_emitter(db, "INSERT INTO emitters (" + std::string(kEmitterColumns) + ")", 13, "emitter_id",
+                     ExcludedSet(kEmitterColumns, 1)),
+        insert_quarantine(db, "INSERT INTO quarantine (received_ms, reason, raw, source)", 4),
+        save_position(db, "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms)", 5,
+                      "group_id, topic, partition_id",
+                      "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
+                      "updated_ms = excluded.updated_ms") {
     const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
     const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
     const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
@@ -132,20 +170,11 @@ struct Statements {
                     "cluster = ?5" + db.ForUpdate();
     create_window = Creating(db, db.Upsert("INSERT INTO windows (" + window_key + ", window_end_sec) VALUES (?1, ?2, ?3, ?4, ?5, ?2)",
                               window_key, "records = windows.records"), select_window);
-    save_window = db.Upsert("INSERT INTO windows (" + std::string(kWindowColumns) + ") VALUES (" +
-                                Placeholders(kWindowColumnCount) + ")",
-                            window_key, ExcludedSet(kWindowColumns, 5));
     select_partition = "SELECT " + std::string(kPartitionColumns) +
                        " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3 AND "
                        "datacenter = ?4 AND cluster = ?5 AND partition_id = ?6" + db.ForUpdate();
     create_partition = Creating(db, db.Upsert("INSERT INTO partitions (" + partition_key + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                                  partition_key, "count = partitions.count"), select_partition);
-    save_partition = db.Upsert(
-        "INSERT INTO partitions (" + partition_key + ", count, first_offset, last_offset, updated_ms, overlap) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        partition_key,
-        "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
-        "overlap = excluded.overlap, updated_ms = excluded.updated_ms");
     select_chunk = "SELECT chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms FROM chunks "
                    "WHERE tier = ?1 AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5" +
                    db.ForUpdate();
@@ -157,12 +186,6 @@ struct Statements {
     create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
                                    ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0)",
                                "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
-    save_position = db.Upsert(
-        "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
-        "group_id, topic, partition_id",
-        "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
-        "updated_ms = excluded.updated_ms");
     save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
                              "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
                                  "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
@@ -173,8 +196,10 @@ struct Statements {
     return upsert + " RETURNING " + select.substr(7, select.find(" FROM ") - 7);
   }
 
-  std::string select_window, create_window, save_window, select_partition, create_partition, save_partition,
-      select_chunk, create_chunk, select_emitter, create_emitter, save_position, save_horizon;
+  std::string select_window, create_window, select_partition, create_partition, select_chunk, create_chunk,
+      select_emitter, create_emitter, save_horizon;
+  // The writes ApplyBatch defers (SqlTxn): rows of one kind go out together.
+  RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position;
 };
 
 // Writes are deferred (pending_) and sent with the next statements that read,
@@ -253,8 +278,7 @@ class SqlTxn final : public Txn {
 
   Status SaveChunk(const ChunkKey& k, const ChunkState& c) override {
     return Defer(
-        "UPDATE chunks SET chunk_start = ?6, flush_id = ?7, contributions = ?8, updated_ms = ?9, generation = ?10, "
-        "assigned_ms = ?11 WHERE tier = ?1 AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5",
+        sql_.save_chunk,  // the row exists (LoadChunk created it): an update
         {k.tier, k.datacenter, k.cluster, k.topic, k.partition, c.chunk_start, c.flush_id,
          EncodeContributions(c.windows), c.updated_ms, c.generation, c.assigned_ms});
   }
@@ -275,9 +299,7 @@ class SqlTxn final : public Txn {
   Status SaveEmitter(const EmitterState& e) override {
     const EmitterRow& r = e.row;
     return Defer(
-        "UPDATE emitters SET tier = ?2, datacenter = ?3, cluster = ?4, hostname = ?5, last_seq = ?6, "
-        "missing_records = ?7, gaps = ?8, watermark_ms = ?9, window_sec = ?10, last_seen_ms = ?11, "
-        "dropped_records = ?12, failed_deliveries = ?13 WHERE emitter_id = ?1",
+        sql_.save_emitter,  // the row exists (LoadEmitter created it): an update
         {r.emitter_id, r.tier, r.datacenter, r.cluster, r.hostname, r.last_seq, r.missing_records,
          EncodeGaps(e.gaps), r.watermark_ms, r.window_sec, r.last_seen_ms, r.dropped_records, r.failed_deliveries});
   }
@@ -290,8 +312,7 @@ class SqlTxn final : public Txn {
   }
 
   Status InsertQuarantine(const QuarantineRow& q) override {
-    return Defer("INSERT INTO quarantine (received_ms, reason, raw, source) VALUES (?1, ?2, ?3, ?4)",
-                 {q.received_ms, q.reason, Bytes{q.raw}, q.source});
+    return Defer(sql_.insert_quarantine, {q.received_ms, q.reason, Bytes{q.raw}, q.source});
   }
 
   Status SavePosition(const ConsumerPosition& p, int64_t now_ms) override {
@@ -317,17 +338,49 @@ class SqlTxn final : public Txn {
   }
   static PartitionState ReadPartitionState(const Row& r) { return PartitionState{ReadPartition(r)}; }
 
-  Status Defer(std::string sql, std::vector<Param> params) {
-    pending_.push_back({std::move(sql), std::move(params)});
+  static constexpr size_t kStatementBytes = 1 << 20;
+  static size_t ParamBytes(const std::vector<Param>& params) {
+    size_t n = 0;
+    for (const Param& p : params) {
+      if (auto* t = std::get_if<std::string>(&p.value)) n += t->size();
+      else if (auto* b = std::get_if<Bytes>(&p.value)) n += b->data.size();
+      n += 24;
+    }
+    return n;
+  }
+
+  Status Defer(const RowWrite& write, std::vector<Param> params) {
+    pending_.push_back({&write, std::move(params)});
     return Status::Ok();
   }
 
   // Runs the deferred writes, then `stmts`; `row` sees the rows of stmts[i] as i.
+  // Consecutive writes of one kind become multi-row statements.
   Status Send(std::vector<Statement> stmts, const BatchRowFn& row) {
     if (pending_.empty()) return stmts.empty() ? Status::Ok() : db_.RunBatch(stmts, row);
-    const size_t skip = pending_.size();
-    std::vector<Statement> all = std::move(pending_);
+    std::vector<Statement> all;
+    for (size_t i = 0; i < pending_.size();) {
+      const RowWrite& w = *pending_[i].write;
+      size_t end = i;
+      while (end < pending_.size() && pending_[end].write == &w) ++end;
+      while (i < end) {
+        // Rows up to ~1 MiB of values a statement (MySQL's packets are bounded), in 2^k rows.
+        size_t fit = 0;
+        for (size_t bytes = 0; i + fit < end && (fit == 0 || bytes < kStatementBytes); ++fit) {
+          bytes += ParamBytes(pending_[i + fit].params);
+        }
+        size_t k = w.sql.size() - 1;
+        while ((size_t{1} << k) > fit) --k;
+        Statement st{w.sql[k], {}};
+        st.params.reserve((size_t{1} << k) * w.columns);
+        for (size_t n = 0; n < (size_t{1} << k); ++n, ++i) {
+          for (Param& p : pending_[i].params) st.params.push_back(std::move(p));
+        }
+        all.push_back(std::move(st));
+      }
+    }
     pending_.clear();
+    const size_t skip = all.size();
     all.insert(all.end(), std::make_move_iterator(stmts.begin()), std::make_move_iterator(stmts.end()));
     return db_.RunBatch(all, [&](size_t i, const Row& r) { return i < skip || !row ? Status::Ok() : row(i - skip, r); });
   }
@@ -398,7 +451,11 @@ class SqlTxn final : public Txn {
 
   Dialect& db_;
   const Statements& sql_;
-  std::vector<Statement> pending_;  // deferred writes, in order
+  struct PendingWrite {
+    const RowWrite* write;
+    std::vector<Param> params;
+  };
+  std::vector<PendingWrite> pending_;  // deferred writes, in order
 };
 
 class SqlStore final : public Store {
