@@ -257,23 +257,25 @@ class SqlTxn final : public Txn {
   }
 
   Result<std::vector<std::optional<ChunkState>>> LoadChunks(const std::vector<ChunkKey>& keys) override {
-    std::vector<std::string> contributions(keys.size());
-    auto c = CreateAndLockMany<ChunkState>(
-        sql_.create_chunk, sql_.select_chunk, keys,
+    using Raw = std::pair<ChunkState, std::string>;  // the chunk, and its contributions still encoded
+    auto raw = LockOrCreate<Raw>(
+        sql_.select_chunk, sql_.create_chunk, keys,
         [](const ChunkKey& k) { return std::vector<Param>{k.tier, k.datacenter, k.cluster, k.topic, k.partition}; },
-        [&](size_t i, const Row& r) {
-          contributions[i] = r.Text(2);
-          return ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
-                            .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)};
+        [](const Row& r) {
+          return Raw{ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
+                                .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)},
+                     r.Text(2)};
         });
-    if (!c.ok()) return c.status();
+    if (!raw.ok()) return raw.status();
+    std::vector<std::optional<ChunkState>> out(keys.size());
     for (size_t i = 0; i < keys.size(); ++i) {
-      if (!(*c)[i]) continue;
-      auto windows = DecodeContributions(contributions[i]);
+      if (!(*raw)[i]) continue;
+      auto windows = DecodeContributions((*raw)[i]->second);
       if (!windows.ok()) return windows.status();
-      (*c)[i]->windows = std::move(*windows);
+      out[i] = std::move((*raw)[i]->first);
+      out[i]->windows = std::move(*windows);
     }
-    return c;
+    return out;
   }
 
   Status SaveChunk(const ChunkKey& k, const ChunkState& c) override {
@@ -291,9 +293,8 @@ class SqlTxn final : public Txn {
   }
 
   Result<std::vector<std::optional<EmitterState>>> LoadEmitters(const std::vector<std::string>& ids) override {
-    return CreateAndLockMany<EmitterState>(
-        sql_.create_emitter, sql_.select_emitter, ids, [](const std::string& id) { return std::vector<Param>{id}; },
-        [](size_t, const Row& r) { return ReadEmitter(r); });
+    return LockOrCreate<EmitterState>(sql_.select_emitter, sql_.create_emitter, ids,
+                                      [](const std::string& id) { return std::vector<Param>{id}; }, ReadEmitter);
   }
 
   Status SaveEmitter(const EmitterState& e) override {
@@ -428,21 +429,27 @@ class SqlTxn final : public Txn {
     return std::move(rows->front());
   }
 
-  // CreateAndLock of every key, in order, in one RunBatch. `read(i, row)` reads key i's row.
+  // Every key's row, locked: those stored are locked by `select` (FOR UPDATE)
+  // in one RunBatch, then the missing ones are created and locked as by
+  // CreateAndLock, in another. No row is written only to lock it.
   template <typename T, typename K, typename P, typename F>
-  Result<std::vector<std::optional<T>>> CreateAndLockMany(const std::string& create, const std::string& select,
-                                                          const std::vector<K>& keys, P params, F read) {
+  Result<std::vector<std::optional<T>>> LockOrCreate(const std::string& select, const std::string& create,
+                                                     const std::vector<K>& keys, P params, F read) {
+    auto out = SelectEach<T>(select, keys, params, read);
+    if (!out.ok()) return out;
     const size_t per_key = db_.UpsertReturning() ? 1 : 2;
     std::vector<Statement> stmts;
-    stmts.reserve(keys.size() * per_key);
-    for (const K& k : keys) {
-      std::vector<Param> p = params(k);
+    std::vector<size_t> missing;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if ((*out)[i]) continue;
+      missing.push_back(i);
+      std::vector<Param> p = params(keys[i]);
       if (per_key == 2) stmts.push_back({create, p});
       stmts.push_back({per_key == 2 ? select : create, std::move(p)});
     }
-    std::vector<std::optional<T>> out(keys.size());
+    if (missing.empty()) return out;
     Status s = Send(std::move(stmts), [&](size_t i, const Row& r) {
-      out[i / per_key] = read(i / per_key, r);
+      (*out)[missing[i / per_key]] = read(r);
       return Status::Ok();
     });
     if (!s.ok()) return s;
