@@ -1,12 +1,22 @@
-// Collector ingest: Store::Apply throughput in records/s, SQLite and PostgreSQL,
-// on batches like the collector's (2000 records of v1 service-tier records:
-// digest, emitter sequence, one partition with a chunk start, a latency sketch).
-// PostgreSQL runs on a throwaway local server with durable settings (fsync on,
-// synchronous_commit on). Figures: docs/performance.md, "Collector ingest".
+// Collector ingest: Store::Apply throughput in records/s, SQLite, PostgreSQL
+// and MariaDB, on batches like the collector's (2000 records of v1 service-tier
+// records: digest, emitter sequence, one partition with a chunk start, a
+// latency sketch). PostgreSQL and MariaDB run on throwaway local servers with
+// durable settings (PostgreSQL: fsync on, synchronous_commit on; MariaDB: the
+// log flushed at each commit). Figures: docs/performance.md, "Collector ingest".
+//
+// `collector_ingest_bench --serve=postgresql|mariadb URL_FILE` instead starts
+// such a server, writes the URL of a fresh database to URL_FILE and serves
+// until SIGTERM or SIGINT: bench/collector_ingest.sh uses it for
+// the end-to-end figures.
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
+#include <csignal>
+#include <cstring>
 #include <filesystem>
+#include <fstream>
+#include <iostream>
 
 #include "store/store.h"
 #include "support/mariadb_server.h"
@@ -112,7 +122,47 @@ BENCHMARK(BM_ApplySqlite)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealT
 BENCHMARK(BM_ApplyPostgres)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 BENCHMARK(BM_ApplyMariaDb)->Unit(benchmark::kMillisecond)->MinTime(3.0)->UseRealTime();
 
+volatile std::sig_atomic_t g_stop = 0;
+
+// --serve=KIND URL_FILE: a durable throwaway server until SIGTERM or SIGINT.
+int Serve(const std::string& kind, const std::string& url_file) {
+  std::unique_ptr<test::PgServer> pg;
+  std::unique_ptr<test::MariaDbServer> maria;
+  Result<std::string> url = Status::InvalidArgument("--serve: want postgresql or mariadb, got " + kind);
+  if (kind == "postgresql") {
+    auto s = test::PgServer::Start({});
+    if (!s.ok()) url = s.status();
+    else url = (pg = std::move(*s))->CreateDatabase("bench");
+  } else if (kind == "mariadb") {
+    auto s = test::MariaDbServer::Start({});
+    if (!s.ok()) url = s.status();
+    else url = (maria = std::move(*s))->CreateDatabase("bench");
+  }
+  if (!url.ok()) {
+    std::cerr << url.status().ToString() << "\n";
+    return 1;
+  }
+  {
+    std::ofstream out(url_file + ".tmp");
+    out << *url << "\n";
+  }
+  std::filesystem::rename(url_file + ".tmp", url_file);
+  struct sigaction sa {};
+  sa.sa_handler = [](int) { g_stop = 1; };
+  sigaction(SIGTERM, &sa, nullptr);
+  sigaction(SIGINT, &sa, nullptr);
+  while (g_stop == 0) pause();
+  return 0;  // the destructors stop the server and delete its data
+}
+
 }  // namespace
 }  // namespace chaperone
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::strncmp(argv[1], "--serve=", 8) == 0) return chaperone::Serve(argv[1] + 8, argv[2]);
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}

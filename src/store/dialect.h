@@ -1,7 +1,8 @@
 // The dialect layer under the one SQL store (sql_store.cc): what truly differs
 // between databases — the connection and its prepared statements, parameter
-// binding and placeholders, transaction primitives, row locking, the bulk uuid
-// claim, column types and which errors are retryable. Everything else (the
+// binding and placeholders, transaction primitives, row locking, the bulk
+// paths (statements batched into one round trip, the bulk uuid claim), column
+// types and which errors are retryable. Everything else (the
 // statements, reads, the transaction wrapper, retention, migrations) is written
 // once in sql_store.cc. Internal to the store; implementations:
 // sqlite_dialect.cc, pg_dialect.cc, mysql_dialect.cc.
@@ -50,6 +51,14 @@ class Row {
 };
 using RowFn = std::function<Status(const Row&)>;
 
+// One statement of a RunBatch: SQL as for Run, and its parameters.
+struct Statement {
+  std::string sql;
+  std::vector<Param> params;
+};
+// Sees row `r` of the result of statement `i` of a RunBatch.
+using BatchRowFn = std::function<Status(size_t i, const Row& r)>;
+
 // One connection to one database. Not thread-safe: the store serialises calls.
 class Dialect {
  public:
@@ -70,6 +79,11 @@ class Dialect {
   virtual Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row = {}) = 0;
   // A statement without parameters or results (transaction control, DDL).
   virtual Status Exec(const std::string& sql) = 0;
+  // Runs `statements` in order, with the same effect as Run on each in turn,
+  // in as few round trips as the database allows: PostgreSQL sends them in
+  // pipeline mode, MySQL as multi-statement queries; the default (SQLite, in
+  // process) runs them one by one. Stops at the first failure, which it returns.
+  virtual Status RunBatch(const std::vector<Statement>& statements, const BatchRowFn& row = {});
 
   // Transactions: Begin starts a write transaction (SQLite takes the write
   // lock at once: BEGIN IMMEDIATE).

@@ -88,6 +88,34 @@ std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text) {
 }
 
 namespace {
+// `load(key)` of each key in turn.
+template <typename T, typename K, typename F>
+Result<std::vector<std::optional<T>>> LoadEach(const std::vector<K>& keys, F load) {
+  std::vector<std::optional<T>> out;
+  out.reserve(keys.size());
+  for (const K& k : keys) {
+    Result<std::optional<T>> one = load(k);
+    if (!one.ok()) return one.status();
+    out.push_back(std::move(*one));
+  }
+  return out;
+}
+}  // namespace
+
+Result<std::vector<std::optional<WindowState>>> Txn::LoadWindows(const std::vector<WindowKey>& keys) {
+  return LoadEach<WindowState>(keys, [&](const WindowKey& k) { return LoadWindow(k, /*create=*/false); });
+}
+Result<std::vector<std::optional<PartitionState>>> Txn::LoadPartitions(const std::vector<PartitionKey>& keys) {
+  return LoadEach<PartitionState>(keys, [&](const PartitionKey& k) { return LoadPartition(k, /*create=*/false); });
+}
+Result<std::vector<std::optional<ChunkState>>> Txn::LoadChunks(const std::vector<ChunkKey>& keys) {
+  return LoadEach<ChunkState>(keys, [&](const ChunkKey& k) { return LoadChunk(k); });
+}
+Result<std::vector<std::optional<EmitterState>>> Txn::LoadEmitters(const std::vector<std::string>& ids) {
+  return LoadEach<EmitterState>(ids, [&](const std::string& id) { return LoadEmitter(id); });
+}
+
+namespace {
 
 // What one record adds to its window.
 struct RecordContribution {
@@ -112,6 +140,11 @@ class Applier {
   // Merges one count record. Returns a non-empty reason, and changes nothing,
   // when the record is fenced (a stale owner's chunk).
   Result<std::string> ApplyCount(const AuditRecord& r, const LatencyAccumulator* sketch, ApplyStats& stats);
+  // Loads, in bulk, the chunks, windows and partitions that these count
+  // records touch (what ApplyCount would load one by one).
+  Status Prefetch(const std::vector<const AuditRecord*>& counts);
+  template <typename K, typename Cached, typename L>
+  static Status LoadInto(const std::set<K>& keys, L load, std::map<K, Cached>& cache, std::set<K>* missing);
   void NoteEmitter(const AuditRecord& r) { emitter_events_[r.emitter_id].push_back(&r); }
   Status Flush();
 
@@ -145,12 +178,61 @@ class Applier {
   std::map<WindowKey, CachedWindow> windows_;
   std::map<PartitionKey, CachedPartition> partitions_;
   std::map<ChunkKey, CachedChunk> chunks_;
+  // Prefetched and not stored: not read again (created on first use).
+  std::set<WindowKey> missing_windows_;
+  std::set<PartitionKey> missing_partitions_;
   std::map<std::string, std::vector<const AuditRecord*>> emitter_events_;  // sorted: a fixed lock order
 };
+
+Status Applier::Prefetch(const std::vector<const AuditRecord*>& counts) {
+  std::set<ChunkKey> chunk_keys;
+  std::set<WindowKey> window_keys;
+  std::set<PartitionKey> partition_keys;
+  for (const AuditRecord* r : counts) {
+    WindowKey wk{r->topic, r->tier, r->datacenter, r->cluster, r->window_begin_sec};
+    for (const PartitionCount& p : r->partitions) {
+      if (p.chunk_start >= 0) chunk_keys.insert(ChunkKey{r->tier, r->datacenter, r->cluster, r->topic, p.partition});
+      partition_keys.insert(PartitionKey{wk, p.partition});
+    }
+    window_keys.insert(std::move(wk));
+  }
+  // As ApplyCount loads them: chunks first, then windows, then partitions.
+  if (Status s = LoadInto(chunk_keys, [&](const auto& k) { return txn_.LoadChunks(k); }, chunks_,
+                        static_cast<std::set<ChunkKey>*>(nullptr));
+      !s.ok()) {
+    return s;
+  }
+  if (Status s = LoadInto(window_keys, [&](const auto& k) { return txn_.LoadWindows(k); }, windows_, &missing_windows_);
+      !s.ok()) {
+    return s;
+  }
+  return LoadInto(partition_keys, [&](const auto& k) { return txn_.LoadPartitions(k); }, partitions_,
+                  &missing_partitions_);
+}
+
+// Loads `keys` in bulk with `load` into `cache`; a key not stored goes to
+// `missing`, or without one is cached as a new row.
+template <typename K, typename Cached, typename L>
+Status Applier::LoadInto(const std::set<K>& keys, L load, std::map<K, Cached>& cache, std::set<K>* missing) {
+  std::vector<K> list(keys.begin(), keys.end());
+  auto rows = load(list);
+  if (!rows.ok()) return rows.status();
+  for (size_t i = 0; i < list.size(); ++i) {
+    if (!(*rows)[i] && missing != nullptr) {
+      missing->insert(list[i]);
+      continue;
+    }
+    Cached c;
+    if ((*rows)[i]) c.st = std::move(*(*rows)[i]);
+    cache.emplace(list[i], std::move(c));
+  }
+  return Status::Ok();
+}
 
 Result<Applier::CachedWindow*> Applier::Window(const WindowKey& key, bool create, int64_t window_end_sec) {
   auto it = windows_.find(key);
   if (it == windows_.end()) {
+    if (!create && missing_windows_.count(key)) return static_cast<CachedWindow*>(nullptr);
     auto loaded = txn_.LoadWindow(key, create);
     if (!loaded.ok()) return loaded.status();
     if (!loaded->has_value()) {
@@ -175,6 +257,7 @@ Result<Applier::CachedWindow*> Applier::Window(const WindowKey& key, bool create
 Result<Applier::CachedPartition*> Applier::Partition(const PartitionKey& key, bool create) {
   auto it = partitions_.find(key);
   if (it == partitions_.end()) {
+    if (!create && missing_partitions_.count(key)) return static_cast<CachedPartition*>(nullptr);
     auto loaded = txn_.LoadPartition(key, create);
     if (!loaded.ok()) return loaded.status();
     CachedPartition p;
@@ -570,15 +653,20 @@ Status Applier::Flush() {
   }
   // Emitters last and in id order: several collectors update the same
   // emitters (one emitter reports many topics), so a fixed order avoids deadlocks.
+  std::vector<std::string> ids;
+  ids.reserve(emitter_events_.size());
+  for (const auto& [id, events] : emitter_events_) ids.push_back(id);
+  auto loaded = txn_.LoadEmitters(ids);
+  if (!loaded.ok()) return loaded.status();
+  size_t i = 0;
   for (auto& [id, events] : emitter_events_) {
-    auto loaded = txn_.LoadEmitter(id);
-    if (!loaded.ok()) return loaded.status();
     EmitterState e;
-    if (loaded->has_value()) {
-      e = std::move(**loaded);
+    if ((*loaded)[i]) {
+      e = std::move(*(*loaded)[i]);
     } else {
       e.row.emitter_id = id;
     }
+    ++i;
     for (const AuditRecord* r : events) {
       if (Status s = ApplyEmitter(e, *r); !s.ok()) return s;
     }
@@ -714,8 +802,15 @@ Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
     }
   }
 
-  // Pass 2: merge, in audit-topic order.
+  // Pass 2: merge, in audit-topic order, the rows it touches loaded first in bulk.
   Applier applier(txn, now_ms);
+  {
+    std::vector<const AuditRecord*> counts;
+    for (const Pending& p : items) {
+      if (p.apply && p.in->record->kind == RecordKind::kCount) counts.push_back(&*p.in->record);
+    }
+    if (Status s = applier.Prefetch(counts); !s.ok()) return s;
+  }
   for (Pending& p : items) {
     if (!p.error.empty()) {
       const Incoming& in = *p.in;
@@ -759,6 +854,7 @@ Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
   for (const ConsumerPosition& pos : positions) {
     if (Status s = txn.SavePosition(pos, now_ms); !s.ok()) return s;
   }
+  if (Status s = txn.FlushWrites(); !s.ok()) return s;
   return stats;
 }
 

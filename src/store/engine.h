@@ -90,9 +90,23 @@ std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text);
 // Row operations inside the backend's open transaction. Loads of rows that
 // will be written must lock them against concurrent writers (PostgreSQL:
 // FOR UPDATE / upsert-returning; SQLite: the write transaction already does).
+// Writes (Save*, InsertQuarantine, SavePosition) may be deferred and sent
+// together, in order, before the next load or at FlushWrites; a deferred
+// write's failure is returned there.
 class Txn {
  public:
   virtual ~Txn() = default;
+  // Bulk loads, so that a batch's rows are read in one round trip; result[i]
+  // belongs to keys[i]. Windows and partitions are only read (locked, not
+  // created: LoadWindow(key, true) creates one); chunks and emitters as by
+  // LoadChunk and LoadEmitter, in the order given. The defaults load one by one.
+  virtual Result<std::vector<std::optional<WindowState>>> LoadWindows(const std::vector<WindowKey>& keys);
+  virtual Result<std::vector<std::optional<PartitionState>>> LoadPartitions(const std::vector<PartitionKey>& keys);
+  virtual Result<std::vector<std::optional<ChunkState>>> LoadChunks(const std::vector<ChunkKey>& keys);
+  virtual Result<std::vector<std::optional<EmitterState>>> LoadEmitters(const std::vector<std::string>& ids);
+  // Sends the deferred writes.
+  virtual Status FlushWrites() { return Status::Ok(); }
+
   // Records each uuid; result[i] is true when uuids[i] was new. `window_begin_sec`
   // is kept with it for retention.
   virtual Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,

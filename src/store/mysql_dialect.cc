@@ -6,7 +6,8 @@
 // with ANSI_QUOTES ("key" is a quoted identifier); upserts are ON DUPLICATE KEY
 // UPDATE, which locks the row it collides with; there is no upsert RETURNING,
 // so a created row is read back with SELECT ... FOR UPDATE; uuids are claimed
-// with multi-row INSERT IGNOREs. DDL commits
+// with multi-row INSERT IGNOREs; statement batches go out as multi-statement
+// queries (one round trip). DDL commits
 // implicitly: a migration is not atomic here, and GET_LOCK keeps migrators
 // apart. Lost connections (closed here, opened again by SqlStore), deadlocks
 // and lock wait timeouts are retryable.
@@ -88,7 +89,7 @@ class MysqlDialect final : public Dialect {
     unsigned timeout = 10;
     mysql_options(conn_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
     if (!mysql_real_connect(conn_, target_.host.c_str(), target_.user.c_str(), target_.password.c_str(),
-                            target_.db.c_str(), target_.port, nullptr, 0)) {
+                            target_.db.c_str(), target_.port, nullptr, CLIENT_MULTI_STATEMENTS)) {
       std::string msg = mysql_error(conn_);
       Close();
       return Status::Unavailable("mysql: cannot connect to " + common::RedactUrl(url_) + ": " + msg);
@@ -108,31 +109,46 @@ class MysqlDialect final : public Dialect {
 
   Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row) override {
     std::string text;
-    text.reserve(sql.size() + 16 * params.size());
-    for (size_t i = 0; i < sql.size(); ++i) {
-      if (sql[i] == '?' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
-        size_t n = 0, j = i + 1;
-        for (; j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j])); ++j) n = n * 10 + (sql[j] - '0');
-        if (n == 0 || n > params.size()) return Status::Internal("mysql: no parameter ?" + std::to_string(n));
-        text += Literal(params[n - 1]);
-        i = j - 1;
-      } else {
-        text += sql[i];
-      }
-    }
+    if (Status s = Render(sql, params, text); !s.ok()) return s;
     if (Status s = Query(text, sql); !s.ok()) return s;
-    affected_ = mysql_affected_rows(conn_);
-    MYSQL_RES* res = mysql_store_result(conn_);
-    if (!res) {
-      if (mysql_field_count(conn_) != 0) return Error(sql);
-      return Status::Ok();
+    return Results(sql, row);
+  }
+
+  // Multi-statement queries: the statements' texts joined by ';', up to
+  // kQueryBytes per query, one round trip each. The server stops at the first
+  // failing statement; its error is returned.
+  Status RunBatch(const std::vector<Statement>& statements, const BatchRowFn& row) override {
+    constexpr size_t kQueryBytes = 1 << 20;  // well below max_allowed_packet (16 MiB by default)
+    std::string text;
+    for (size_t from = 0; from < statements.size();) {
+      text.clear();
+      size_t to = from;
+      while (to < statements.size() && (to == from || text.size() < kQueryBytes)) {
+        if (to > from) text += ';';
+        if (Status s = Render(statements[to].sql, statements[to].params, text); !s.ok()) return s;
+        ++to;
+      }
+      if (Status s = Query(text, statements[from].sql); !s.ok()) return s;
+      Status first;
+      for (size_t i = from; i < to; ++i) {
+        if (i > from) {
+          int more = mysql_next_result(conn_);
+          if (more > 0) return Error(statements[i].sql);  // statement i failed: nothing follows
+          if (more < 0) return Status::Internal("mysql: fewer results than statements");
+        }
+        Status s = Results(statements[i].sql, row ? RowFn([&](const Row& r) { return row(i, r); }) : RowFn());
+        if (first.ok()) first = s;
+        if (!s.ok() && !conn_) return s;  // the connection is gone
+      }
+      if (!first.ok()) {
+        while (conn_ && mysql_next_result(conn_) == 0) {
+          if (MYSQL_RES* res = mysql_store_result(conn_)) mysql_free_result(res);
+        }
+        return first;
+      }
+      from = to;
     }
-    Status out;
-    while (MYSQL_ROW r = mysql_fetch_row(res)) {
-      if (row && !(out = row(MysqlRow(r, mysql_fetch_lengths(res)))).ok()) break;
-    }
-    mysql_free_result(res);
-    return out;
+    return Status::Ok();
   }
 
   Status Exec(const std::string& sql) override {
@@ -178,15 +194,38 @@ class MysqlDialect final : public Dialect {
     return "LONGBLOB";
   }
 
-  // The uuids (distinct: the engine removes a batch's repeats) already stored
-  // are duplicates; the rest are inserted with multi-row INSERT IGNOREs. When
-  // every row of those was inserted, they were all new. Otherwise a concurrent
-  // transaction claimed some since (its claim wins): the inserts are rolled
-  // back and each uuid is claimed alone, INSERT IGNORE telling which were new.
+  // The uuids are distinct (the engine removes a batch's repeats). First, all
+  // of them in multi-row INSERT IGNOREs: when every row was inserted, all were
+  // new (the common case: one statement per 1000). Otherwise, rolled back: the
+  // uuids already stored are duplicates, and the rest are inserted again; when
+  // every row of those was inserted, they were new. Otherwise a concurrent
+  // transaction claimed some since (its claim wins): rolled back again, each
+  // uuid is claimed alone, INSERT IGNORE telling which were new.
   Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
                                        int64_t now_ms) override {
     constexpr size_t kChunk = 1000;
+    // Inserts uuids[i] for i in `which`; true when every one was new.
+    auto insert_all = [&](const std::vector<size_t>& which) -> Result<bool> {
+      uint64_t inserted = 0;
+      for (size_t from = 0; from < which.size(); from += kChunk) {
+        std::string sql = "INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES ";
+        for (size_t k = from; k < std::min(which.size(), from + kChunk); ++k) {
+          const auto& [uuid, begin] = uuids[which[k]];
+          sql += fmt::format("{}({},{},{})", k > from ? "," : "", Hex(uuid), begin, now_ms);
+        }
+        if (Status s = Run(sql, {}, {}); !s.ok()) return s;
+        inserted += affected_;
+      }
+      return inserted == which.size();
+    };
     std::vector<bool> fresh(uuids.size(), true);
+    std::vector<size_t> candidates(uuids.size());
+    for (size_t i = 0; i < uuids.size(); ++i) candidates[i] = i;
+    if (Status s = Exec("SAVEPOINT claim"); !s.ok()) return s;
+    auto all_new = insert_all(candidates);
+    if (!all_new.ok()) return all_new.status();
+    if (*all_new) return fresh;
+    if (Status s = Exec("ROLLBACK TO SAVEPOINT claim"); !s.ok()) return s;
     std::unordered_set<std::string> stored;
     for (size_t from = 0; from < uuids.size(); from += kChunk) {
       std::string sql = "SELECT uuid FROM applied_uuids WHERE uuid IN (";
@@ -197,23 +236,14 @@ class MysqlDialect final : public Dialect {
       });
       if (!s.ok()) return s;
     }
-    std::vector<size_t> candidates;
+    candidates.clear();
     for (size_t i = 0; i < uuids.size(); ++i) {
       if (stored.count(uuids[i].first)) fresh[i] = false;
       else candidates.push_back(i);
     }
-    if (Status s = Exec("SAVEPOINT claim"); !s.ok()) return s;
-    uint64_t inserted = 0;
-    for (size_t from = 0; from < candidates.size(); from += kChunk) {
-      std::string sql = "INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES ";
-      for (size_t k = from; k < std::min(candidates.size(), from + kChunk); ++k) {
-        const auto& [uuid, begin] = uuids[candidates[k]];
-        sql += fmt::format("{}({},{},{})", k > from ? "," : "", Hex(uuid), begin, now_ms);
-      }
-      if (Status s = Run(sql, {}, {}); !s.ok()) return s;
-      inserted += affected_;
-    }
-    if (inserted == candidates.size()) return fresh;
+    all_new = insert_all(candidates);
+    if (!all_new.ok()) return all_new.status();
+    if (*all_new) return fresh;
     if (Status s = Exec("ROLLBACK TO SAVEPOINT claim"); !s.ok()) return s;
     for (size_t i : candidates) {
       Status s = Run("INSERT IGNORE INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES (?1, ?2, ?3)",
@@ -228,6 +258,39 @@ class MysqlDialect final : public Dialect {
   void Close() {
     if (conn_) mysql_close(conn_);
     conn_ = nullptr;
+  }
+
+  // `sql` with its `?N` placeholders replaced by the parameters' literals, appended to `text`.
+  static Status Render(const std::string& sql, const std::vector<Param>& params, std::string& text) {
+    text.reserve(text.size() + sql.size() + 16 * params.size());
+    for (size_t i = 0; i < sql.size(); ++i) {
+      if (sql[i] == '?' && i + 1 < sql.size() && std::isdigit(static_cast<unsigned char>(sql[i + 1]))) {
+        size_t n = 0, j = i + 1;
+        for (; j < sql.size() && std::isdigit(static_cast<unsigned char>(sql[j])); ++j) n = n * 10 + (sql[j] - '0');
+        if (n == 0 || n > params.size()) return Status::Internal("mysql: no parameter ?" + std::to_string(n));
+        text += Literal(params[n - 1]);
+        i = j - 1;
+      } else {
+        text += sql[i];
+      }
+    }
+    return Status::Ok();
+  }
+
+  // Reads the current statement's result: `row` sees its rows.
+  Status Results(const std::string& sql, const RowFn& row) {
+    affected_ = mysql_affected_rows(conn_);
+    MYSQL_RES* res = mysql_store_result(conn_);
+    if (!res) {
+      if (mysql_field_count(conn_) != 0) return Error(sql);
+      return Status::Ok();
+    }
+    Status out;
+    while (MYSQL_ROW r = mysql_fetch_row(res)) {
+      if (row && !(out = row(MysqlRow(r, mysql_fetch_lengths(res)))).ok()) break;
+    }
+    mysql_free_result(res);
+    return out;
   }
 
   Status Query(const std::string& text, const std::string& sql) {

@@ -1,6 +1,7 @@
 // PostgreSQL dialect (libpq): `?N` placeholders become `$N`, every statement is
-// a named prepared statement (prepared once per connection), a lost
-// connection is Broken (SqlStore opens it again), rows are locked
+// a named prepared statement (prepared once per connection), statement
+// batches are sent in pipeline mode (one round trip), a lost connection is
+// Broken (SqlStore opens it again), rows are locked
 // with FOR UPDATE, uuids are claimed in bulk (unnest of two arrays), and
 // connection loss, deadlocks, serialisation failures and resource shortages
 // are retryable (kUnavailable), so that the collector retries the batch.
@@ -103,38 +104,58 @@ class PgDialect final : public Dialect {
 
   Status Run(const std::string& sql, const std::vector<Param>& params, const RowFn& row) override {
     if (!conn_) return NotConnected();
-    auto it = prepared_.find(sql);
-    if (it == prepared_.end()) {
-      std::string name = "s" + std::to_string(prepared_.size() + 1);
-      PgResult prep(PQprepare(conn_, name.c_str(), DollarPlaceholders(sql).c_str(), 0, nullptr), PQclear);
-      if (Status s = Check(prep.get(), sql); !s.ok()) return s;
-      it = prepared_.emplace(sql, name).first;
-    }
-    std::vector<std::string> text(params.size());
-    std::vector<const char*> values(params.size());
-    std::vector<int> lengths(params.size()), formats(params.size());
-    for (size_t i = 0; i < params.size(); ++i) {
-      const auto& v = params[i].value;
-      if (auto* n = std::get_if<int64_t>(&v)) {
-        text[i] = std::to_string(*n);
-      } else if (auto* d = std::get_if<double>(&v)) {
-        text[i] = fmt::format("{}", *d);
-      } else if (auto* t = std::get_if<std::string>(&v)) {
-        text[i] = *t;
-      } else {
-        text[i] = std::get<Bytes>(v).data;
-        formats[i] = 1;  // binary: BYTEA
-      }
-      values[i] = text[i].data();
-      lengths[i] = static_cast<int>(text[i].size());
-    }
-    PgResult r(PQexecPrepared(conn_, it->second.c_str(), static_cast<int>(params.size()), values.data(),
-                              lengths.data(), formats.data(), 0),
+    auto name = Prepared(sql);
+    if (!name.ok()) return name.status();
+    Bound b(params);
+    PgResult r(PQexecPrepared(conn_, (*name)->c_str(), b.n(), b.values.data(), b.lengths.data(), b.formats.data(), 0),
                PQclear);
     if (Status s = Check(r.get(), sql); !s.ok()) return s;
-    if (!row) return Status::Ok();
-    for (int i = 0, n = PQntuples(r.get()); i < n; ++i) {
-      if (Status s = row(PgRow(r.get(), i)); !s.ok()) return s;
+    return Rows(r.get(), row);
+  }
+
+  // Pipeline mode: the statements go out together and their results come back
+  // together, one round trip per group of kPipelineGroup statements. An error
+  // aborts the rest of the group (the transaction is then rolled back anyway).
+  Status RunBatch(const std::vector<Statement>& statements, const BatchRowFn& row) override {
+    if (statements.empty()) return Status::Ok();
+    if (!conn_) return NotConnected();
+    std::vector<const std::string*> names(statements.size());
+    for (size_t i = 0; i < statements.size(); ++i) {  // prepared before the pipeline, synchronously
+      auto name = Prepared(statements[i].sql);
+      if (!name.ok()) return name.status();
+      names[i] = *name;
+    }
+    constexpr size_t kPipelineGroup = 1024;
+    for (size_t from = 0; from < statements.size(); from += kPipelineGroup) {
+      const size_t to = std::min(statements.size(), from + kPipelineGroup);
+      if (PQenterPipelineMode(conn_) != 1) return LostPipeline("enter pipeline mode");
+      for (size_t i = from; i < to; ++i) {
+        Bound b(statements[i].params);
+        if (PQsendQueryPrepared(conn_, names[i]->c_str(), b.n(), b.values.data(), b.lengths.data(),
+                                b.formats.data(), 0) != 1) {
+          return LostPipeline("send " + statements[i].sql.substr(0, 120));
+        }
+      }
+      if (PQpipelineSync(conn_) != 1) return LostPipeline("pipeline sync");
+      Status first;
+      for (size_t i = from; i < to; ++i) {
+        PgResult r(PQgetResult(conn_), PQclear);
+        if (!r) return LostPipeline("a missing pipeline result");
+        if (first.ok()) {
+          if (PQresultStatus(r.get()) == PGRES_PIPELINE_ABORTED) {
+            first = Status::Internal("postgresql: pipeline aborted in: " + statements[i].sql.substr(0, 120));
+          } else if (Status s = Check(r.get(), statements[i].sql); !s.ok()) {
+            first = s;
+          } else if (row) {
+            first = Rows(r.get(), [&](const Row& rr) { return row(i, rr); });
+          }
+        }
+        while (PGresult* more = PQgetResult(conn_)) PQclear(more);  // the end of statement i's results
+      }
+      PgResult sync(PQgetResult(conn_), PQclear);
+      if (!sync || PQresultStatus(sync.get()) != PGRES_PIPELINE_SYNC) return LostPipeline("a missing pipeline sync");
+      if (PQexitPipelineMode(conn_) != 1) return LostPipeline("exit pipeline mode");
+      if (!first.ok()) return first;
     }
     return Status::Ok();
   }
@@ -189,6 +210,67 @@ class PgDialect final : public Dialect {
   }
 
   static Status NotConnected() { return Status::Unavailable("postgresql: not connected"); }
+  // Parameters in libpq's form: text, except bytes (binary, BYTEA).
+  struct Bound {
+    explicit Bound(const std::vector<Param>& params)
+        : text(params.size()), values(params.size()), lengths(params.size()), formats(params.size()) {
+      for (size_t i = 0; i < params.size(); ++i) {
+        const auto& v = params[i].value;
+        if (auto* n = std::get_if<int64_t>(&v)) {
+          text[i] = std::to_string(*n);
+        } else if (auto* d = std::get_if<double>(&v)) {
+          text[i] = fmt::format("{}", *d);
+        } else if (auto* t = std::get_if<std::string>(&v)) {
+          values[i] = t->data();  // no copy
+          lengths[i] = static_cast<int>(t->size());
+          continue;
+        } else {
+          const std::string& b = std::get<Bytes>(v).data;
+          values[i] = b.data();
+          lengths[i] = static_cast<int>(b.size());
+          formats[i] = 1;  // binary: BYTEA
+          continue;
+        }
+        values[i] = text[i].data();
+        lengths[i] = static_cast<int>(text[i].size());
+      }
+    }
+    int n() const { return static_cast<int>(values.size()); }
+    std::vector<std::string> text;
+    std::vector<const char*> values;
+    std::vector<int> lengths, formats;
+  };
+
+  // The name of `sql` prepared on this connection (prepared on first use).
+  Result<const std::string*> Prepared(const std::string& sql) {
+    auto it = prepared_.find(sql);
+    if (it == prepared_.end()) {
+      std::string name = "s" + std::to_string(prepared_.size() + 1);
+      PgResult prep(PQprepare(conn_, name.c_str(), DollarPlaceholders(sql).c_str(), 0, nullptr), PQclear);
+      if (Status s = Check(prep.get(), sql); !s.ok()) return s;
+      it = prepared_.emplace(sql, name).first;
+    }
+    return &it->second;
+  }
+
+  static Status Rows(PGresult* r, const RowFn& row) {
+    if (!row) return Status::Ok();
+    for (int i = 0, n = PQntuples(r); i < n; ++i) {
+      if (Status s = row(PgRow(r, i)); !s.ok()) return s;
+    }
+    return Status::Ok();
+  }
+
+  // A pipeline that cannot be completed: the connection is dropped (Broken:
+  // SqlStore opens it again before the next operation), the transaction with it.
+  Status LostPipeline(const std::string& what) {
+    std::string msg = Trimmed(PQerrorMessage(conn_));
+    PQfinish(conn_);
+    conn_ = nullptr;
+    prepared_.clear();
+    return Status::Unavailable("postgresql: pipeline: " + what + ": " + msg);
+  }
+
 
   // Retryable: connection errors (08), serialisation failure and deadlock
   // (40001, 40P01), operator intervention (57P), insufficient resources (53),

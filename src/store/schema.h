@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace chaperone::store::internal {
@@ -32,5 +33,14 @@ inline constexpr const char* kPartitionColumns =
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "
     "last_seen_ms, dropped_records, failed_deliveries, dropped_observations, skipped_offsets";
+inline constexpr int kEmitterColumnCount = 15;
+
+constexpr int CountColumns(std::string_view columns) {
+  int n = 1;
+  for (char c : columns) n += c == ',';
+  return n;
+}
+static_assert(CountColumns(kWindowColumns) == kWindowColumnCount);
+static_assert(CountColumns(kEmitterColumns) == kEmitterColumnCount);
 
 }  // namespace chaperone::store::internal

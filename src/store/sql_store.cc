@@ -11,6 +11,7 @@
 #include <algorithm>
 #include <ctime>
 #include <mutex>
+#include <unordered_map>
 
 #include "store/dialect.h"
 #include "store/engine.h"
@@ -90,13 +91,6 @@ EmitterState ReadEmitter(const Row& q) {
   return e;
 }
 
-// "?1, ?2, ..., ?n".
-std::string Placeholders(int n) {
-  std::string out;
-  for (int i = 1; i <= n; ++i) out += (i > 1 ? ", ?" : "?") + std::to_string(i);
-  return out;
-}
-
 // "c = excluded.c, ..." for every column of `columns` after the first `key_count`.
 std::string ExcludedSet(std::string_view columns, int key_count) {
   std::string out;
@@ -124,18 +118,54 @@ Result<std::vector<T>> Collect(Dialect& db, const std::string& sql, const std::v
   return out;
 }
 
-// At most one row: `read` turns it into a T.
-template <typename T, typename F>
-Result<std::optional<T>> One(Dialect& db, const std::string& sql, const std::vector<Param>& params, F read) {
-  auto rows = Collect<T>(db, sql, params, read);
-  if (!rows.ok()) return rows.status();
-  if (rows->empty()) return std::optional<T>();
-  return std::optional<T>(std::move(rows->front()));
-}
+constexpr const char* kChunkColumns =
+    "tier, datacenter, cluster, topic, partition_id, chunk_start, flush_id, contributions, updated_ms, generation, "
+    "assigned_ms";
+
+// A write of many rows in one statement: sql[k] writes 2^k rows (a multi-row
+// VALUES list, `columns` parameters a row, numbered on), as an upsert on
+// `keys` (setting `set`) when keys are given. The rows of one statement must
+// have distinct keys.
+struct RowWrite {
+  RowWrite(const Dialect& db, const std::string& insert, int columns, const std::string& keys = {},
+           const std::string& set = {})
+      : columns(columns) {
+    constexpr int kMaxRows = 256, kMaxParams = 32766;  // SQLite's limit; PostgreSQL's is 65535
+    for (int rows = 1; rows <= kMaxRows && rows * columns <= kMaxParams; rows *= 2) {
+      std::string values;
+      for (int r = 0; r < rows; ++r) {
+        values += r > 0 ? ", (" : "(";
+        for (int c = 1; c <= columns; ++c) values += (c > 1 ? ", ?" : "?") + std::to_string(r * columns + c);
+        values += ')';
+      }
+      std::string one = insert + " VALUES " + values;
+      sql.push_back(keys.empty() ? one : db.Upsert(one, keys, set));
+    }
+  }
+  std::vector<std::string> sql;
+  int columns;
+};
 
 // The statements whose spelling depends on the dialect, built once per store.
 struct Statements {
-  explicit Statements(const Dialect& db) {
+  explicit Statements(const Dialect& db)
+      : save_window(db, "INSERT INTO windows (" + std::string(kWindowColumns) + ")", kWindowColumnCount,
+                    "topic, window_begin_sec, tier, datacenter, cluster", ExcludedSet(kWindowColumns, 5)),
+        save_partition(db,
+                       "INSERT INTO partitions (topic, tier, window_begin_sec, datacenter, cluster, partition_id, "
+                       "count, first_offset, last_offset, updated_ms, overlap)",
+                       11, "topic, tier, window_begin_sec, datacenter, cluster, partition_id",
+                       "count = excluded.count, first_offset = excluded.first_offset, last_offset = "
+                       "excluded.last_offset, overlap = excluded.overlap, updated_ms = excluded.updated_ms"),
+        save_chunk(db, "INSERT INTO chunks (" + std::string(kChunkColumns) + ")", 11,
+                   "tier, datacenter, cluster, topic, partition_id", ExcludedSet(kChunkColumns, 5)),
+        save_emitter(db, "INSERT INTO emitters (" + std::string(kEmitterColumns) + ")", kEmitterColumnCount, "emitter_id",
+                     ExcludedSet(kEmitterColumns, 1)),
+        insert_quarantine(db, "INSERT INTO quarantine (received_ms, reason, raw, source)", 4),
+        save_position(db, "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms)", 5,
+                      "group_id, topic, partition_id",
+                      "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
+                      "updated_ms = excluded.updated_ms") {
     const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
     const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
     const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
@@ -144,20 +174,11 @@ struct Statements {
                     "cluster = ?5" + db.ForUpdate();
     create_window = Creating(db, db.Upsert("INSERT INTO windows (" + window_key + ", window_end_sec) VALUES (?1, ?2, ?3, ?4, ?5, ?2)",
                               window_key, "records = windows.records"), select_window);
-    save_window = db.Upsert("INSERT INTO windows (" + std::string(kWindowColumns) + ") VALUES (" +
-                                Placeholders(kWindowColumnCount) + ")",
-                            window_key, ExcludedSet(kWindowColumns, 5));
     select_partition = "SELECT " + std::string(kPartitionColumns) +
                        " FROM partitions WHERE topic = ?1 AND tier = ?2 AND window_begin_sec = ?3 AND "
                        "datacenter = ?4 AND cluster = ?5 AND partition_id = ?6" + db.ForUpdate();
     create_partition = Creating(db, db.Upsert("INSERT INTO partitions (" + partition_key + ") VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
                                  partition_key, "count = partitions.count"), select_partition);
-    save_partition = db.Upsert(
-        "INSERT INTO partitions (" + partition_key + ", count, first_offset, last_offset, updated_ms, overlap) "
-        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
-        partition_key,
-        "count = excluded.count, first_offset = excluded.first_offset, last_offset = excluded.last_offset, "
-        "overlap = excluded.overlap, updated_ms = excluded.updated_ms");
     select_chunk = "SELECT chunk_start, flush_id, contributions, updated_ms, generation, assigned_ms FROM chunks "
                    "WHERE tier = ?1 AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5" +
                    db.ForUpdate();
@@ -169,12 +190,6 @@ struct Statements {
     create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
                                    ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0, 0, 0)",
                                "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
-    save_position = db.Upsert(
-        "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms) "
-        "VALUES (?1, ?2, ?3, ?4, ?5)",
-        "group_id, topic, partition_id",
-        "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
-        "updated_ms = excluded.updated_ms");
     save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
                              "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
                                  "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
@@ -185,129 +200,276 @@ struct Statements {
     return upsert + " RETURNING " + select.substr(7, select.find(" FROM ") - 7);
   }
 
-  std::string select_window, create_window, save_window, select_partition, create_partition, save_partition,
-      select_chunk, create_chunk, select_emitter, create_emitter, save_position, save_horizon;
+  std::string select_window, create_window, select_partition, create_partition, select_chunk, create_chunk,
+      select_emitter, create_emitter, save_horizon;
+  // The writes ApplyBatch defers (SqlTxn): rows of one kind go out together.
+  RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position;
 };
 
+// Writes are deferred (pending_) and sent with the next statements that read,
+// or at FlushWrites, in one RunBatch: one round trip where the dialect pipelines.
 class SqlTxn final : public Txn {
  public:
   SqlTxn(Dialect& db, const Statements& sql) : db_(db), sql_(sql) {}
 
   Result<std::vector<bool>> ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
                                        int64_t now_ms) override {
+    if (Status s = FlushWrites(); !s.ok()) return s;
     return db_.ClaimUuids(uuids, now_ms);
   }
 
   Result<std::optional<WindowState>> LoadWindow(const WindowKey& k, bool create) override {
-    std::vector<Param> key = {k.topic, k.window_begin_sec, k.tier, k.datacenter, k.cluster};
-    if (create) return CreateAndLock<WindowState>(sql_.create_window, sql_.select_window, key, ReadWindow);
-    return One<WindowState>(db_, sql_.select_window, key, ReadWindow);
+    if (create) return CreateAndLock<WindowState>(sql_.create_window, sql_.select_window, WindowParams(k), ReadWindow);
+    return One<WindowState>(sql_.select_window, WindowParams(k), ReadWindow);
+  }
+
+  Result<std::vector<std::optional<WindowState>>> LoadWindows(const std::vector<WindowKey>& keys) override {
+    return SelectEach<WindowState>(sql_.select_window, keys, WindowParams, ReadWindow);
   }
 
   Status SaveWindow(const WindowState& w) override {
     const WindowRow& r = w.row;
-    return db_.Run(sql_.save_window,
-                   {r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec, r.window_end_sec, r.count, r.bytes,
-                    r.bytes_known, r.no_time, r.malformed, r.digest, r.digest_known, r.latency_sketch, r.latency_mean,
-                    r.latency_p50, r.latency_p95, r.latency_p99, r.latency_max, r.latency_upper_bound, r.records,
-                    r.updated_ms, w.latency_sum_ms, w.latency_samples, w.legacy_records, w.legacy_p50, w.legacy_p95,
-                    w.legacy_p99, w.legacy_max});
+    return Defer(sql_.save_window,
+                 {r.topic, r.tier, r.datacenter, r.cluster, r.window_begin_sec, r.window_end_sec, r.count, r.bytes,
+                  r.bytes_known, r.no_time, r.malformed, r.digest, r.digest_known, r.latency_sketch, r.latency_mean,
+                  r.latency_p50, r.latency_p95, r.latency_p99, r.latency_max, r.latency_upper_bound, r.records,
+                  r.updated_ms, w.latency_sum_ms, w.latency_samples, w.legacy_records, w.legacy_p50, w.legacy_p95,
+                  w.legacy_p99, w.legacy_max});
   }
 
   Result<std::optional<PartitionState>> LoadPartition(const PartitionKey& k, bool create) override {
-    const WindowKey& w = k.window;
-    std::vector<Param> key = {w.topic, w.tier, w.window_begin_sec, w.datacenter, w.cluster, k.partition};
-    auto read = [](const Row& r) { return PartitionState{ReadPartition(r)}; };
-    if (create) return CreateAndLock<PartitionState>(sql_.create_partition, sql_.select_partition, key, read);
-    return One<PartitionState>(db_, sql_.select_partition, key, read);
+    if (create) return CreateAndLock<PartitionState>(sql_.create_partition, sql_.select_partition, PartitionParams(k),
+                                                     ReadPartitionState);
+    return One<PartitionState>(sql_.select_partition, PartitionParams(k), ReadPartitionState);
+  }
+
+  Result<std::vector<std::optional<PartitionState>>> LoadPartitions(const std::vector<PartitionKey>& keys) override {
+    return SelectEach<PartitionState>(sql_.select_partition, keys, PartitionParams, ReadPartitionState);
   }
 
   Status SavePartition(const PartitionState& p, int64_t now_ms) override {
     const PartitionRow& r = p.row;
-    return db_.Run(sql_.save_partition, {r.topic, r.tier, r.window_begin_sec, r.datacenter, r.cluster, r.partition,
-                                         r.count, r.first_offset, r.last_offset, now_ms, r.overlap});
+    return Defer(sql_.save_partition, {r.topic, r.tier, r.window_begin_sec, r.datacenter, r.cluster, r.partition,
+                                       r.count, r.first_offset, r.last_offset, now_ms, r.overlap});
   }
 
   // A placeholder (chunk_start -1) is created so that the row can be locked.
   Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& k) override {
-    std::string contributions;
-    auto c = CreateAndLock<ChunkState>(
-        sql_.create_chunk, sql_.select_chunk, {k.tier, k.datacenter, k.cluster, k.topic, k.partition},
-        [&](const Row& r) {
-          contributions = r.Text(2);
-          return ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
-                            .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)};
+    auto c = LoadChunks({k});
+    if (!c.ok()) return c.status();
+    return std::move(c->front());
+  }
+
+  Result<std::vector<std::optional<ChunkState>>> LoadChunks(const std::vector<ChunkKey>& keys) override {
+    using Raw = std::pair<ChunkState, std::string>;  // the chunk, and its contributions still encoded
+    auto raw = LockOrCreate<Raw>(
+        sql_.select_chunk, sql_.create_chunk, keys,
+        [](const ChunkKey& k) { return std::vector<Param>{k.tier, k.datacenter, k.cluster, k.topic, k.partition}; },
+        [](const Row& r) {
+          return Raw{ChunkState{.chunk_start = r.Int(0), .flush_id = r.Text(1), .generation = r.Int(4),
+                                .assigned_ms = r.Int(5), .windows = {}, .updated_ms = r.Int(3)},
+                     r.Text(2)};
         });
-    if (!c.ok() || !*c) return c;
-    auto windows = DecodeContributions(contributions);
-    if (!windows.ok()) return windows.status();
-    (*c)->windows = std::move(*windows);
-    return c;
+    if (!raw.ok()) return raw.status();
+    std::vector<std::optional<ChunkState>> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!(*raw)[i]) continue;
+      auto windows = DecodeContributions((*raw)[i]->second);
+      if (!windows.ok()) return windows.status();
+      out[i] = std::move((*raw)[i]->first);
+      out[i]->windows = std::move(*windows);
+    }
+    return out;
   }
 
   Status SaveChunk(const ChunkKey& k, const ChunkState& c) override {
-    return db_.Run(
-        "UPDATE chunks SET chunk_start = ?6, flush_id = ?7, contributions = ?8, updated_ms = ?9, generation = ?10, "
-        "assigned_ms = ?11 WHERE tier = ?1 AND datacenter = ?2 AND cluster = ?3 AND topic = ?4 AND partition_id = ?5",
+    return Defer(
+        sql_.save_chunk,  // the row exists (LoadChunk created it): an update
         {k.tier, k.datacenter, k.cluster, k.topic, k.partition, c.chunk_start, c.flush_id,
          EncodeContributions(c.windows), c.updated_ms, c.generation, c.assigned_ms});
   }
 
   // A placeholder (last_seq -1) is created so that the row can be locked.
   Result<std::optional<EmitterState>> LoadEmitter(const std::string& id) override {
-    return CreateAndLock<EmitterState>(sql_.create_emitter, sql_.select_emitter, {id}, ReadEmitter);
+    auto e = LoadEmitters({id});
+    if (!e.ok()) return e.status();
+    return std::move(e->front());
+  }
+
+  Result<std::vector<std::optional<EmitterState>>> LoadEmitters(const std::vector<std::string>& ids) override {
+    return LockOrCreate<EmitterState>(sql_.select_emitter, sql_.create_emitter, ids,
+                                      [](const std::string& id) { return std::vector<Param>{id}; }, ReadEmitter);
   }
 
   Status SaveEmitter(const EmitterState& e) override {
     const EmitterRow& r = e.row;
-    return db_.Run(
-        "UPDATE emitters SET tier = ?2, datacenter = ?3, cluster = ?4, hostname = ?5, last_seq = ?6, "
-        "missing_records = ?7, gaps = ?8, watermark_ms = ?9, window_sec = ?10, last_seen_ms = ?11, "
-        "dropped_records = ?12, failed_deliveries = ?13, dropped_observations = ?14, skipped_offsets = ?15 "
-        "WHERE emitter_id = ?1",
+    return Defer(
+        sql_.save_emitter,  // the row exists (LoadEmitter created it): an update
         {r.emitter_id, r.tier, r.datacenter, r.cluster, r.hostname, r.last_seq, r.missing_records,
          EncodeGaps(e.gaps), r.watermark_ms, r.window_sec, r.last_seen_ms, r.dropped_records, r.failed_deliveries,
          r.dropped_observations, r.skipped_offsets});
   }
 
   Result<bool> QuarantineHas(const std::string& source) override {
-    auto r = One<int64_t>(db_, "SELECT 1 FROM quarantine WHERE source = ?1 LIMIT 1", {source},
+    auto r = One<int64_t>("SELECT 1 FROM quarantine WHERE source = ?1 LIMIT 1", {source},
                           [](const Row& r) { return r.Int(0); });
     if (!r.ok()) return r.status();
     return r->has_value();
   }
 
   Status InsertQuarantine(const QuarantineRow& q) override {
-    return db_.Run("INSERT INTO quarantine (received_ms, reason, raw, source) VALUES (?1, ?2, ?3, ?4)",
-                   {q.received_ms, q.reason, Bytes{q.raw}, q.source});
+    return Defer(sql_.insert_quarantine, {q.received_ms, q.reason, Bytes{q.raw}, q.source});
   }
 
   Status SavePosition(const ConsumerPosition& p, int64_t now_ms) override {
-    return db_.Run(sql_.save_position, {p.group, p.topic, p.partition, p.next_offset, now_ms});
+    return Defer(sql_.save_position, {p.group, p.topic, p.partition, p.next_offset, now_ms});
   }
 
   Result<int64_t> RetentionHorizon() override {
-    auto r = One<std::string>(db_, "SELECT value FROM store_meta WHERE \"key\" = 'retention_horizon_sec'", {},
+    auto r = One<std::string>("SELECT value FROM store_meta WHERE \"key\" = 'retention_horizon_sec'", {},
                               [](const Row& r) { return r.Text(0); });
     if (!r.ok()) return r.status();
     return *r ? std::stoll(**r) : int64_t{0};
   }
 
+  Status FlushWrites() override { return Send({}, {}); }
+
  private:
+  static std::vector<Param> WindowParams(const WindowKey& k) {
+    return {k.topic, k.window_begin_sec, k.tier, k.datacenter, k.cluster};
+  }
+  static std::vector<Param> PartitionParams(const PartitionKey& k) {
+    const WindowKey& w = k.window;
+    return {w.topic, w.tier, w.window_begin_sec, w.datacenter, w.cluster, k.partition};
+  }
+  static PartitionState ReadPartitionState(const Row& r) { return PartitionState{ReadPartition(r)}; }
+
+  static constexpr size_t kStatementBytes = 1 << 20;
+  static size_t ParamBytes(const std::vector<Param>& params) {
+    size_t n = 0;
+    for (const Param& p : params) {
+      if (auto* t = std::get_if<std::string>(&p.value)) n += t->size();
+      else if (auto* b = std::get_if<Bytes>(&p.value)) n += b->data.size();
+      n += 24;
+    }
+    return n;
+  }
+
+  Status Defer(const RowWrite& write, std::vector<Param> params) {
+    if (static_cast<int>(params.size()) != write.columns)
+      return Status::Internal("store: " + std::to_string(params.size()) + " values for " + std::to_string(write.columns) + " columns");
+    pending_.push_back({&write, std::move(params)});
+    return Status::Ok();
+  }
+
+  // Runs the deferred writes, then `stmts`; `row` sees the rows of stmts[i] as i.
+  // Consecutive writes of one kind become multi-row statements.
+  Status Send(std::vector<Statement> stmts, const BatchRowFn& row) {
+    if (pending_.empty()) return stmts.empty() ? Status::Ok() : db_.RunBatch(stmts, row);
+    std::vector<Statement> all;
+    for (size_t i = 0; i < pending_.size();) {
+      const RowWrite& w = *pending_[i].write;
+      size_t end = i;
+      while (end < pending_.size() && pending_[end].write == &w) ++end;
+      while (i < end) {
+        // Rows up to ~1 MiB of values a statement (MySQL's packets are bounded), in 2^k rows.
+        size_t fit = 0;
+        for (size_t bytes = 0; i + fit < end && (fit == 0 || bytes < kStatementBytes); ++fit) {
+          bytes += ParamBytes(pending_[i + fit].params);
+        }
+        size_t k = w.sql.size() - 1;
+        while ((size_t{1} << k) > fit) --k;
+        Statement st{w.sql[k], {}};
+        st.params.reserve((size_t{1} << k) * w.columns);
+        for (size_t n = 0; n < (size_t{1} << k); ++n, ++i) {
+          for (Param& p : pending_[i].params) st.params.push_back(std::move(p));
+        }
+        all.push_back(std::move(st));
+      }
+    }
+    pending_.clear();
+    const size_t skip = all.size();
+    all.insert(all.end(), std::make_move_iterator(stmts.begin()), std::make_move_iterator(stmts.end()));
+    return db_.RunBatch(all, [&](size_t i, const Row& r) { return i < skip || !row ? Status::Ok() : row(i - skip, r); });
+  }
+
+  // The rows of `stmts`, at most one each: statement i answers key i / per_key.
+  template <typename T, typename F>
+  Result<std::vector<std::optional<T>>> Many(std::vector<Statement> stmts, size_t per_key, F read) {
+    std::vector<std::optional<T>> out(stmts.size() / per_key);
+    Status s = Send(std::move(stmts), [&](size_t i, const Row& r) {
+      out[i / per_key] = read(r);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return out;
+  }
+
+  // `select` of each key, in one RunBatch.
+  template <typename T, typename K, typename P, typename F>
+  Result<std::vector<std::optional<T>>> SelectEach(const std::string& select, const std::vector<K>& keys, P params,
+                                                   F read) {
+    std::vector<Statement> stmts;
+    stmts.reserve(keys.size());
+    for (const K& k : keys) stmts.push_back({select, params(k)});
+    return Many<T>(std::move(stmts), 1, read);
+  }
+
+  template <typename T, typename F>
+  Result<std::optional<T>> One(const std::string& sql, std::vector<Param> params, F read) {
+    auto rows = Many<T>({{sql, std::move(params)}}, 1, read);
+    if (!rows.ok()) return rows.status();
+    return std::move(rows->front());
+  }
+
   // Creates the row if it is missing (`create`: an upsert that changes nothing
-  // of an existing row) and returns it locked: in one round trip where the
+  // of an existing row) and returns it locked: in one statement where the
   // dialect has upsert ... RETURNING (`create` returns the row), else followed
   // by `select` (FOR UPDATE).
   template <typename T, typename F>
   Result<std::optional<T>> CreateAndLock(const std::string& create, const std::string& select,
-                                         const std::vector<Param>& key, F read) {
-    if (db_.UpsertReturning()) return One<T>(db_, create, key, read);
-    if (Status s = db_.Run(create, key); !s.ok()) return s;
-    return One<T>(db_, select, key, read);
+                                         std::vector<Param> key, F read) {
+    if (db_.UpsertReturning()) return One<T>(create, std::move(key), read);
+    std::vector<Statement> stmts = {{create, key}, {select, std::move(key)}};
+    auto rows = Many<T>(std::move(stmts), 2, read);
+    if (!rows.ok()) return rows.status();
+    return std::move(rows->front());
+  }
+
+  // Every key's row, locked: those stored are locked by `select` (FOR UPDATE)
+  // in one RunBatch, then the missing ones are created and locked as by
+  // CreateAndLock, in another. No row is written only to lock it.
+  template <typename T, typename K, typename P, typename F>
+  Result<std::vector<std::optional<T>>> LockOrCreate(const std::string& select, const std::string& create,
+                                                     const std::vector<K>& keys, P params, F read) {
+    auto out = SelectEach<T>(select, keys, params, read);
+    if (!out.ok()) return out;
+    const size_t per_key = db_.UpsertReturning() ? 1 : 2;
+    std::vector<Statement> stmts;
+    std::vector<size_t> missing;
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if ((*out)[i]) continue;
+      missing.push_back(i);
+      std::vector<Param> p = params(keys[i]);
+      if (per_key == 2) stmts.push_back({create, p});
+      stmts.push_back({per_key == 2 ? select : create, std::move(p)});
+    }
+    if (missing.empty()) return out;
+    Status s = Send(std::move(stmts), [&](size_t i, const Row& r) {
+      (*out)[missing[i / per_key]] = read(r);
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return out;
   }
 
   Dialect& db_;
   const Statements& sql_;
+  struct PendingWrite {
+    const RowWrite* write;
+    std::vector<Param> params;
+  };
+  std::vector<PendingWrite> pending_;  // deferred writes, in order
 };
 
 class SqlStore final : public Store {
@@ -556,21 +718,45 @@ class SqlStore final : public Store {
 
 }  // namespace
 
+Status Dialect::RunBatch(const std::vector<Statement>& statements, const BatchRowFn& row) {
+  for (size_t i = 0; i < statements.size(); ++i) {
+    Status s = Run(statements[i].sql, statements[i].params,
+                   row ? RowFn([&](const Row& r) { return row(i, r); }) : RowFn());
+    if (!s.ok()) return s;
+  }
+  return Status::Ok();
+}
+
+// Multi-row INSERT ... ON CONFLICT DO NOTHING RETURNING uuid: the uuids
+// returned were new. Groups of 256, 128, ..., 1 rows (the binary digits of
+// the count), so that at most nine statement texts are prepared.
 Result<std::vector<bool>> Dialect::ClaimUuids(const std::vector<std::pair<std::string, int64_t>>& uuids,
                                               int64_t now_ms) {
-  std::vector<bool> fresh;
-  fresh.reserve(uuids.size());
-  for (const auto& [uuid, begin] : uuids) {
-    bool inserted = false;
-    Status s = Run(
-        "INSERT INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES (?1, ?2, ?3) "
-        "ON CONFLICT (uuid) DO NOTHING RETURNING 1",
-        {uuid, begin, now_ms}, [&](const Row&) {
-          inserted = true;
-          return Status::Ok();
-        });
+  constexpr size_t kMaxRows = 256;
+  std::vector<bool> fresh(uuids.size(), false);
+  std::unordered_map<std::string_view, size_t> index;
+  std::vector<Param> params;
+  for (size_t from = 0; from < uuids.size();) {
+    size_t rows = kMaxRows;
+    while (rows > uuids.size() - from) rows /= 2;
+    std::string sql = "INSERT INTO applied_uuids (uuid, window_begin_sec, applied_ms) VALUES ";
+    params.assign({now_ms});
+    index.clear();
+    for (size_t k = 0; k < rows; ++k) {
+      const auto& [uuid, begin] = uuids[from + k];
+      sql += (k > 0 ? ", (?" : "(?") + std::to_string(2 * k + 2) + ", ?" + std::to_string(2 * k + 3) + ", ?1)";
+      params.emplace_back(uuid);
+      params.emplace_back(begin);
+      index.emplace(uuid, from + k);
+    }
+    sql += " ON CONFLICT (uuid) DO NOTHING RETURNING uuid";
+    Status s = Run(sql, params, [&](const Row& r) {
+      auto it = index.find(r.Text(0));
+      if (it != index.end()) fresh[it->second] = true;
+      return Status::Ok();
+    });
     if (!s.ok()) return s;
-    fresh.push_back(inserted);
+    from += rows;
   }
   return fresh;
 }
