@@ -132,6 +132,7 @@ class SqliteDialect final : public Dialect {
   }
 
   std::string Greatest() const override { return "max"; }
+  std::string Least() const override { return "min"; }
   std::string Type(std::string_view t) const override {
     return t == "bytes" ? "BLOB" : t == "serial" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "TEXT";
   }
