@@ -575,7 +575,7 @@ Status Applier::Flush() {
     const int64_t day = DayOf(r.window_begin_sec);
     auto [it, fresh] = summary.try_emplace({r.topic, r.tier, day});
     TopicDay& d = it->second;
-    if (fresh) d = TopicDay{r.topic, r.tier, day, 0, r.window_begin_sec, r.window_begin_sec, 0, 0, r.updated_ms};
+    if (fresh) d = TopicDay{r.topic, r.tier, day, 0, r.window_begin_sec, r.window_begin_sec, 0, 0, r.updated_ms, 1};
     d.windows += w.existed ? 0 : 1;
     d.first_window_sec = std::min(d.first_window_sec, r.window_begin_sec);
     d.last_window_sec = std::max(d.last_window_sec, r.window_begin_sec);

@@ -12,7 +12,8 @@ namespace chaperone::store::internal {
 // INTEGER/REAL spellings of the same types.)
 std::string TopicSummaryFrom(const std::string& where) {
   return std::string("INSERT INTO topic_summary (") + kTopicSummaryColumns + ") SELECT topic, tier, " + kDayOfBegin +
-         ", COUNT(*), MIN(window_begin_sec), MAX(window_begin_sec), SUM(count), SUM(records), MAX(updated_ms) "
+         ", COUNT(*), MIN(window_begin_sec), MAX(window_begin_sec), SUM(count), SUM(records), MAX(updated_ms), "
+         "COUNT(*) "
          "FROM windows" + where + " GROUP BY topic, tier, " + kDayOfBegin;
 }
 
@@ -79,12 +80,12 @@ const std::vector<Migration>& Migrations() {
        }},
       {3,
        "topic_summary: per topic, tier and day, the number of window rows, the first and last window, the sums of "
-       "count and records and the latest update, kept in the same transaction as the window rows; back-filled",
+       "count and records, the latest update and a change counter, kept in the same transaction as the window rows; back-filled",
        {
            R"sql(CREATE TABLE topic_summary (
   topic {key} NOT NULL, tier {key} NOT NULL, day_sec BIGINT NOT NULL,
   windows BIGINT NOT NULL, first_window_sec BIGINT NOT NULL, last_window_sec BIGINT NOT NULL,
-  count BIGINT NOT NULL, records BIGINT NOT NULL, last_updated_ms BIGINT NOT NULL,
+  count BIGINT NOT NULL, records BIGINT NOT NULL, last_updated_ms BIGINT NOT NULL, writes BIGINT NOT NULL,
   PRIMARY KEY (topic, tier, day_sec)))sql",
            "CREATE INDEX topic_summary_by_day ON topic_summary (day_sec)",
            kBackFill.c_str(),

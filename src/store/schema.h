@@ -34,7 +34,7 @@ inline constexpr const char* kPartitionColumns =
 // is its begin second rounded down to a multiple of 86400 (DayOf; the same
 // expression in SQL: kDayOfBegin).
 inline constexpr const char* kTopicSummaryColumns =
-    "topic, tier, day_sec, windows, first_window_sec, last_window_sec, count, records, last_updated_ms";
+    "topic, tier, day_sec, windows, first_window_sec, last_window_sec, count, records, last_updated_ms, writes";
 inline constexpr const char* kDayOfBegin = "(window_begin_sec - ((window_begin_sec % 86400) + 86400) % 86400)";
 inline constexpr int64_t DayOf(int64_t begin_sec) { return begin_sec - ((begin_sec % 86400) + 86400) % 86400; }
 // Recomputes topic_summary rows from the window rows that match a WHERE

@@ -172,13 +172,13 @@ struct Statements {
         "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
         "updated_ms = excluded.updated_ms");
     add_summary = db.Upsert(
-        "INSERT INTO topic_summary (" + std::string(kTopicSummaryColumns) + ") VALUES (" + Placeholders(9) + ")",
+        "INSERT INTO topic_summary (" + std::string(kTopicSummaryColumns) + ") VALUES (" + Placeholders(10) + ")",
         "topic, tier, day_sec",
         "windows = topic_summary.windows + excluded.windows, first_window_sec = " + db.Least() +
             "(topic_summary.first_window_sec, excluded.first_window_sec), last_window_sec = " + db.Greatest() +
             "(topic_summary.last_window_sec, excluded.last_window_sec), count = topic_summary.count + excluded.count, "
             "records = topic_summary.records + excluded.records, last_updated_ms = " + db.Greatest() +
-            "(topic_summary.last_updated_ms, excluded.last_updated_ms)");
+            "(topic_summary.last_updated_ms, excluded.last_updated_ms), writes = topic_summary.writes + excluded.writes");
     save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
                              "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
                                  "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
@@ -234,7 +234,7 @@ class SqlTxn final : public Txn {
 
   Status AddToSummary(const TopicDay& d) override {
     return db_.Run(sql_.add_summary, {d.topic, d.tier, d.day_sec, d.windows, d.first_window_sec, d.last_window_sec,
-                                      d.count, d.records, d.last_updated_ms});
+                                      d.count, d.records, d.last_updated_ms, d.writes});
   }
 
   // A placeholder (chunk_start -1) is created so that the row can be locked.
@@ -369,14 +369,14 @@ class SqlStore final : public Store {
     return ListFromSummary(*tiers);
   }
 
-  Result<std::vector<TopicDay>> QueryTopicSummary() override {
+  Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) override {
     std::lock_guard lock(mu_);
     return Collect<TopicDay>(*db_,
                              "SELECT " + std::string(kTopicSummaryColumns) +
-                                 " FROM topic_summary ORDER BY topic, tier, day_sec",
-                             {}, [](const Row& r) {
+                                 " FROM topic_summary WHERE day_sec > ?1 AND day_sec < ?2 ORDER BY topic, tier, day_sec",
+                             {from_sec - 86400, to_sec}, [](const Row& r) {
                                return TopicDay{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
-                                               r.Int(5),  r.Int(6),  r.Int(7), r.Int(8)};
+                                               r.Int(5),  r.Int(6),  r.Int(7), r.Int(8), r.Int(9)};
                              });
   }
 

@@ -110,6 +110,9 @@ struct TopicDay {
   int64_t first_window_sec = 0, last_window_sec = 0;
   int64_t count = 0, records = 0;  // sums over the rows
   int64_t last_updated_ms = 0;     // the latest updated_ms of a row
+  // A change counter, not a function of the rows: it grows with every Apply
+  // that changes the rows (readers compare it to see whether to re-read them).
+  int64_t writes = 0;
   auto operator<=>(const TopicDay&) const = default;
 };
 
@@ -144,8 +147,9 @@ class Store {
   // Reads (all parameterised). Times are window start seconds; ranges [from, to).
   // Every topic and its tiers, from the topic summary (never the window rows).
   virtual Result<std::vector<TopicSummary>> ListTopics() = 0;
-  // The topic summary's rows, ordered by topic, tier, day.
-  virtual Result<std::vector<TopicDay>> QueryTopicSummary() = 0;
+  // The topic summary's rows of the days that hold windows beginning in
+  // [from, to), ordered by topic, tier, day.
+  virtual Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) = 0;
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
   // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.
@@ -163,7 +167,7 @@ class Store {
 };
 
 // The topic summary recomputed from window rows (any order): what the store
-// keeps, ordered by topic, tier, day (tests, the in-memory fake).
+// keeps, ordered by topic, tier, day (tests, the in-memory fake); `writes` 0.
 std::vector<TopicDay> SummarizeWindows(const std::vector<WindowRow>& rows);
 // ListTopics from summary rows ordered by topic, tier, day.
 std::vector<TopicSummary> ListFromSummary(const std::vector<TopicDay>& days);

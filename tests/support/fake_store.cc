@@ -45,10 +45,12 @@ Result<std::vector<store::TopicSummary>> FakeStore::ListTopics() {
   return store::ListFromSummary(store::SummarizeWindows(windows_));
 }
 
-Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary() {
+Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary(int64_t from_sec, int64_t to_sec) {
   std::lock_guard lock(mu_);
   if (auto s = CheckRead(); !s.ok()) return s;
-  return store::SummarizeWindows(windows_);
+  std::vector<store::TopicDay> days = store::SummarizeWindows(windows_);
+  std::erase_if(days, [&](const store::TopicDay& d) { return d.day_sec + 86400 <= from_sec || d.day_sec >= to_sec; });
+  return days;
 }
 
 Result<std::vector<store::WindowRow>> FakeStore::QueryWindows(const std::string& topic,
