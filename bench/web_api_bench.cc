@@ -4,7 +4,9 @@
 // /tmp/chaperone-web-bench-N.db). Up to 1000 topics the store is written
 // through Store::Apply; beyond, topic-0000 is written through Store::Apply and
 // copied by SQL to the other topics (rows and topic summary alike), because
-// Apply would take an hour for 50 M rows.
+// Apply would take an hour for 50 M rows. CHAPERONE_WEB_BENCH_STORE=postgresql
+// runs the same on a throwaway PostgreSQL (tests/support/pg_server.h), filled
+// by the copy at every run.
 //
 //   BM_StoreQueryWindows   the store read alone (7 days × 5 tiers of one topic)
 //   BM_StoreListTopics     the store's topic list (from the topic summary)
@@ -27,6 +29,7 @@
 
 #include "chaperone/latency_sketch.h"
 #include "store/dialect.h"
+#include "support/pg_server.h"
 #include "store/schema.h"
 #include "store/store.h"
 #include "web/api.h"
@@ -54,6 +57,29 @@ const char* const kTiers[] = {"producer", "regional", "replicator", "aggregate",
 std::string DbPath() {
   const char* p = std::getenv("CHAPERONE_WEB_BENCH_DB");
   return p ? p : fmt::format("/tmp/chaperone-web-bench-{}.db", Topics());
+}
+
+bool OnPostgres() {
+  const char* v = std::getenv("CHAPERONE_WEB_BENCH_STORE");
+  return v && std::string(v) == "postgresql";
+}
+
+// The store's URL; on PostgreSQL a throwaway server, started on first use.
+const std::string& StoreUrl() {
+  static const std::string url = []() -> std::string {
+    if (!OnPostgres()) return "sqlite:" + DbPath();
+    static std::unique_ptr<test::PgServer> server;
+    auto started = test::PgServer::Start();
+    if (!started.ok()) {
+      std::fprintf(stderr, "web_api_bench: %s\n", started.status().ToString().c_str());
+      std::exit(1);
+    }
+    server = std::move(*started);
+    auto db = server->CreateDatabase("web_bench");
+    if (!db.ok()) std::exit(1);
+    return *db;
+  }();
+  return url;
 }
 
 std::string TopicName(int i) { return fmt::format("topic-{:04d}", i); }
@@ -140,33 +166,39 @@ Status Fill(store::Store& st, int topics) {
   return flush();
 }
 
-// Copies topic-0000's window rows and topic summary to topic-0001.. (SQLite),
+// Copies topic-0000's window rows and topic summary to topic-0001.. by SQL,
 // 100 topics per transaction; windows_by_begin is built once at the end.
-Status CopyTopics(const std::string& path) {
-  auto db = store::internal::OpenSqlite(path, store::OpenMode::kMustExist);
+Status CopyTopics() {
+  auto db = OnPostgres() ? store::internal::OpenPostgres(StoreUrl())
+                         : store::internal::OpenSqlite(DbPath(), store::OpenMode::kMustExist);
   if (!db.ok()) return db.status();
   std::string windows_rest = std::string(store::internal::kWindowColumns).substr(std::string("topic, ").size());
   std::string summary_rest = std::string(store::internal::kTopicSummaryColumns).substr(std::string("topic, ").size());
   if (Status s = (*db)->Exec("DROP INDEX IF EXISTS windows_by_begin"); !s.ok()) return s;
   for (int from = 1; from < Topics(); from += 100) {
     int to = std::min(Topics(), from + 100);
-    std::string n = fmt::format("WITH RECURSIVE n(i) AS (SELECT {} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {}) ",
-                                from, to);
     for (const auto& [table, rest] : {std::pair{"windows", windows_rest}, std::pair{"topic_summary", summary_rest}}) {
-      Status s = (*db)->Exec(n + "INSERT INTO " + table + " SELECT printf('topic-%04d', i), " + rest + " FROM " +
-                             table + ", n WHERE topic = 'topic-0000'");
-      if (!s.ok()) return s;
+      std::string sql =
+          OnPostgres()
+              ? fmt::format("INSERT INTO {0} SELECT 'topic-' || lpad(i::text, 4, '0'), {1} FROM {0}, "
+                            "generate_series({2}, {3}) AS n(i) WHERE topic = 'topic-0000'",
+                            table, rest, from, to - 1)
+              : fmt::format("WITH RECURSIVE n(i) AS (SELECT {2} UNION ALL SELECT i + 1 FROM n WHERE i + 1 < {3}) "
+                            "INSERT INTO {0} SELECT printf('topic-%04d', i), {1} FROM {0}, n WHERE topic = 'topic-0000'",
+                            table, rest, from, to);
+      if (Status s = (*db)->Exec(sql); !s.ok()) return s;
     }
-    std::fprintf(stderr, "web_api_bench: copied %d/%d topics\n", to, Topics());
+    if (to % 1000 == 0 || to == Topics()) std::fprintf(stderr, "web_api_bench: copied %d/%d topics\n", to, Topics());
   }
-  return (*db)->Exec("CREATE INDEX windows_by_begin ON windows (window_begin_sec)");
+  if (Status s = (*db)->Exec("CREATE INDEX windows_by_begin ON windows (window_begin_sec)"); !s.ok()) return s;
+  return OnPostgres() ? (*db)->Exec("ANALYZE") : Status::Ok();
 }
 
 // The store, filled on first use.
 store::Store& BenchStore() {
   static std::unique_ptr<store::Store> st = [] {
-    std::string path = DbPath();
-    auto opened = store::Store::Open("sqlite:" + path);
+    std::string path = OnPostgres() ? std::string("PostgreSQL") : DbPath();
+    auto opened = store::Store::Open(StoreUrl());
     if (!opened.ok()) {
       std::fprintf(stderr, "web_api_bench: %s\n", opened.status().ToString().c_str());
       std::exit(1);
@@ -175,18 +207,18 @@ store::Store& BenchStore() {
     if (!topics.ok() || topics->size() != static_cast<size_t>(Topics())) {
       std::fprintf(stderr, "web_api_bench: filling %s (once; %lld window rows)\n", path.c_str(),
                    static_cast<long long>(Topics()) * kWindows * 5);
-      bool copy = Topics() > kApplyTopics;
+      bool copy = Topics() > kApplyTopics || OnPostgres();
       if (Status s = Fill(**opened, copy ? 1 : Topics()); !s.ok()) {
         std::fprintf(stderr, "web_api_bench: fill failed: %s\n", s.ToString().c_str());
         std::exit(1);
       }
       if (copy) {
         opened->reset();
-        if (Status s = CopyTopics(path); !s.ok()) {
+        if (Status s = CopyTopics(); !s.ok()) {
           std::fprintf(stderr, "web_api_bench: copy failed: %s\n", s.ToString().c_str());
           std::exit(1);
         }
-        opened = store::Store::Open("sqlite:" + path);
+        opened = store::Store::Open(StoreUrl());
         if (!opened.ok()) std::exit(1);
       }
     }
@@ -282,7 +314,7 @@ BENCHMARK(BM_SeriesApi)->Unit(benchmark::kMillisecond);
 void BM_SeriesHttp(benchmark::State& state) {
   web::WebServerOptions o;
   o.listen = "127.0.0.1:0";
-  o.store_url = "sqlite:" + DbPath();
+  o.store_url = StoreUrl();
   (void)BenchStore();  // filled
   web::WebServer server(o, BenchClock());
   if (Status s = server.Start(); !s.ok()) {
