@@ -106,6 +106,7 @@ class Dialect {
   virtual bool UpsertReturning() const { return true; }  // an upsert may end in RETURNING
   virtual std::string ForUpdate() const { return ""; }   // row lock suffix of a SELECT
   virtual std::string Greatest() const = 0;              // the two-argument max function
+  virtual std::string Least() const = 0;                 // the two-argument min function
   virtual std::string CastInt() const { return "BIGINT"; }
   virtual std::string CastText() const { return "TEXT"; }
   // Column types of the migrations: `{bytes}`, `{text}`, `{key}` (text in a

@@ -6,10 +6,14 @@
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
+#include <map>
 #include <set>
+#include <tuple>
+#include <type_traits>
 #include <unordered_set>
 
 #include "store/latency.h"
+#include "store/schema.h"
 
 namespace chaperone::store::internal {
 
@@ -153,6 +157,10 @@ class Applier {
     WindowState st;
     std::optional<LatencyAccumulator> sketch;  // decoded on first merge
     bool dirty = false;
+    // As stored before this batch (the topic summary adds the difference):
+    // whether the row existed, and its count and records.
+    bool existed = false;
+    int64_t stored_count = 0, stored_records = 0;
   };
   struct CachedPartition {
     PartitionState st;
@@ -164,6 +172,14 @@ class Applier {
     bool dirty = false;
   };
 
+  // Remembers a loaded row as it was stored, for the topic summary. A row
+  // created to be locked (LoadWindow with create) still ends where it begins;
+  // a stored row never does.
+  static void NoteStored(CachedWindow& w) {
+    w.existed = w.st.row.window_end_sec > w.st.row.window_begin_sec;
+    w.stored_count = w.st.row.count;
+    w.stored_records = w.st.row.records;
+  }
   Result<CachedWindow*> Window(const WindowKey& key, bool create, int64_t window_end_sec);
   Result<CachedPartition*> Partition(const PartitionKey& key, bool create);
   Result<CachedChunk*> Chunk(const ChunkKey& key);
@@ -224,6 +240,9 @@ Status Applier::LoadInto(const std::set<K>& keys, L load, std::map<K, Cached>& c
     }
     Cached c;
     if ((*rows)[i]) c.st = std::move(*(*rows)[i]);
+    if constexpr (std::is_same_v<Cached, CachedWindow>) {
+      if ((*rows)[i]) NoteStored(c);
+    }
     cache.emplace(list[i], std::move(c));
   }
   return Status::Ok();
@@ -248,6 +267,7 @@ Result<Applier::CachedWindow*> Applier::Window(const WindowKey& key, bool create
     } else {
       CachedWindow w;
       w.st = std::move(**loaded);
+      NoteStored(w);
       it = windows_.emplace(key, std::move(w)).first;
     }
   }
@@ -641,6 +661,25 @@ Status Applier::Flush() {
     st.row.latency_mean = st.latency_samples > 0 ? st.latency_sum_ms / static_cast<double>(st.latency_samples) : 0;
     st.row.updated_ms = now_ms_;
     if (Status status = txn_.SaveWindow(st); !status.ok()) return status;
+  }
+  // The topic summary, in the same transaction: what the saved rows changed.
+  std::map<std::tuple<std::string, std::string, int64_t>, TopicDay> summary;
+  for (const auto& [key, w] : windows_) {
+    if (!w.dirty) continue;
+    const WindowRow& r = w.st.row;
+    const int64_t day = DayOf(r.window_begin_sec);
+    auto [it, fresh] = summary.try_emplace({r.topic, r.tier, day});
+    TopicDay& d = it->second;
+    if (fresh) d = TopicDay{r.topic, r.tier, day, 0, r.window_begin_sec, r.window_begin_sec, 0, 0, r.updated_ms, 1};
+    d.windows += w.existed ? 0 : 1;
+    d.first_window_sec = std::min(d.first_window_sec, r.window_begin_sec);
+    d.last_window_sec = std::max(d.last_window_sec, r.window_begin_sec);
+    d.count += r.count - w.stored_count;
+    d.records += r.records - w.stored_records;
+    d.last_updated_ms = std::max(d.last_updated_ms, r.updated_ms);
+  }
+  for (const auto& [key, d] : summary) {
+    if (Status s = txn_.AddToSummary(d); !s.ok()) return s;
   }
   for (auto& [key, p] : partitions_) {
     if (!p.dirty) continue;

@@ -117,6 +117,10 @@ class Txn {
   virtual Status SaveWindow(const WindowState& w) = 0;
   virtual Result<std::optional<PartitionState>> LoadPartition(const PartitionKey& key, bool create) = 0;
   virtual Status SavePartition(const PartitionState& p, int64_t now_ms) = 0;
+  // Adds to one topic_summary row (created when missing): `windows`, `count`
+  // `records` and `writes` are added, first/last window and last_updated_ms widen it.
+  // Called after the window rows were saved, in (topic, tier, day) order.
+  virtual Status AddToSummary(const TopicDay& delta) = 0;
   // Chunks and emitters are always written after loading: a backend may insert a
   // placeholder (chunk_start -1, last_seq -1) to lock them.
   virtual Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& key) = 0;

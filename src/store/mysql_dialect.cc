@@ -183,6 +183,7 @@ class MysqlDialect final : public Dialect {
   bool UpsertReturning() const override { return false; }
   std::string ForUpdate() const override { return " FOR UPDATE"; }
   std::string Greatest() const override { return "GREATEST"; }
+  std::string Least() const override { return "LEAST"; }
   std::string CastInt() const override { return "SIGNED"; }
   std::string CastText() const override { return "CHAR"; }
   std::string TableExistsSql() const override {

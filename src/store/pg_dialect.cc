@@ -175,6 +175,7 @@ class PgDialect final : public Dialect {
 
   std::string ForUpdate() const override { return " FOR UPDATE"; }
   std::string Greatest() const override { return "GREATEST"; }
+  std::string Least() const override { return "LEAST"; }
   std::string Type(std::string_view t) const override {
     return t == "bytes" ? "BYTEA" : t == "serial" ? "BIGSERIAL PRIMARY KEY" : "TEXT";
   }

@@ -2,7 +2,7 @@
 
 namespace chaperone::store::internal {
 
-// Version 2 (SCHEMA.md). One logical schema, written once in PostgreSQL's
+// Version 3 (SCHEMA.md). One logical schema, written once in PostgreSQL's
 // spelling, which SQLite reads with the same meaning (BIGINT, SMALLINT ->
 // INTEGER affinity; DOUBLE PRECISION -> REAL). The dialect spells `{text}`,
 // `{key}` (text in a key or an index), `{bytes}` and `{serial}` (the
@@ -10,7 +10,15 @@ namespace chaperone::store::internal {
 // BIGINT with the same bits. Quarantined raw messages are bytes: they may be
 // anything. (SQLite stores made before the dialect layer were created with
 // INTEGER/REAL spellings of the same types.)
+std::string TopicSummaryFrom(const std::string& where) {
+  return std::string("INSERT INTO topic_summary (") + kTopicSummaryColumns + ") SELECT topic, tier, " + kDayOfBegin +
+         ", COUNT(*), MIN(window_begin_sec), MAX(window_begin_sec), SUM(count), SUM(records), MAX(updated_ms), "
+         "COUNT(*) "
+         "FROM windows" + where + " GROUP BY topic, tier, " + kDayOfBegin;
+}
+
 const std::vector<Migration>& Migrations() {
+  static const std::string kBackFill = TopicSummaryFrom("");
   static const std::vector<Migration> kMigrations = {
       {1,
        "windows, partitions, chunks, applied_uuids, emitters, quarantine, consumer_positions, store_meta",
@@ -76,6 +84,18 @@ const std::vector<Migration>& Migrations() {
        {
            "ALTER TABLE emitters ADD COLUMN dropped_observations BIGINT NOT NULL DEFAULT 0",
            "ALTER TABLE emitters ADD COLUMN skipped_offsets BIGINT NOT NULL DEFAULT 0",
+       }},
+      {4,
+       "topic_summary: per topic, tier and day, the number of window rows, the first and last window, the sums of "
+       "count and records, the latest update and a change counter, kept in the same transaction as the window rows; back-filled",
+       {
+           R"sql(CREATE TABLE topic_summary (
+  topic {key} NOT NULL, tier {key} NOT NULL, day_sec BIGINT NOT NULL,
+  windows BIGINT NOT NULL, first_window_sec BIGINT NOT NULL, last_window_sec BIGINT NOT NULL,
+  count BIGINT NOT NULL, records BIGINT NOT NULL, last_updated_ms BIGINT NOT NULL, writes BIGINT NOT NULL,
+  PRIMARY KEY (topic, tier, day_sec)))sql",
+           "CREATE INDEX topic_summary_by_day ON topic_summary (day_sec)",
+           kBackFill.c_str(),
        }},
   };
   return kMigrations;

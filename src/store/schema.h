@@ -4,6 +4,7 @@
 // `schema_migrations`. Never edit a released migration: add the next one.
 #pragma once
 
+#include <cstdint>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -29,6 +30,17 @@ inline constexpr int kWindowColumnCount = 29;
 
 inline constexpr const char* kPartitionColumns =
     "topic, tier, datacenter, cluster, window_begin_sec, partition_id, count, first_offset, last_offset, overlap";
+
+// topic_summary (v4): per topic, tier and day (SCHEMA.md). The day of a window
+// is its begin second rounded down to a multiple of 86400 (DayOf; the same
+// expression in SQL: kDayOfBegin).
+inline constexpr const char* kTopicSummaryColumns =
+    "topic, tier, day_sec, windows, first_window_sec, last_window_sec, count, records, last_updated_ms, writes";
+inline constexpr const char* kDayOfBegin = "(window_begin_sec - ((window_begin_sec % 86400) + 86400) % 86400)";
+inline constexpr int64_t DayOf(int64_t begin_sec) { return begin_sec - ((begin_sec % 86400) + 86400) % 86400; }
+// Recomputes topic_summary rows from the window rows that match a WHERE
+// clause appended to it (the migration's back-fill, retention's partial day).
+std::string TopicSummaryFrom(const std::string& where);
 
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "

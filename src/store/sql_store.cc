@@ -165,7 +165,16 @@ struct Statements {
         save_position(db, "INSERT INTO consumer_positions (group_id, topic, partition_id, next_offset, updated_ms)", 5,
                       "group_id, topic, partition_id",
                       "next_offset = " + db.Greatest() + "(consumer_positions.next_offset, excluded.next_offset), "
-                      "updated_ms = excluded.updated_ms") {
+                      "updated_ms = excluded.updated_ms"),
+        add_summary(db, "INSERT INTO topic_summary (" + std::string(kTopicSummaryColumns) + ")", 10,
+                    "topic, tier, day_sec",
+                    "windows = topic_summary.windows + excluded.windows, first_window_sec = " + db.Least() +
+                        "(topic_summary.first_window_sec, excluded.first_window_sec), last_window_sec = " +
+                        db.Greatest() + "(topic_summary.last_window_sec, excluded.last_window_sec), count = "
+                        "topic_summary.count + excluded.count, records = topic_summary.records + excluded.records, "
+                        "last_updated_ms = " + db.Greatest() +
+                        "(topic_summary.last_updated_ms, excluded.last_updated_ms), writes = topic_summary.writes + "
+                        "excluded.writes") {
     const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
     const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
     const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
@@ -203,7 +212,8 @@ struct Statements {
   std::string select_window, create_window, select_partition, create_partition, select_chunk, create_chunk,
       select_emitter, create_emitter, save_horizon;
   // The writes ApplyBatch defers (SqlTxn): rows of one kind go out together.
-  RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position;
+  RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position,
+      add_summary;
 };
 
 // Writes are deferred (pending_) and sent with the next statements that read,
@@ -251,6 +261,13 @@ class SqlTxn final : public Txn {
     const PartitionRow& r = p.row;
     return Defer(sql_.save_partition, {r.topic, r.tier, r.window_begin_sec, r.datacenter, r.cluster, r.partition,
                                        r.count, r.first_offset, r.last_offset, now_ms, r.overlap});
+  }
+
+  // Deferred like the rows it sums: the engine sends one per (topic, tier,
+  // day) per flush, so a multi-row upsert never names a key twice.
+  Status AddToSummary(const TopicDay& d) override {
+    return Defer(sql_.add_summary, {d.topic, d.tier, d.day_sec, d.windows, d.first_window_sec, d.last_window_sec,
+                                      d.count, d.records, d.last_updated_ms, d.writes});
   }
 
   // A placeholder (chunk_start -1) is created so that the row can be locked.
@@ -512,27 +529,32 @@ class SqlStore final : public Store {
     });
   }
 
+  // One row per topic and tier, aggregated from the summary's days.
   Result<std::vector<TopicSummary>> ListTopics() override {
     return Read([&]() -> Result<std::vector<TopicSummary>> {
-      std::vector<TopicSummary> out;
-      Status s = db_->Run(
-          "SELECT topic, tier, MIN(window_begin_sec), MAX(window_begin_sec), MAX(updated_ms) FROM windows "
+      auto tiers = Collect<TopicDay>(
+          *db_,
+          "SELECT topic, tier, MIN(first_window_sec), MAX(last_window_sec), MAX(last_updated_ms) FROM topic_summary "
           "GROUP BY topic, tier ORDER BY topic, tier",
-          {}, [&](const Row& r) {
-            std::string topic = r.Text(0);
-            if (out.empty() || out.back().topic != topic) {
-              out.push_back({topic, {}, r.Int(2), r.Int(3), r.Int(4)});
-            } else {
-              TopicSummary& t = out.back();
-              t.first_window_sec = std::min(t.first_window_sec, r.Int(2));
-              t.last_window_sec = std::max(t.last_window_sec, r.Int(3));
-              t.last_updated_ms = std::max(t.last_updated_ms, r.Int(4));
-            }
-            out.back().tiers.push_back(r.Text(1));
-            return Status::Ok();
+          {}, [](const Row& r) {
+            return TopicDay{.topic = r.Text(0), .tier = r.Text(1), .first_window_sec = r.Int(2),
+                            .last_window_sec = r.Int(3), .last_updated_ms = r.Int(4)};
           });
-      if (!s.ok()) return s;
-      return out;
+      if (!tiers.ok()) return tiers.status();
+      return ListFromSummary(*tiers);
+    });
+  }
+
+  Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) override {
+    return Read([&]() -> Result<std::vector<TopicDay>> {
+      return Collect<TopicDay>(
+          *db_,
+          "SELECT " + std::string(kTopicSummaryColumns) +
+              " FROM topic_summary WHERE day_sec > ?1 AND day_sec < ?2 ORDER BY topic, tier, day_sec",
+          {from_sec - 86400, to_sec}, [](const Row& r) {
+            return TopicDay{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
+                            r.Int(5),  r.Int(6),  r.Int(7), r.Int(8), r.Int(9)};
+          });
     });
   }
 
@@ -613,6 +635,18 @@ class SqlStore final : public Store {
                                    std::pair{"DELETE FROM quarantine WHERE received_ms < ?1", before_ms},
                                    std::pair{"DELETE FROM emitters WHERE last_seen_ms < ?1", before_ms}}) {
         if (Status s = db_->Run(sql, {v}); !s.ok()) return s;
+      }
+      // The topic summary: days wholly before the horizon go; the day it cuts
+      // is recomputed from the rows that remain (one day of rows).
+      const int64_t day = DayOf(before_sec);
+      if (Status s = db_->Run("DELETE FROM topic_summary WHERE day_sec < ?1", {day}); !s.ok()) return s;
+      if (day < before_sec) {
+        if (Status s = db_->Run("DELETE FROM topic_summary WHERE day_sec = ?1", {day}); !s.ok()) return s;
+        if (Status s = db_->Run(TopicSummaryFrom(" WHERE window_begin_sec >= ?1 AND window_begin_sec < ?2"),
+                                {day, day + 86400});
+            !s.ok()) {
+          return s;
+        }
       }
       return db_->Run(sql_.save_horizon, {std::to_string(before_sec)});
     });

@@ -133,6 +133,7 @@ class SqliteDialect final : public Dialect {
 
   std::string Greatest() const override { return "max"; }
   std::string TableExistsSql() const override { return "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?1"; }
+  std::string Least() const override { return "min"; }
   std::string Type(std::string_view t) const override {
     return t == "bytes" ? "BLOB" : t == "serial" ? "INTEGER PRIMARY KEY AUTOINCREMENT" : "TEXT";
   }

@@ -3,6 +3,7 @@
 // and PostgreSQL (production). Schema and migrations: src/store/SCHEMA.md.
 #pragma once
 
+#include <compare>
 #include <cstdint>
 #include <memory>
 #include <optional>
@@ -103,6 +104,22 @@ struct TopicSummary {
   int64_t last_updated_ms = 0;
 };
 
+// One row of the topic summary (SCHEMA.md, v4): what the window rows of one
+// topic and tier whose windows begin in one UTC day add up to. Kept by
+// Store::Apply and ApplyRetention in the same transaction as the window rows.
+struct TopicDay {
+  std::string topic, tier;
+  int64_t day_sec = 0;  // window_begin_sec rounded down to a multiple of 86400
+  int64_t windows = 0;  // window rows
+  int64_t first_window_sec = 0, last_window_sec = 0;
+  int64_t count = 0, records = 0;  // sums over the rows
+  int64_t last_updated_ms = 0;     // the latest updated_ms of a row
+  // A change counter, not a function of the rows: it grows with every Apply
+  // that changes the rows (readers compare it to see whether to re-read them).
+  int64_t writes = 0;
+  auto operator<=>(const TopicDay&) const = default;
+};
+
 // Whether Store::Open may create a SQLite database. Writers (the collector,
 // `chaperone up`) create it; readers (`chaperone web`) must find it, so that a
 // mistyped path fails at start instead of showing an empty store.
@@ -148,7 +165,11 @@ class Store {
   virtual Result<std::vector<ConsumerPosition>> LoadPositions(const std::string& group, const std::string& topic) = 0;
 
   // Reads (all parameterised). Times are window start seconds; ranges [from, to).
+  // Every topic and its tiers, from the topic summary (never the window rows).
   virtual Result<std::vector<TopicSummary>> ListTopics() = 0;
+  // The topic summary's rows of the days that hold windows beginning in
+  // [from, to), ordered by topic, tier, day.
+  virtual Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) = 0;
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
   // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.
@@ -164,5 +185,11 @@ class Store {
   // are skipped from then on (ApplyStats::expired), so a late redelivery cannot resurrect them.
   virtual Status ApplyRetention(int64_t before_sec) = 0;
 };
+
+// The topic summary recomputed from window rows (any order): what the store
+// keeps, ordered by topic, tier, day (tests, the in-memory fake); `writes` 0.
+std::vector<TopicDay> SummarizeWindows(const std::vector<WindowRow>& rows);
+// ListTopics from summary rows ordered by topic, tier, day.
+std::vector<TopicSummary> ListFromSummary(const std::vector<TopicDay>& days);
 
 }  // namespace chaperone::store

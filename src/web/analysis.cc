@@ -308,6 +308,8 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
   PairSummary p;
   p.source = src.tier;
   p.target = dst.tier;
+  // IsFinal for both tiers, looked up once: final when end * 1000 <= both horizons.
+  const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
   auto a = src.points.begin(), b = dst.points.begin();
   // Walk the union of both tiers' windows in order.
   while (a != src.points.end() || b != dst.points.end()) {
@@ -327,7 +329,7 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
       ++b;
     }
     int64_t end = std::max(s.end_sec, d.end_sec);
-    if (!finality.IsFinal(src.tier, end) || !finality.IsFinal(dst.tier, end)) continue;
+    if (end * 1000 > final_before_ms) continue;
     LossWindow w = Compare(begin, s, d, true);
     ++p.final_windows;
     p.lost += w.lost;

@@ -5,6 +5,8 @@
 
 #include <algorithm>
 #include <exception>
+#include <span>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "common/topic_name.h"
@@ -287,13 +289,23 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
   std::unordered_set<std::string> names;
   for (const auto& s : **summaries) names.insert(s.topic);
   overview_.Retain(names);
+  // The topic summary's days of the range, read now: what changed since the overview cache read it.
+  auto days = (*lease)->QueryTopicSummary(range->from_sec, range->to_sec);
+  if (!days.ok()) return StoreError(res, days.status(), &*lease);
+  std::unordered_map<std::string_view, std::span<const store::TopicDay>> days_of;
+  for (size_t i = 0, j = 0; i < days->size(); i = j) {
+    while (j < days->size() && (*days)[j].topic == (*days)[i].topic) ++j;
+    days_of.emplace((*days)[i].topic, std::span<const store::TopicDay>(days->data() + i, j - i));
+  }
   Status failure;
   auto analyze = [&](const store::TopicSummary& s) -> std::optional<TopicAnalysis> {
     // The summary says whether the topic has any window in the range at all.
     if (s.last_window_sec < range->from_sec || s.first_window_sec >= range->to_sec) {
       return AnalyzeSeries(s, {}, finality, aopts, range->from_sec);
     }
-    auto series = overview_.Get(**lease, s.topic, range->from_sec, range->to_sec);
+    auto d = days_of.find(s.topic);
+    auto series = overview_.Get(**lease, s.topic, range->from_sec, range->to_sec,
+                                d == days_of.end() ? std::span<const store::TopicDay>() : d->second);
     if (!series.ok()) {
       failure = series.status();
       return std::nullopt;

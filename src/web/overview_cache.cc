@@ -1,6 +1,7 @@
 #include "web/overview_cache.h"
 
 #include <algorithm>
+#include <tuple>
 
 namespace chaperone::web {
 
@@ -24,7 +25,8 @@ void OverviewCache::Retain(const std::unordered_set<std::string>& keep) {
 
 Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(store::Store& store,
                                                                             const std::string& topic, int64_t from_sec,
-                                                                            int64_t to_sec) {
+                                                                            int64_t to_sec,
+                                                                            std::span<const store::TopicDay> days) {
   if (to_sec - from_sec > opts_.max_range_sec) {
     auto rows = store.QueryWindows(topic, std::nullopt, from_sec, to_sec);
     if (!rows.ok()) return rows.status();
@@ -49,29 +51,93 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
     e.from_sec = from_sec;
     e.to_sec = to_sec;
     e.full_read_ns = now_ns;
+    e.days.assign(days.begin(), days.end());
     auto result = e.series;
     entries_[topic] = std::move(e);
     return result;
   }
 
   Entry& e = it->second;
+  // The days whose summary changed since the last read (a row added, gone or
+  // different, its change counter included), and whether a window begins
+  // where the last read did not reach.
+  std::vector<int64_t> changed;
+  bool beyond = false;
+  {
+    auto key = [](const store::TopicDay& d) { return std::tie(d.tier, d.day_sec); };
+    auto a = e.days.begin();
+    auto b = days.begin();
+    while (a != e.days.end() || b != days.end()) {
+      if (b == days.end() || (a != e.days.end() && key(*a) < key(*b))) {
+        changed.push_back((a++)->day_sec);
+      } else if (a == e.days.end() || key(*b) < key(*a)) {
+        changed.push_back((b++)->day_sec);
+      } else {
+        if (*a != *b) changed.push_back(b->day_sec);
+        ++a, ++b;
+      }
+    }
+    for (const auto& d : days) beyond = beyond || d.last_window_sec >= e.to_sec;
+  }
+  if (changed.empty() && !beyond) {
+    // Nothing changed and nothing new came into the range: the series as it
+    // was, cut to the range (shared as it is when no point left it).
+    e.from_sec = from_sec;
+    e.to_sec = to_sec;
+    bool inside = std::all_of(e.series->begin(), e.series->end(), [&](const Series& s) {
+      return s.points.empty() || (s.points.front().window_begin_sec >= from_sec && s.points.back().window_begin_sec < to_sec);
+    });
+    if (inside) return e.series;
+    auto same = std::make_shared<SeriesList>();
+    for (const auto& old : *e.series) {
+      Series kept{old.tier, old.datacenter, {}};
+      for (const auto& p : old.points) {
+        if (p.window_begin_sec >= from_sec && p.window_begin_sec < to_sec) kept.points.push_back(p);
+      }
+      if (!kept.points.empty()) same->push_back(std::move(kept));
+    }
+    e.series = std::move(same);
+    return e.series;
+  }
   // Re-read from `cut` on: the recent windows, anything new since the last
-  // read, and always the newest window of every tier (it may still be filling).
+  // read, and always the newest window of every tier (it may still be filling);
+  // and each changed day that ends before `cut`.
   int64_t cut = std::min(e.to_sec, to_sec - opts_.recent_sec);
   for (const auto& s : *e.series) {
     if (!s.points.empty()) cut = std::min(cut, s.points.back().window_begin_sec);
   }
   cut = std::max(cut, from_sec);
-  auto rows = store.QueryWindows(topic, std::nullopt, cut, to_sec);
-  if (!rows.ok()) return rows.status();
-  rows_read_ += static_cast<int64_t>(rows->size());
-  std::vector<Series> fresh = BuildSeries(*rows, /*by_datacenter=*/false, order_);
+  std::vector<std::pair<int64_t, int64_t>> spans;  // [begin, end), ascending, disjoint
+  std::sort(changed.begin(), changed.end());
+  changed.erase(std::unique(changed.begin(), changed.end()), changed.end());
+  for (int64_t day : changed) {
+    // A change in the day of `cut` may be older than `cut`: the full refresh
+    // reads it (re-reading that whole day with every change would cost more
+    // than the recent windows do).
+    if (day + 86400 > cut) continue;
+    int64_t begin = std::max(day, from_sec), end = day + 86400;
+    if (begin < end) spans.emplace_back(begin, end);
+  }
+  spans.emplace_back(cut, to_sec);
+  std::vector<store::WindowRow> read;
+  for (const auto& [begin, end] : spans) {
+    auto rows = store.QueryWindows(topic, std::nullopt, begin, end);
+    if (!rows.ok()) return rows.status();
+    rows_read_ += static_cast<int64_t>(rows->size());
+    read.insert(read.end(), std::make_move_iterator(rows->begin()), std::make_move_iterator(rows->end()));
+  }
+  std::vector<Series> fresh = BuildSeries(read, /*by_datacenter=*/false, order_);
+  auto reread = [&](int64_t w) {
+    return std::any_of(spans.begin(), spans.end(), [&](const auto& sp) { return sp.first <= w && w < sp.second; });
+  };
 
   auto next = std::make_shared<SeriesList>();
   for (const auto& old : *e.series) {
     Series kept{old.tier, old.datacenter, {}};
     for (const auto& p : old.points) {
-      if (p.window_begin_sec >= from_sec && p.window_begin_sec < cut) kept.points.push_back(p);
+      if (p.window_begin_sec >= from_sec && p.window_begin_sec < cut && !reread(p.window_begin_sec)) {
+        kept.points.push_back(p);
+      }
     }
     next->push_back(std::move(kept));
   }
@@ -82,6 +148,11 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
     } else {
       same->points.insert(same->points.end(), std::make_move_iterator(f.points.begin()),
                           std::make_move_iterator(f.points.end()));
+      if (spans.size() > 1) {  // re-read days lie between kept points
+        std::sort(same->points.begin(), same->points.end(), [](const MergedWindow& a, const MergedWindow& b) {
+          return a.window_begin_sec < b.window_begin_sec;
+        });
+      }
     }
   }
   std::erase_if(*next, [](const Series& s) { return s.points.empty(); });
@@ -89,6 +160,7 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
   e.series = std::move(next);
   e.from_sec = from_sec;
   e.to_sec = to_sec;
+  e.days.assign(days.begin(), days.end());
   return e.series;
 }
 

@@ -3,11 +3,15 @@
 // that day. Instead, each refresh re-reads only the recent windows (those that
 // are still filling up or closing) and reuses the older, merged ones; a full
 // re-read every `full_refresh_sec` picks up late changes to older windows.
+// The store's topic summary (its days of the range, with their change counter)
+// says when nothing changed: then nothing is read at all; and a change in a
+// day wholly before the recent windows is re-read at once.
 #pragma once
 
 #include <cstdint>
 #include <memory>
 #include <mutex>
+#include <span>
 #include <string>
 #include <unordered_map>
 #include <unordered_set>
@@ -36,8 +40,10 @@ class OverviewCache {
   // The per-tier series (BuildSeries without datacenters) of `topic` over
   // windows beginning in [from, to). Ranges longer than max_range_sec are read
   // in full and not kept.
+  // `days`: the topic's rows of QueryTopicSummary(from, to), read with this
+  // request (ordered by tier, day).
   Result<std::shared_ptr<const SeriesList>> Get(store::Store& store, const std::string& topic, int64_t from_sec,
-                                                int64_t to_sec);
+                                                int64_t to_sec, std::span<const store::TopicDay> days);
   // Forgets topics not in `keep` (deleted by retention, or gone from the listing).
   void Retain(const std::unordered_set<std::string>& keep);
 
@@ -49,6 +55,7 @@ class OverviewCache {
     std::shared_ptr<const SeriesList> series;
     int64_t from_sec = 0, to_sec = 0;  // the range it holds
     int64_t full_read_ns = 0;          // monotonic time of the last full read
+    std::vector<store::TopicDay> days;  // the topic summary's days when it was read
   };
 
   const Clock& clock_;

@@ -2,7 +2,7 @@
 # `chaperone store check` and `chaperone store migrate` as an operator runs
 # them on SQLite (the store suite covers InspectSchema on PostgreSQL and
 # MariaDB): check changes nothing and says what is pending, migrate brings an
-# older store (a genuine version-2 file, made by dropping what version 3 added)
+# older store (a genuine version-2 file, made by dropping what versions 3 and 4 added)
 # to this binary's version, a store newer than the binary is refused, bad
 # URLs and config are exit 2, passwords are never printed.
 set -euo pipefail
@@ -43,6 +43,7 @@ c = sqlite3.connect(sys.argv[1])
 c.execute("DELETE FROM schema_migrations WHERE version >= 3")
 c.execute("ALTER TABLE emitters DROP COLUMN dropped_observations")
 c.execute("ALTER TABLE emitters DROP COLUMN skipped_offsets")
+c.execute("DROP TABLE topic_summary")
 c.commit()
 PY
 run 1 check --store "sqlite:$db"
@@ -58,8 +59,10 @@ run 0 migrate --config "$dir/chaperone.yaml"
 has "migrated from version 2 to $latest" out
 python3 - "$db" <<'PY'
 import sqlite3, sys
-cols = [r[1] for r in sqlite3.connect(sys.argv[1]).execute("PRAGMA table_info(emitters)")]
+c = sqlite3.connect(sys.argv[1])
+cols = [r[1] for r in c.execute("PRAGMA table_info(emitters)")]
 assert "skipped_offsets" in cols and "dropped_observations" in cols, cols
+assert c.execute("SELECT count(*) FROM sqlite_master WHERE name = 'topic_summary'").fetchone()[0] == 1
 PY
 run 0 check --config "$dir/chaperone.yaml"
 

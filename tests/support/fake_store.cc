@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <map>
-#include <set>
 
 namespace chaperone::testing {
 
@@ -43,26 +42,15 @@ void FakeStore::Clear() {
 Result<std::vector<store::TopicSummary>> FakeStore::ListTopics() {
   std::lock_guard lock(mu_);
   if (auto s = CheckRead(); !s.ok()) return s;
-  std::map<std::string, store::TopicSummary> by_topic;
-  std::map<std::string, std::set<std::string>> tiers;
-  for (const auto& r : windows_) {
-    auto [it, fresh] = by_topic.try_emplace(r.topic);
-    store::TopicSummary& t = it->second;
-    if (fresh) {
-      t.topic = r.topic;
-      t.first_window_sec = t.last_window_sec = r.window_begin_sec;
-    }
-    t.first_window_sec = std::min(t.first_window_sec, r.window_begin_sec);
-    t.last_window_sec = std::max(t.last_window_sec, r.window_begin_sec);
-    t.last_updated_ms = std::max(t.last_updated_ms, r.updated_ms);
-    tiers[r.topic].insert(r.tier);
-  }
-  std::vector<store::TopicSummary> out;
-  for (auto& [name, t] : by_topic) {
-    t.tiers.assign(tiers[name].begin(), tiers[name].end());
-    out.push_back(std::move(t));
-  }
-  return out;
+  return store::ListFromSummary(store::SummarizeWindows(windows_));
+}
+
+Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary(int64_t from_sec, int64_t to_sec) {
+  std::lock_guard lock(mu_);
+  if (auto s = CheckRead(); !s.ok()) return s;
+  std::vector<store::TopicDay> days = store::SummarizeWindows(windows_);
+  std::erase_if(days, [&](const store::TopicDay& d) { return d.day_sec + 86400 <= from_sec || d.day_sec >= to_sec; });
+  return days;
 }
 
 Result<std::vector<store::WindowRow>> FakeStore::QueryWindows(const std::string& topic,

@@ -8,9 +8,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <limits>
+#include <ostream>
 #include <thread>
 
 #include "chaperone/audit_record.h"
+#include "common/store_url.h"
+#include "store/dialect.h"
 #include "store/store.h"
 #include "support/mariadb_server.h"
 #include "support/pg_server.h"
@@ -18,6 +22,13 @@
 #include "chaperone/latency_sketch.h"
 
 namespace chaperone::store {
+
+inline void PrintTo(const TopicDay& d, std::ostream* os) {
+  *os << d.topic << "/" << d.tier << "@" << d.day_sec << " windows=" << d.windows << " [" << d.first_window_sec
+      << ", " << d.last_window_sec << "] count=" << d.count << " records=" << d.records
+      << " updated=" << d.last_updated_ms;
+}
+
 namespace {
 
 constexpr int64_t kW = 1795303800;  // a window start
@@ -97,6 +108,50 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
     EXPECT_TRUE(rows.ok()) << rows.status().ToString();
     EXPECT_EQ(rows->size(), 1u);
     return rows->empty() ? WindowRow{} : rows->front();
+  }
+
+  // The topic summary equals a recomputation from the window rows, and
+  // ListTopics is what the summary says.
+  void ExpectSummaryExact(const std::string& when) {
+    SCOPED_TRACE(when);
+    auto rows = store_->QueryAllWindows(std::numeric_limits<int64_t>::min() / 2,
+                                        std::numeric_limits<int64_t>::max() / 2);
+    ASSERT_TRUE(rows.ok()) << rows.status().ToString();
+    auto summary = AllDays();
+    ASSERT_TRUE(summary.ok()) << summary.status().ToString();
+    std::vector<TopicDay> expected = SummarizeWindows(*rows);
+    EXPECT_EQ(WithoutWrites(*summary), expected);
+    auto topics = store_->ListTopics();
+    ASSERT_TRUE(topics.ok()) << topics.status().ToString();
+    std::vector<TopicSummary> listed = ListFromSummary(expected);
+    ASSERT_EQ(topics->size(), listed.size());
+    for (size_t i = 0; i < listed.size(); ++i) {
+      EXPECT_EQ((*topics)[i].topic, listed[i].topic);
+      EXPECT_EQ((*topics)[i].tiers, listed[i].tiers);
+      EXPECT_EQ((*topics)[i].first_window_sec, listed[i].first_window_sec);
+      EXPECT_EQ((*topics)[i].last_window_sec, listed[i].last_window_sec);
+      EXPECT_EQ((*topics)[i].last_updated_ms, listed[i].last_updated_ms);
+    }
+  }
+
+  Result<std::vector<TopicDay>> AllDays() {
+    return store_->QueryTopicSummary(std::numeric_limits<int64_t>::min() / 2, std::numeric_limits<int64_t>::max() / 2);
+  }
+  static std::vector<TopicDay> WithoutWrites(std::vector<TopicDay> days) {
+    for (auto& d : days) d.writes = 0;
+    return days;
+  }
+
+  // Statements on the store's database, beside the store (to make an older schema).
+  void ExecRaw(const std::vector<std::string>& statements) {
+    auto url = common::ParseStoreUrl(url_);
+    ASSERT_TRUE(url.ok()) << url.status().ToString();
+    using Kind = common::StoreUrl::Kind;
+    auto db = url->kind == Kind::kPostgres ? internal::OpenPostgres(url_)
+              : url->kind == Kind::kMysql  ? internal::OpenMysql(url_)
+                                           : internal::OpenSqlite(url->sqlite_path, OpenMode::kMustExist);
+    ASSERT_TRUE(db.ok()) << db.status().ToString();
+    for (const auto& sql : statements) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
   }
 
   std::string dir_, url_;
@@ -634,6 +689,99 @@ TEST_P(StoreSuite, RetentionDeletesOldWindowsAndSkipsLateRedeliveries) {
   EXPECT_EQ(Apply({In(Count("newer", 1))}).expired, 1);
 }
 
+// The topic summary (SCHEMA.md, v4) stays equal to the window rows through
+// new windows, sums, replays, fencing, duplicates and retention.
+TEST_P(StoreSuite, TheTopicSummaryEqualsTheWindowRowsThroughEveryPath) {
+  int64_t now = kNow;
+  auto apply = [&](const std::vector<Incoming>& batch) {
+    now += 1000;
+    auto r = store_->Apply(batch, {}, now);
+    EXPECT_TRUE(r.ok()) << r.status().ToString();
+    return r.ok() ? *r : ApplyStats{};
+  };
+  const int64_t day = kW - (kW % 86400);  // kW is 23:30 of its day
+  ASSERT_EQ(kW - day, 84600);
+  auto chunked = [](const std::string& uuid, const std::string& flush, int64_t chunk_start, int64_t count,
+                    int64_t begin, const std::string& topic = "orders", const std::string& tier = "regional") {
+    AuditRecord r = Count(uuid, count, begin, topic, tier);
+    r.flush_id = flush;
+    r.partitions = {{0, count, chunk_start, chunk_start + count - 1, chunk_start, 7, 2'000'000}};
+    return r;
+  };
+  AuditRecord other_dc = Count("dc2", 4, kW, "orders", "aggregate");
+  other_dc.datacenter = "dc2";
+  // Windows on three days, two topics, two tiers, two datacenters.
+  apply({In(chunked("a1", "f1", 0, 10, kW - 86400)), In(chunked("a2", "f1", 0, 20, kW)),
+         In(chunked("a3", "f1", 0, 30, kW + 600)), In(chunked("a4", "f1", 0, 40, kW + 1800)),
+         In(Count("b1", 5, kW, "orders", "aggregate")), In(other_dc), In(Count("c1", 3, kW + 2400, "payments")),
+         In(Count("c2", 1, kW - 86400 + 600, "payments", "producer"))});
+  ExpectSummaryExact("first apply");
+  // More into existing windows, a new one, and a duplicate.
+  apply({In(Count("b2", 6, kW, "orders", "aggregate")), In(Count("b3", 2, kW + 1200, "orders", "aggregate")),
+         In(Count("b1", 5, kW, "orders", "aggregate"))});
+  ExpectSummaryExact("sums and a duplicate");
+  // A replay of chunk 0 reaches only the first two windows: the other two are taken back to 0.
+  auto before_replay = AllDays();
+  ApplyStats replay = apply({In(chunked("r1", "f2", 0, 11, kW - 86400)), In(chunked("r2", "f2", 0, 22, kW))});
+  EXPECT_EQ(replay.replayed, 1);
+  ExpectSummaryExact("replay");
+  auto after_replay = AllDays();
+  ASSERT_TRUE(before_replay.ok() && after_replay.ok());
+  ASSERT_EQ(after_replay->size(), before_replay->size());
+  for (size_t i = 0; i < after_replay->size(); ++i) {
+    const TopicDay &a = (*after_replay)[i], &b = (*before_replay)[i];
+    // The change counter grows for every day the replay changed (orders/regional).
+    EXPECT_EQ(a.writes > b.writes, a.topic == "orders" && a.tier == "regional") << a.tier << "@" << a.day_sec;
+  }
+  // A stale owner's chunk is fenced: nothing changes.
+  AuditRecord stale = chunked("z1", "fz", 0, 99, kW + 600);
+  stale.partitions[0].generation = 5;
+  stale.partitions[0].assigned_ms = 1'000'000;
+  auto unchanged = AllDays();
+  ASSERT_TRUE(unchanged.ok());
+  EXPECT_EQ(apply({In(stale)}).fenced, 1);
+  ExpectSummaryExact("fenced");
+  EXPECT_EQ(*AllDays(), *unchanged);  // nothing changed: not even the change counter
+  // The next chunk makes the replay final; then retention cuts kW's day at kW + 600.
+  apply({In(chunked("n1", "f3", 33, 7, kW + 2400))});
+  ExpectSummaryExact("next chunk");
+  ASSERT_TRUE(store_->ApplyRetention(kW + 600).ok());
+  ExpectSummaryExact("retention inside a day");
+  auto days = AllDays();
+  ASSERT_TRUE(days.ok());
+  for (const auto& d : *days) EXPECT_GE(d.first_window_sec, kW + 600) << d.topic << "/" << d.tier;
+  // Retention on a day boundary, then a new window after it.
+  ASSERT_TRUE(store_->ApplyRetention(day + 86400).ok());
+  ExpectSummaryExact("retention on a day boundary");
+  apply({In(Count("d1", 8, kW + 3000, "payments"))});
+  ExpectSummaryExact("after retention");
+  ASSERT_TRUE(store_->ApplyRetention(kW + 86400 * 2).ok());
+  ExpectSummaryExact("everything deleted");
+  EXPECT_TRUE(AllDays()->empty());
+  EXPECT_TRUE(store_->ListTopics()->empty());
+}
+
+// A store made before the summary (version 3) gets it back-filled from its rows.
+TEST_P(StoreSuite, MigrationFourBackFillsTheSummaryFromTheWindowRows) {
+  Apply({In(Count("a", 5, kW - 86400)), In(Count("b", 7)), In(Count("c", 9, kW + 1800, "orders", "aggregate")),
+         In(Count("d", 2, kW, "payments"))});
+  auto before = AllDays();
+  ASSERT_TRUE(before.ok());
+  ASSERT_EQ(before->size(), 4u);
+  store_.reset();
+  ExecRaw({"DROP TABLE topic_summary", "DELETE FROM schema_migrations WHERE version = 4"});
+  auto reopened = Store::Open(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(*reopened);
+  EXPECT_EQ(store_->schema_version(), 4);
+  auto after = AllDays();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(WithoutWrites(*after), WithoutWrites(*before));
+  ExpectSummaryExact("back-filled");
+  Apply({In(Count("e", 1, kW + 600))});
+  ExpectSummaryExact("applied after the back-fill");
+}
+
 TEST_P(StoreSuite, HostileNamesAreStoredAndReadBackVerbatim) {
   const std::vector<std::string> names = {
       "'; DROP TABLE windows; --", "x\" OR \"1\"=\"1", "Robert'); DELETE FROM applied_uuids;--",
@@ -749,6 +897,7 @@ TEST_P(StoreSuite, ConcurrentWritersAddUpExactly) {
   ASSERT_EQ(e->size(), 1u);
   EXPECT_EQ((*e)[0].last_seq, kBatches * kPerBatch - 1);
   EXPECT_EQ((*e)[0].missing_records, 0);  // each seq arrived twice (two uuids); no gap remains
+  ExpectSummaryExact("two writers");
 }
 
 // Two collectors given the same records at once (a redelivery racing its
@@ -786,6 +935,7 @@ TEST_P(StoreSuite, ConcurrentWritersOfTheSameRecordsApplyEachOnce) {
   int64_t total = 0;
   for (const auto& w : *rows) total += w.count;
   EXPECT_EQ(total, kBatches * kPerBatch);
+  ExpectSummaryExact("two writers of the same records");
 }
 
 }  // namespace

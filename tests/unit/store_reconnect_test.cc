@@ -70,6 +70,7 @@ class LosableDialect final : public Dialect {
     inner_->Rollback();
   }
   std::string Greatest() const override { return inner_->Greatest(); }
+  std::string Least() const override { return inner_->Least(); }
   std::string Type(std::string_view t) const override { return inner_->Type(t); }
 
  private:

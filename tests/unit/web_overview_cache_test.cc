@@ -43,8 +43,15 @@ class OverviewCacheTest : public ::testing::Test {
     }
   }
 
+  // The topic summary's days of the range, as the overview reads them with each request.
+  std::vector<store::TopicDay> Days(int64_t from, int64_t to) {
+    auto days = store_.QueryTopicSummary(from, to);
+    EXPECT_TRUE(days.ok()) << days.status().ToString();
+    return days.ok() ? *days : std::vector<store::TopicDay>();
+  }
+
   std::shared_ptr<const OverviewCache::SeriesList> Get(int64_t from, int64_t to) {
-    auto r = cache_.Get(store_, "orders", from, to);
+    auto r = cache_.Get(store_, "orders", from, to, Days(from, to));
     EXPECT_TRUE(r.ok()) << r.status().ToString();
     return r.ok() ? *r : nullptr;
   }
@@ -91,9 +98,9 @@ TEST_F(OverviewCacheTest, RecentChangesShowAtOnceOlderOnesAfterTheFullRefresh) {
 
 TEST_F(OverviewCacheTest, TheNewestWindowOfEachTierIsAlwaysReRead) {
   OverviewCache daily(clock_, OverviewCacheOptions{0, 300, 30 * kDay}, TierOrder());  // recent_sec 0
-  ASSERT_TRUE(daily.Get(store_, "orders", kFrom, kTo).ok());
+  ASSERT_TRUE(daily.Get(store_, "orders", kFrom, kTo, Days(kFrom, kTo)).ok());
   store_.AddWindow(Row("regional", kTo - 600, 1));
-  auto s = daily.Get(store_, "orders", kFrom, kTo);
+  auto s = daily.Get(store_, "orders", kFrom, kTo, Days(kFrom, kTo));
   ASSERT_TRUE(s.ok());
   EXPECT_EQ(CountAt(**s, "regional", kTo - 600), 11);
 }
@@ -111,12 +118,42 @@ TEST_F(OverviewCacheTest, EarlierOrLongerRangesAreReadInFull) {
   EXPECT_LT(cache_.rows_read() - before - 288, 20);  // the cached entry is still there
 }
 
+// The store's topic summary says nothing changed: nothing is read, and the
+// answer is what a full read would give.
+TEST_F(OverviewCacheTest, AnUnchangedTopicIsNotReReadAndAChangeInAnEarlierDayIsReadAtOnce) {
+  Get(kFrom, kTo + 600);  // every window of the store
+  int64_t before = cache_.rows_read();
+  clock_.AdvanceMs(60'000);
+  const int64_t from = kFrom + 60, to = kTo + 660;  // no window came into the range, one left it
+  auto s = Get(from, to);
+  EXPECT_EQ(cache_.rows_read(), before);
+  OverviewCache fresh(clock_, OverviewCacheOptions{3600, 300, 2 * kDay}, TierOrder());
+  auto full = fresh.Get(store_, "orders", from, to, Days(from, to));
+  ASSERT_TRUE(full.ok());
+  ASSERT_EQ(s->size(), (*full)->size());
+  for (size_t i = 0; i < s->size(); ++i) {
+    EXPECT_EQ((*s)[i].tier, (**full)[i].tier);
+    ASSERT_EQ((*s)[i].points.size(), (**full)[i].points.size());
+    for (size_t j = 0; j < (*s)[i].points.size(); ++j) {
+      EXPECT_EQ((*s)[i].points[j].window_begin_sec, (**full)[i].points[j].window_begin_sec);
+      EXPECT_EQ((*s)[i].points[j].count, (**full)[i].points[j].count);
+    }
+  }
+  // A late record in the earlier day (hours before the recent windows) shows at once.
+  store_.AddWindow(Row("regional", kFrom + 600, 4));
+  s = Get(from, to);
+  EXPECT_EQ(CountAt(*s, "regional", kFrom + 600), 14);
+  EXPECT_EQ(CountAt(*s, "regional", kFrom + 1200), 10);
+  EXPECT_EQ(CountAt(*s, "producer", kFrom + 600), 10);
+  EXPECT_LT(cache_.rows_read() - before, 288);  // that day and the recent windows, not the whole range
+}
+
 TEST_F(OverviewCacheTest, RetainForgetsOtherTopicsAndErrorsPassThrough) {
   Get(kFrom, kTo);
   cache_.Retain({"payments"});
   EXPECT_EQ(cache_.topics(), 0u);
   store_.FailReads(Status::Unavailable("gone"));
-  auto r = cache_.Get(store_, "orders", kFrom, kTo);
+  auto r = cache_.Get(store_, "orders", kFrom, kTo, {});
   ASSERT_FALSE(r.ok());
   EXPECT_EQ(r.status().code(), Status::Code::kUnavailable);
 }
