@@ -4,6 +4,7 @@
 #include <map>
 #include <tuple>
 
+#include "common/secrets.h"
 #include "common/store_url.h"
 #include "store/dialect.h"
 #include "store/schema.h"
@@ -20,11 +21,31 @@ Result<std::unique_ptr<internal::Dialect>> OpenDialect(const std::string& url, O
                                          : internal::OpenSqlite(parsed->sqlite_path, mode);
 }
 
+// Whether the database holds the schema's bookkeeping table (changes nothing).
+Result<bool> HasSchema(internal::Dialect& db) {
+  bool has_table = false;
+  Status s = db.Run(db.TableExistsSql(), {std::string("schema_migrations")}, [&](const internal::Row&) {
+    has_table = true;
+    return Status::Ok();
+  });
+  if (!s.ok()) return s;
+  return has_table;
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
   auto dialect = OpenDialect(url, mode);
   if (!dialect.ok()) return dialect.status();
+  if (mode == OpenMode::kMustExist && url != ":memory:" && url != "sqlite::memory:") {
+    // A reader never creates a store, not even in an existing empty file or
+    // database: a mistyped database name would show a healthy, empty dashboard.
+    auto has = HasSchema(**dialect);
+    if (!has.ok()) return has.status();
+    if (!*has)
+      return Status::NotFound("store: " + common::RedactUrl(url) +
+                              " holds no Chaperone store (no schema_migrations table; the collector creates it)");
+  }
   return internal::OpenSqlStore(std::move(*dialect));
 }
 
@@ -35,16 +56,9 @@ Result<SchemaState> Store::InspectSchema(const std::string& url) {
   SchemaState st;
   st.backend = db.name();
   st.latest = internal::LatestSchemaVersion();
-  bool has_table = false;
-  if (Status s = db.Run(db.TableExistsSql(), {std::string("schema_migrations")},
-                        [&](const internal::Row&) {
-                          has_table = true;
-                          return Status::Ok();
-                        });
-      !s.ok()) {
-    return s;
-  }
-  if (has_table) {
+  auto has_table = HasSchema(db);
+  if (!has_table.ok()) return has_table.status();
+  if (*has_table) {
     Status s = db.Run("SELECT version, applied_ms, description FROM schema_migrations ORDER BY version", {},
                       [&](const internal::Row& r) {
                         SchemaMigration m;

@@ -145,8 +145,9 @@ class Store {
   // "sqlite:PATH", a plain path (SQLite), "postgresql://..." / "postgres://...", or
   // "mysql://user:pass@host:port/db" (MySQL/MariaDB).
   // Creates or migrates the schema to the current version. With kMustExist a
-  // SQLite file (or its directory) that does not exist is NotFound, naming
-  // the path, and nothing is created (":memory:" is always opened).
+  // SQLite file (or its directory) that does not exist, or a file or database
+  // without the schema (empty), is NotFound, naming it, and nothing is created
+  // (":memory:" is always opened); an older schema is migrated.
   static Result<std::unique_ptr<Store>> Open(const std::string& url, OpenMode mode = OpenMode::kCreate);
   // Reads the schema's state and changes nothing: not even a SQLite file is
   // created (NotFound, naming the path), and no migration runs.

@@ -8,11 +8,13 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <limits>
 #include <ostream>
 #include <thread>
 
 #include "chaperone/audit_record.h"
+#include "common/secrets.h"
 #include "common/store_url.h"
 #include "store/dialect.h"
 #include "store/store.h"
@@ -187,6 +189,32 @@ TEST_P(StoreSuite, InspectingTheSchemaShowsEveryMigrationAppliedAndChangesNothin
   ASSERT_TRUE(again.ok()) << again.status().ToString();
   EXPECT_EQ(again->current, st->current);
   EXPECT_EQ(One().count, 5);
+}
+
+// A reader (kMustExist) never creates a store, not even in an empty database
+// or an existing empty file: it fails naming it, and nothing is created there.
+TEST_P(StoreSuite, AReaderFindsNoStoreInAnEmptyDatabaseAndCreatesNothing) {
+  std::string empty;
+  if (GetParam() == "sqlite") {
+    empty = "sqlite:" + dir_ + "/empty.db";
+    std::ofstream(dir_ + "/empty.db").flush();  // an existing, empty file
+  } else {
+    auto url = GetParam() == "mysql" ? test::FreshMariaDbDatabase() : test::FreshPgDatabase();
+    ASSERT_TRUE(url.ok()) << url.status().ToString();
+    empty = *url;
+  }
+  auto reader = Store::Open(empty, OpenMode::kMustExist);
+  ASSERT_FALSE(reader.ok());
+  EXPECT_EQ(reader.status().code(), Status::Code::kNotFound) << reader.status().ToString();
+  EXPECT_NE(reader.status().message().find("holds no Chaperone store"), std::string::npos) << reader.status().message();
+  EXPECT_NE(reader.status().message().find(common::RedactUrl(empty)), std::string::npos) << reader.status().message();
+  auto st = Store::InspectSchema(empty);
+  ASSERT_TRUE(st.ok()) << st.status().ToString();
+  EXPECT_EQ(st->current, 0) << "the reader created a schema";
+  // The store a writer made opens for a reader.
+  auto existing = Store::Open(url_, OpenMode::kMustExist);
+  ASSERT_TRUE(existing.ok()) << existing.status().ToString();
+  EXPECT_EQ((*existing)->schema_version(), store_->schema_version());
 }
 
 TEST_P(StoreSuite, RecordSentTwiceIsAppliedOnce) {
