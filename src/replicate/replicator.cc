@@ -23,6 +23,7 @@
 #include "lib/kafka/librdkafka_consumer.h"
 #include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
+#include "pipeline/loop_health.h"
 #include "pipeline/consumer_defaults.h"
 #include "pipeline/subscription.h"
 #include "replicate/checkpoint.h"
@@ -795,37 +796,28 @@ std::string Replicator::Impl::PrometheusMetrics() {
 http::HealthVerdict Replicator::Impl::Health() {
   const int64_t now = clock_.NowMs();
   std::lock_guard lock(mu_);
-  const int64_t budget = 3 * opts_.flush_interval.count() + opts_.send_timeout.count();
   const auto& st = loop_status_;
-  bool stuck = st.last_flush_ms > 0 && !st.last_flush_ok && now - st.last_good_flush_ms > budget;
+  const pipeline::LoopHealth loop = pipeline::JudgeLoop(st, now, opts_.flush_interval, opts_.send_timeout);
   std::vector<std::string> waiting = have_sync_report_ ? TopicSyncProblems(sync_report_) : std::vector<std::string>{};
   bool running = running_.load();
   http::HealthVerdict v;
-  v.state = !running || stuck ? http::HealthVerdict::State::kFailing
+  v.state = !running || loop.stuck ? http::HealthVerdict::State::kFailing
             : (!waiting.empty() || !sync_error_.empty()) ? http::HealthVerdict::State::kDegraded
                                                           : http::HealthVerdict::State::kOk;
-  v.status = !running ? "stopped" : stuck ? "failing" : v.state == http::HealthVerdict::State::kDegraded ? "degraded" : "ok";
+  v.status = !running ? "stopped" : loop.stuck ? "failing" : v.state == http::HealthVerdict::State::kDegraded ? "degraded" : "ok";
   if (!running) v.reasons.push_back("the replicator is not running");
-  if (stuck) v.reasons.push_back("no flush committed for " + std::to_string(now - st.last_good_flush_ms) + " ms");
+  if (loop.stuck) v.reasons.push_back(loop.stuck_reason);
   for (const auto& w : waiting) v.reasons.push_back("topic waiting: " + w);
   if (!sync_error_.empty()) v.reasons.push_back("topic sync: " + sync_error_);
-  int64_t lag = 0;
-  for (const auto& p : st.partitions) lag += std::max<int64_t>(0, p.lag);
   v.details = {{"tier", opts_.tier},
                {"source", opts_.source_cluster},
                {"destination", opts_.destination_cluster},
-               {"groupId", opts_.EffectiveGroupId()},
-               {"assignedPartitions", st.partitions.size()},
-               {"lag", lag},
-               {"lastGoodFlushMs", st.last_good_flush_ms},
-               {"lastFlushOk", st.last_flush_ok},
-               {"rewindPending", st.rewind_pending},
-               {"recordsCopied", metrics_.records_copied.load(std::memory_order_relaxed)},
-               {"messagesCommitted", metrics_.messages_committed.load(std::memory_order_relaxed)}};
-  if (!st.last_error.empty()) v.details["lastError"] = st.last_error;
+               {"groupId", opts_.EffectiveGroupId()}};
+  pipeline::AddLoopDetails(st, loop, v.details);
+  v.details["recordsCopied"] = metrics_.records_copied.load(std::memory_order_relaxed);
+  v.details["messagesCommitted"] = metrics_.messages_committed.load(std::memory_order_relaxed);
   return v;
 }
-
 
 // ---------------------------------------------------------------------------
 // REST (uReplicator's subset; README.md)

@@ -20,6 +20,7 @@
 #include "lib/kafka/librdkafka_consumer.h"
 #include "pipeline/audit_report.h"
 #include "pipeline/consume_loop.h"
+#include "pipeline/loop_health.h"
 #include "pipeline/subscription.h"
 #include "pipeline/consumer_defaults.h"
 #include "service/topic_selector.h"
@@ -355,35 +356,18 @@ Status AuditService::Impl::RemoveTopic(const std::string& topic) {
 
 http::HealthVerdict AuditService::Impl::Health() {
   ServiceStatus st = metrics_.Snapshot();
-  const int64_t now = clock_.NowMs();
-  // Unhealthy when nothing could be committed for three flush intervals plus
-  // the send timeout: counts pile up and the audit falls behind.
-  const int64_t budget = 3 * opts_.flush_interval.count() + opts_.send_timeout.count();
-  bool stuck = st.last_flush_ms > 0 && !st.last_flush_ok && now - st.last_good_flush_ms > budget;
-  bool healthy = st.running && !stuck;
-  int64_t lag = 0;
-  for (const auto& p : st.partitions) lag += std::max<int64_t>(0, p.lag);
+  const pipeline::LoopHealth loop = pipeline::JudgeLoop(st, clock_.NowMs(), opts_.flush_interval, opts_.send_timeout);
+  bool healthy = st.running && !loop.stuck;
   http::HealthVerdict v;
   v.state = healthy ? http::HealthVerdict::State::kOk : http::HealthVerdict::State::kFailing;
   v.status = !st.running ? "stopped" : (healthy ? "ok" : "failing");
   if (!st.running) v.reasons.push_back("the service is not running");
-  if (stuck) {
-    v.reasons.push_back("no flush committed for " + std::to_string(now - st.last_good_flush_ms) + " ms (budget " +
-                        std::to_string(budget) + " ms)");
-  }
-  v.details = {{"tier", opts_.tier},
-               {"cluster", opts_.cluster_name},
-               {"groupId", opts_.EffectiveGroupId()},
-               {"assignedPartitions", st.partitions.size()},
-               {"lag", lag},
-               {"lastFlushMs", st.last_flush_ms},
-               {"lastGoodFlushMs", st.last_good_flush_ms},
-               {"lastFlushOk", st.last_flush_ok},
-               {"rewindPending", st.rewind_pending},
-               {"watermarkMs", st.watermark_ms},
-               {"messagesAudited", metrics_.messages_audited.load(std::memory_order_relaxed)},
-               {"messagesCommitted", metrics_.messages_committed.load(std::memory_order_relaxed)}};
-  if (!st.last_error.empty()) v.details["lastError"] = st.last_error;
+  if (loop.stuck) v.reasons.push_back(loop.stuck_reason);
+  v.details = {{"tier", opts_.tier}, {"cluster", opts_.cluster_name}, {"groupId", opts_.EffectiveGroupId()}};
+  pipeline::AddLoopDetails(st, loop, v.details);
+  v.details["watermarkMs"] = st.watermark_ms;
+  v.details["messagesAudited"] = metrics_.messages_audited.load(std::memory_order_relaxed);
+  v.details["messagesCommitted"] = metrics_.messages_committed.load(std::memory_order_relaxed);
   return v;
 }
 
