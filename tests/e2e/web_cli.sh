@@ -39,8 +39,14 @@ expect_usage_error "$dir/mistyped/path.db does not exist" --listen 127.0.0.1:0 -
 [[ ! -e "$dir/mistyped" ]] || fail "chaperone web created $dir/mistyped for a store it only reads"
 [[ $(wc -l <"$dir/err") -eq 1 ]] || fail "a missing store is not a one-line error: $(cat "$dir/err")"
 
-# The store exists (an empty SQLite file; the web server adds the schema).
+# An empty file is no store either: refused, naming it, and no table created.
 : >"$dir/audit.db"
+expect_usage_error "sqlite:$dir/audit.db holds no Chaperone store" --listen 127.0.0.1:0 --store "sqlite:$dir/audit.db"
+python3 -c 'import sqlite3, sys; n = sqlite3.connect(sys.argv[1]).execute("SELECT count(*) FROM sqlite_master").fetchone()[0]; sys.exit(n != 0)' \
+  "$dir/audit.db" || fail "chaperone web created tables in an empty file it only reads"
+
+# The store exists once a writer made it (here the operators' command).
+"$BIN" store migrate --store "sqlite:$dir/audit.db" >"$dir/out" 2>"$dir/err" || fail "store migrate: $(cat "$dir/err")"
 
 cat >"$dir/chaperone.yaml" <<EOF
 collector:
