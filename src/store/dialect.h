@@ -105,6 +105,9 @@ class Dialect {
   }
   virtual bool UpsertReturning() const { return true; }  // an upsert may end in RETURNING
   virtual std::string ForUpdate() const { return ""; }   // row lock suffix of a SELECT
+  // Suffix of a text column that makes it compare byte by byte, as
+  // std::string does (PostgreSQL's TEXT follows the database's locale).
+  virtual std::string ByteOrder() const { return ""; }
   virtual std::string Greatest() const = 0;              // the two-argument max function
   virtual std::string Least() const = 0;                 // the two-argument min function
   virtual std::string CastInt() const { return "BIGINT"; }

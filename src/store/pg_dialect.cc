@@ -174,6 +174,7 @@ class PgDialect final : public Dialect {
   Status LockMigrations() override { return Run("SELECT pg_advisory_xact_lock(7220531)", {}, {}); }
 
   std::string ForUpdate() const override { return " FOR UPDATE"; }
+  std::string ByteOrder() const override { return " COLLATE \"C\""; }
   std::string Greatest() const override { return "GREATEST"; }
   std::string Least() const override { return "LEAST"; }
   std::string Type(std::string_view t) const override {

@@ -545,13 +545,21 @@ class SqlStore final : public Store {
     });
   }
 
-  Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) override {
+  Result<std::vector<TopicDay>> QueryTopicSummary(
+      int64_t from_sec, int64_t to_sec, const std::optional<std::pair<std::string, std::string>>& topics) override {
+    std::vector<Param> params = {from_sec - 86400, to_sec};
+    if (topics) {
+      params.emplace_back(topics->first);
+      params.emplace_back(topics->second);
+    }
     return Read([&]() -> Result<std::vector<TopicDay>> {
       return Collect<TopicDay>(
           *db_,
-          "SELECT " + std::string(kTopicSummaryColumns) +
-              " FROM topic_summary WHERE day_sec > ?1 AND day_sec < ?2 ORDER BY topic, tier, day_sec",
-          {from_sec - 86400, to_sec}, [](const Row& r) {
+          "SELECT " + std::string(kTopicSummaryColumns) + " FROM topic_summary WHERE " +
+              (topics ? "topic" + db_->ByteOrder() + " >= ?3 AND topic" + db_->ByteOrder() + " <= ?4 AND " : "") +
+              "day_sec > ?1 AND day_sec < ?2 ORDER BY topic" + db_->ByteOrder() + ", tier" + db_->ByteOrder() +
+              ", day_sec",
+          params, [](const Row& r) {
             return TopicDay{r.Text(0), r.Text(1), r.Int(2), r.Int(3), r.Int(4),
                             r.Int(5),  r.Int(6),  r.Int(7), r.Int(8), r.Int(9)};
           });

@@ -8,6 +8,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "chaperone/audit_record.h"
@@ -169,8 +170,12 @@ class Store {
   // Every topic and its tiers, from the topic summary (never the window rows).
   virtual Result<std::vector<TopicSummary>> ListTopics() = 0;
   // The topic summary's rows of the days that hold windows beginning in
-  // [from, to), ordered by topic, tier, day.
-  virtual Result<std::vector<TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) = 0;
+  // [from, to), ordered by topic, tier, day (names compared byte by byte, as
+  // std::string does, on every database); with `topics`, only of the topics
+  // from .first to .second (inclusive, in that order).
+  virtual Result<std::vector<TopicDay>> QueryTopicSummary(
+      int64_t from_sec, int64_t to_sec,
+      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) = 0;
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
   // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.

@@ -289,8 +289,30 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
   std::unordered_set<std::string> names;
   for (const auto& s : **summaries) names.insert(s.topic);
   overview_.Retain(names);
-  // The topic summary's days of the range, read now: what changed since the overview cache read it.
-  auto days = (*lease)->QueryTopicSummary(range->from_sec, range->to_sec);
+  // Only the requested page needs analysing when it is cut from the topics in name order.
+  const bool by_name = sort->key == TopicSortKey::kTopic && !status_filter;
+  std::vector<const store::TopicSummary*> analysed;
+  if (by_name) {
+    std::sort(matching.begin(), matching.end(), [&](const store::TopicSummary* a, const store::TopicSummary* b) {
+      return sort->descending ? a->topic > b->topic : a->topic < b->topic;
+    });
+    for (int64_t i = *offset; i < static_cast<int64_t>(matching.size()) && i < *offset + *limit; ++i) {
+      analysed.push_back(matching[i]);
+    }
+  } else {
+    analysed = matching;
+  }
+  // The topic summary's days of the range, read now: what changed since the
+  // overview cache read it. A page of fewer topics than the store holds reads
+  // only the days of its names' span (a topic the database orders elsewhere
+  // finds no days: it is re-read, never answered stale).
+  std::optional<std::pair<std::string, std::string>> span;
+  if (!analysed.empty() && analysed.size() < summaries->get()->size()) {
+    auto [lo, hi] = std::minmax_element(analysed.begin(), analysed.end(),
+                                        [](const auto* a, const auto* b) { return a->topic < b->topic; });
+    span.emplace((*lo)->topic, (*hi)->topic);
+  }
+  auto days = (*lease)->QueryTopicSummary(range->from_sec, range->to_sec, span);
   if (!days.ok()) return StoreError(res, days.status(), &*lease);
   std::unordered_map<std::string_view, std::span<const store::TopicDay>> days_of;
   for (size_t i = 0, j = 0; i < days->size(); i = j) {
@@ -315,21 +337,17 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
 
   std::vector<TopicAnalysis> page;
   int64_t total = 0;
-  if (sort->key == TopicSortKey::kTopic && !status_filter) {
-    // Only the requested page needs analysing.
-    std::sort(matching.begin(), matching.end(), [&](const store::TopicSummary* a, const store::TopicSummary* b) {
-      return sort->descending ? a->topic > b->topic : a->topic < b->topic;
-    });
+  if (by_name) {
     total = static_cast<int64_t>(matching.size());
-    for (int64_t i = *offset; i < total && i < *offset + *limit; ++i) {
-      auto a = analyze(*matching[i]);
+    for (const auto* s : analysed) {
+      auto a = analyze(*s);
       if (!a) return StoreError(res, failure, &*lease);
       page.push_back(std::move(*a));
     }
   } else {
     std::vector<TopicAnalysis> all;
     all.reserve(matching.size());
-    for (const auto* s : matching) {
+    for (const auto* s : analysed) {
       auto a = analyze(*s);
       if (!a) return StoreError(res, failure, &*lease);
       if (!status_filter || a->status == *status_filter) all.push_back(std::move(*a));

@@ -45,11 +45,15 @@ Result<std::vector<store::TopicSummary>> FakeStore::ListTopics() {
   return store::ListFromSummary(store::SummarizeWindows(windows_));
 }
 
-Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary(int64_t from_sec, int64_t to_sec) {
+Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary(
+    int64_t from_sec, int64_t to_sec, const std::optional<std::pair<std::string, std::string>>& topics) {
   std::lock_guard lock(mu_);
   if (auto s = CheckRead(); !s.ok()) return s;
   std::vector<store::TopicDay> days = store::SummarizeWindows(windows_);
-  std::erase_if(days, [&](const store::TopicDay& d) { return d.day_sec + 86400 <= from_sec || d.day_sec >= to_sec; });
+  std::erase_if(days, [&](const store::TopicDay& d) {
+    return d.day_sec + 86400 <= from_sec || d.day_sec >= to_sec ||
+           (topics && (d.topic < topics->first || d.topic > topics->second));
+  });
   return days;
 }
 

@@ -31,7 +31,9 @@ class FakeStore final : public store::Store {
 
   // ListTopics and the topic summary are derived from the window rows.
   Result<std::vector<store::TopicSummary>> ListTopics() override;
-  Result<std::vector<store::TopicDay>> QueryTopicSummary(int64_t from_sec, int64_t to_sec) override;
+  Result<std::vector<store::TopicDay>> QueryTopicSummary(
+      int64_t from_sec, int64_t to_sec,
+      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) override;
   Result<std::vector<store::WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                      int64_t from_sec, int64_t to_sec) override;
   Result<std::vector<store::PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
