@@ -298,6 +298,7 @@ std::string ServiceConfigYaml(const ServiceTestConfig& c) {
       "  mock:\n"
       "    bootstrap.servers: \"{}\"\n"
       "    log_level: 3\n"
+      "    socket.timeout.ms: 10000\n"
       "service:\n"
       "  cluster: mock\n"
       "  tier: {}\n"

@@ -133,7 +133,11 @@ class ChunkMerger {
 
 // A project YAML file for `chaperone service` members of one group on a mock
 // cluster, with the short timeouts the end-to-end tests need (session 6 s,
-// heartbeat 500 ms, discovery 1 s, send 3 s, REST off).
+// heartbeat 500 ms, discovery 1 s, send 3 s, REST off), and a 10 s socket
+// timeout: the 2.0.2 mock broker now and then never answers a request sent
+// around a broker outage, which librdkafka's default (60 s) turned into a
+// minute-long stall of a member (a crash test run in CI missed its 120 s
+// catch-up that way).
 struct ServiceTestConfig {
   std::string bootstrap;
   std::string tier;
