@@ -32,12 +32,19 @@ Result<bool> HasSchema(internal::Dialect& db) {
   return has_table;
 }
 
+// An in-memory SQLite database, in any spelling of its URL: empty whenever it
+// is opened, so a reader opens it as it is.
+bool InMemory(const std::string& url) {
+  auto parsed = common::ParseStoreUrl(url);
+  return parsed.ok() && parsed->kind == common::StoreUrl::Kind::kSqlite && parsed->sqlite_path == ":memory:";
+}
+
 }  // namespace
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& url, OpenMode mode) {
   auto dialect = OpenDialect(url, mode);
   if (!dialect.ok()) return dialect.status();
-  if (mode == OpenMode::kMustExist && url != ":memory:" && url != "sqlite::memory:") {
+  if (mode == OpenMode::kMustExist && !InMemory(url)) {
     // A reader never creates a store, not even in an existing empty file or
     // database: a mistyped database name would show a healthy, empty dashboard.
     auto has = HasSchema(**dialect);

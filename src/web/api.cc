@@ -304,8 +304,8 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
   }
   // The topic summary's days of the range, read now: what changed since the
   // overview cache read it. A page of fewer topics than the store holds reads
-  // only the days of its names' span (a topic the database orders elsewhere
-  // finds no days: it is re-read, never answered stale).
+  // only the days of its names' span (every database compares names byte by
+  // byte there, as std::string does here, so no name of the page falls out).
   std::optional<std::pair<std::string, std::string>> span;
   if (!analysed.empty() && analysed.size() < summaries->get()->size()) {
     auto [lo, hi] = std::minmax_element(analysed.begin(), analysed.end(),

@@ -66,6 +66,8 @@ TEST(StoreOpen, MustExistFailsOnAMissingSqliteFileNamingItAndCreatesNothing) {
   ASSERT_TRUE(reader.ok()) << reader.status().ToString();
   EXPECT_TRUE((*reader)->Ping().ok());
   EXPECT_TRUE(Store::Open("sqlite::memory:", OpenMode::kMustExist).ok());
+  EXPECT_TRUE(Store::Open(":memory:", OpenMode::kMustExist).ok());
+  EXPECT_TRUE(Store::Open("sqlite://:memory:", OpenMode::kMustExist).ok());
   std::filesystem::remove_all(dir);
 }
 
