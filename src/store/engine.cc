@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <bit>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -91,6 +92,105 @@ std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text) {
   return out;
 }
 
+// EncodeTotals: a format byte (1), then per window: the varints of its begin
+// minus the previous begin (the bucket's start for the first), its length,
+// the count (zigzag), the rows, the rows without a digest and updated_ms
+// (zigzag); the digest in 8 bytes, little-endian; the latency byte, and for
+// Latency::kOne the p99 as an IEEE double in 8 bytes, little-endian.
+namespace {
+constexpr char kTotalsFormat = 1;
+
+void PutVarint(std::string& out, uint64_t v) {
+  while (v >= 0x80) {
+    out += static_cast<char>((v & 0x7f) | 0x80);
+    v >>= 7;
+  }
+  out += static_cast<char>(v);
+}
+void PutFixed(std::string& out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
+}
+uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
+int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
+
+bool GetVarint(std::string_view& in, uint64_t& v) {
+  v = 0;
+  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
+    auto b = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    v |= static_cast<uint64_t>(b & 0x7f) << shift;
+    if (!(b & 0x80)) return true;
+  }
+  return false;
+}
+bool GetFixed(std::string_view& in, uint64_t& v) {
+  if (in.size() < 8) return false;
+  v = 0;
+  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
+  in.remove_prefix(8);
+  return true;
+}
+}  // namespace
+
+std::string EncodeTotals(int64_t bucket_sec, const std::vector<WindowTotal>& windows) {
+  std::string out;
+  out.reserve(1 + windows.size() * 32);
+  out += kTotalsFormat;
+  int64_t prev = bucket_sec;
+  for (const WindowTotal& w : windows) {
+    PutVarint(out, static_cast<uint64_t>(w.window_begin_sec - prev));
+    PutVarint(out, ZigZag(w.window_end_sec - w.window_begin_sec));
+    PutVarint(out, ZigZag(w.count));
+    PutVarint(out, ZigZag(w.rows));
+    PutVarint(out, ZigZag(w.unknown_digests));
+    PutVarint(out, ZigZag(w.updated_ms));
+    PutFixed(out, w.digest);
+    out += static_cast<char>(w.latency);
+    if (w.latency == WindowTotal::Latency::kOne) PutFixed(out, std::bit_cast<uint64_t>(w.p99));
+    prev = w.window_begin_sec;
+  }
+  return out;
+}
+
+Status DecodeTotals(const TotalsKey& key, std::string_view in, std::vector<WindowTotal>& out) {
+  if (in.empty()) return Status::Ok();  // a row created only to be locked
+  auto damaged = [&](const char* what) {
+    return Status::Internal("store: window_totals row (" + key.topic + ", " + key.tier + ", " +
+                            std::to_string(key.bucket_sec) + ") is damaged: " + what);
+  };
+  if (in.front() != kTotalsFormat) return damaged("unknown format");
+  in.remove_prefix(1);
+  int64_t prev = key.bucket_sec;
+  const size_t first = out.size();
+  while (!in.empty()) {
+    uint64_t step = 0, len = 0, count = 0, rows = 0, unknown = 0, updated = 0, digest = 0, p99 = 0;
+    if (!GetVarint(in, step) || !GetVarint(in, len) || !GetVarint(in, count) || !GetVarint(in, rows) ||
+        !GetVarint(in, unknown) || !GetVarint(in, updated) || !GetFixed(in, digest) || in.empty()) {
+      return damaged("truncated");
+    }
+    if (step > static_cast<uint64_t>(kTotalsBucketSec) || (step == 0 && out.size() > first)) {
+      return damaged("windows out of order");
+    }
+    auto latency = static_cast<uint8_t>(in.front());
+    in.remove_prefix(1);
+    if (latency > static_cast<uint8_t>(WindowTotal::Latency::kRows)) return damaged("unknown latency kind");
+    if (latency == static_cast<uint8_t>(WindowTotal::Latency::kOne) && !GetFixed(in, p99)) return damaged("truncated");
+    WindowTotal& w = out.emplace_back();
+    w.window_begin_sec = prev + static_cast<int64_t>(step);
+    if (w.window_begin_sec >= key.bucket_sec + kTotalsBucketSec) return damaged("a window beyond its bucket");
+    w.window_end_sec = w.window_begin_sec + UnZigZag(len);
+    w.count = UnZigZag(count);
+    w.rows = UnZigZag(rows);
+    w.unknown_digests = UnZigZag(unknown);
+    w.updated_ms = UnZigZag(updated);
+    w.digest = digest;
+    w.latency = static_cast<WindowTotal::Latency>(latency);
+    w.p99 = std::bit_cast<double>(p99);
+    prev = w.window_begin_sec;
+  }
+  return Status::Ok();
+}
+
 namespace {
 // `load(key)` of each key in turn.
 template <typename T, typename K, typename F>
@@ -157,10 +257,12 @@ class Applier {
     WindowState st;
     std::optional<LatencyAccumulator> sketch;  // decoded on first merge
     bool dirty = false;
-    // As stored before this batch (the topic summary adds the difference):
-    // whether the row existed, and its count and records.
+    // As stored before this batch (the topic summary and the window totals
+    // add the difference): whether the row existed, its count, records and digest.
     bool existed = false;
     int64_t stored_count = 0, stored_records = 0;
+    uint64_t stored_digest = 0;
+    bool stored_digest_known = true;
   };
   struct CachedPartition {
     PartitionState st;
@@ -179,6 +281,8 @@ class Applier {
     w.existed = w.st.row.window_end_sec > w.st.row.window_begin_sec;
     w.stored_count = w.st.row.count;
     w.stored_records = w.st.row.records;
+    w.stored_digest = w.st.row.digest;
+    w.stored_digest_known = w.st.row.digest_known;
   }
   Result<CachedWindow*> Window(const WindowKey& key, bool create, int64_t window_end_sec);
   Result<CachedPartition*> Partition(const PartitionKey& key, bool create);
@@ -188,6 +292,7 @@ class Applier {
   Status SubtractWindow(const ChunkKey& key, CachedChunk& chunk, int64_t begin, const Contribution& c);
   Status ResolveRetentionOverlap(const ChunkKey& key, CachedChunk& chunk, int64_t resumed_at, ApplyStats& stats);
   Status ApplyEmitter(EmitterState& e, const AuditRecord& r);
+  Status FlushTotals();
 
   Txn& txn_;
   const int64_t now_ms_;
@@ -681,6 +786,7 @@ Status Applier::Flush() {
   for (const auto& [key, d] : summary) {
     if (Status s = txn_.AddToSummary(d); !s.ok()) return s;
   }
+  if (Status s = FlushTotals(); !s.ok()) return s;
   for (auto& [key, p] : partitions_) {
     if (!p.dirty) continue;
     if (Status s = txn_.SavePartition(p.st, now_ms_); !s.ok()) return s;
@@ -781,6 +887,74 @@ std::string Invalid(const AuditRecord& r) {
 }
 
 }  // namespace
+
+// The window totals, in the same transaction: each saved row's difference
+// from what was stored, added to its window's totals.
+Status Applier::FlushTotals() {
+  struct Change {
+    WindowTotal add;             // what the saved rows changed
+    const WindowRow* last = nullptr;  // a saved row (the window's only one when it ends with one row)
+  };
+  std::map<TotalsKey, std::map<int64_t, Change>> changes;
+  for (const auto& [key, w] : windows_) {
+    if (!w.dirty) continue;
+    const WindowRow& r = w.st.row;
+    Change& c = changes[TotalsKey{r.topic, r.tier, BucketOf(r.window_begin_sec)}][r.window_begin_sec];
+    WindowTotal& d = c.add;
+    d.window_begin_sec = r.window_begin_sec;
+    d.window_end_sec = std::max(d.window_end_sec, r.window_end_sec);
+    d.count += r.count - w.stored_count;
+    d.digest += r.digest - w.stored_digest;  // modulo 2^64
+    d.rows += w.existed ? 0 : 1;
+    d.unknown_digests += (r.digest_known ? 0 : 1) - (w.existed && !w.stored_digest_known ? 1 : 0);
+    d.updated_ms = std::max(d.updated_ms, r.updated_ms);
+    c.last = &r;
+  }
+  if (changes.empty()) return Status::Ok();
+  std::vector<TotalsKey> keys;
+  keys.reserve(changes.size());
+  for (const auto& [key, c] : changes) keys.push_back(key);
+  auto stored = txn_.LoadTotals(keys);
+  if (!stored.ok()) return stored.status();
+  size_t i = 0;
+  for (auto& [key, c] : changes) {
+    std::vector<WindowTotal>& windows = (*stored)[i++];
+    std::vector<WindowTotal> merged;
+    merged.reserve(windows.size() + c.size());
+    auto a = windows.begin();
+    auto b = c.begin();
+    while (a != windows.end() || b != c.end()) {
+      if (b == c.end() || (a != windows.end() && a->window_begin_sec < b->first)) {
+        merged.push_back(*a++);
+        continue;
+      }
+      const WindowTotal& add = b->second.add;
+      WindowTotal t;
+      if (a != windows.end() && a->window_begin_sec == b->first) {
+        t = *a++;
+        t.window_end_sec = std::max(t.window_end_sec, add.window_end_sec);
+        t.count += add.count;
+        t.digest += add.digest;
+        t.rows += add.rows;
+        t.unknown_digests += add.unknown_digests;
+        t.updated_ms = std::max(t.updated_ms, add.updated_ms);
+      } else {
+        t = add;
+      }
+      // One row: it is the saved one, and its percentiles are the window's.
+      const WindowRow& row = *b->second.last;
+      const bool one = t.rows == 1;
+      t.latency = !one ? WindowTotal::Latency::kRows
+                  : HasLatency(row) ? WindowTotal::Latency::kOne
+                                    : WindowTotal::Latency::kNone;
+      t.p99 = t.latency == WindowTotal::Latency::kOne ? row.latency_p99 : 0;
+      merged.push_back(t);
+      ++b;
+    }
+    if (Status s = txn_.SaveTotals(key, merged); !s.ok()) return s;
+  }
+  return Status::Ok();
+}
 
 Result<ApplyStats> ApplyBatch(Txn& txn, const std::vector<Incoming>& batch,
                               const std::vector<ConsumerPosition>& positions, int64_t now_ms) {

@@ -8,6 +8,7 @@
 #include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <tuple>
 #include <vector>
 
@@ -82,6 +83,21 @@ struct EmitterState {
   std::vector<std::pair<int64_t, int64_t>> gaps;  // missing seq ranges [a, b], ascending
 };
 
+// One row of window_totals: a topic and tier's windows in one bucket.
+struct TotalsKey {
+  std::string topic, tier;
+  int64_t bucket_sec = 0;
+  auto tie() const { return std::tie(topic, tier, bucket_sec); }
+  bool operator<(const TotalsKey& o) const { return tie() < o.tie(); }
+};
+
+// The windows of one bucket (ascending, each beginning in the bucket), in a
+// compact binary form; Decode checks every bound and names the row when the
+// value is damaged.
+std::string EncodeTotals(int64_t bucket_sec, const std::vector<WindowTotal>& windows);
+// Appends the windows of `bytes` to `out`.
+Status DecodeTotals(const TotalsKey& key, std::string_view bytes, std::vector<WindowTotal>& out);
+
 std::string EncodeContributions(const std::map<int64_t, Contribution>& windows);
 Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& text);
 std::string EncodeGaps(const std::vector<std::pair<int64_t, int64_t>>& gaps);
@@ -121,6 +137,11 @@ class Txn {
   // `records` and `writes` are added, first/last window and last_updated_ms widen it.
   // Called after the window rows were saved, in (topic, tier, day) order.
   virtual Status AddToSummary(const TopicDay& delta) = 0;
+  // The window totals of each key (its windows ascending; none when no row is
+  // stored), locked: a backend may insert an empty row to lock it. Called
+  // once per flush, after AddToSummary, with the keys in ascending order.
+  virtual Result<std::vector<std::vector<WindowTotal>>> LoadTotals(const std::vector<TotalsKey>& keys) = 0;
+  virtual Status SaveTotals(const TotalsKey& key, const std::vector<WindowTotal>& windows) = 0;
   // Chunks and emitters are always written after loading: a backend may insert a
   // placeholder (chunk_start -1, last_seq -1) to lock them.
   virtual Result<std::optional<ChunkState>> LoadChunk(const ChunkKey& key) = 0;

@@ -97,6 +97,17 @@ const std::vector<Migration>& Migrations() {
            "CREATE INDEX topic_summary_by_day ON topic_summary (day_sec)",
            kBackFill.c_str(),
        }},
+      {5,
+       "window_totals: per topic, tier and six hours, each window's count, digest and rows summed over its "
+       "datacenters and clusters (the overview and the loss detector judge windows without reading their rows); "
+       "back-filled from the window rows",
+       {
+           R"sql(CREATE TABLE window_totals (
+  topic {key} NOT NULL, tier {key} NOT NULL, bucket_sec BIGINT NOT NULL, totals {bytes} NOT NULL,
+  PRIMARY KEY (topic, tier, bucket_sec)))sql",
+           "CREATE INDEX window_totals_by_bucket ON window_totals (bucket_sec)",
+       },
+       MigrationStep::kBackFillWindowTotals},
   };
   return kMigrations;
 }

@@ -11,10 +11,15 @@
 
 namespace chaperone::store::internal {
 
+// What a migration does after its statements, in the same transaction
+// (written in C++ where SQL cannot say it on every database).
+enum class MigrationStep { kNone, kBackFillWindowTotals };
+
 struct Migration {
   int version;
   const char* description;
   std::vector<const char*> statements;
+  MigrationStep then = MigrationStep::kNone;
 };
 
 const std::vector<Migration>& Migrations();
@@ -38,6 +43,13 @@ inline constexpr const char* kTopicSummaryColumns =
     "topic, tier, day_sec, windows, first_window_sec, last_window_sec, count, records, last_updated_ms, writes";
 inline constexpr const char* kDayOfBegin = "(window_begin_sec - ((window_begin_sec % 86400) + 86400) % 86400)";
 inline constexpr int64_t DayOf(int64_t begin_sec) { return begin_sec - ((begin_sec % 86400) + 86400) % 86400; }
+// window_totals (v5): per topic, tier and bucket of six hours (a window's
+// bucket: its begin second rounded down to a multiple of kTotalsBucketSec),
+// the totals of its windows encoded in one value (EncodeTotals, engine.h).
+inline constexpr int64_t kTotalsBucketSec = 21600;
+inline constexpr int64_t BucketOf(int64_t begin_sec) {
+  return begin_sec - ((begin_sec % kTotalsBucketSec) + kTotalsBucketSec) % kTotalsBucketSec;
+}
 // Recomputes topic_summary rows from the window rows that match a WHERE
 // clause appended to it (the migration's back-fill, retention's partial day).
 std::string TopicSummaryFrom(const std::string& where);

@@ -174,7 +174,9 @@ struct Statements {
                         "topic_summary.count + excluded.count, records = topic_summary.records + excluded.records, "
                         "last_updated_ms = " + db.Greatest() +
                         "(topic_summary.last_updated_ms, excluded.last_updated_ms), writes = topic_summary.writes + "
-                        "excluded.writes") {
+                        "excluded.writes"),
+        save_totals(db, "INSERT INTO window_totals (topic, tier, bucket_sec, totals)", 4, "topic, tier, bucket_sec",
+                    "totals = excluded.totals") {
     const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
     const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
     const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
@@ -199,6 +201,11 @@ struct Statements {
     create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
                                    ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0, 0, 0)",
                                "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
+    select_totals = "SELECT totals FROM window_totals WHERE topic = ?1 AND tier = ?2 AND bucket_sec = ?3" +
+                    db.ForUpdate();
+    create_totals = Creating(db, db.Upsert("INSERT INTO window_totals (topic, tier, bucket_sec, totals) VALUES (?1, ?2, ?3, '')",
+                                           "topic, tier, bucket_sec", "totals = window_totals.totals"),
+                             select_totals);
     save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
                              "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
                                  "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
@@ -210,10 +217,10 @@ struct Statements {
   }
 
   std::string select_window, create_window, select_partition, create_partition, select_chunk, create_chunk,
-      select_emitter, create_emitter, save_horizon;
+      select_emitter, create_emitter, select_totals, create_totals, save_horizon;
   // The writes ApplyBatch defers (SqlTxn): rows of one kind go out together.
   RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position,
-      add_summary;
+      add_summary, save_totals;
 };
 
 // Writes are deferred (pending_) and sent with the next statements that read,
@@ -268,6 +275,25 @@ class SqlTxn final : public Txn {
   Status AddToSummary(const TopicDay& d) override {
     return Defer(sql_.add_summary, {d.topic, d.tier, d.day_sec, d.windows, d.first_window_sec, d.last_window_sec,
                                       d.count, d.records, d.last_updated_ms, d.writes});
+  }
+
+  // An empty row is created so that a missing one can be locked.
+  Result<std::vector<std::vector<WindowTotal>>> LoadTotals(const std::vector<TotalsKey>& keys) override {
+    auto raw = LockOrCreate<std::string>(
+        sql_.select_totals, sql_.create_totals, keys,
+        [](const TotalsKey& k) { return std::vector<Param>{k.topic, k.tier, k.bucket_sec}; },
+        [](const Row& r) { return r.Blob(0); });
+    if (!raw.ok()) return raw.status();
+    std::vector<std::vector<WindowTotal>> out(keys.size());
+    for (size_t i = 0; i < keys.size(); ++i) {
+      if (!(*raw)[i]) continue;
+      if (Status s = DecodeTotals(keys[i], *(*raw)[i], out[i]); !s.ok()) return s;
+    }
+    return out;
+  }
+
+  Status SaveTotals(const TotalsKey& k, const std::vector<WindowTotal>& windows) override {
+    return Defer(sql_.save_totals, {k.topic, k.tier, k.bucket_sec, Bytes{EncodeTotals(k.bucket_sec, windows)}});
   }
 
   // A placeholder (chunk_start -1) is created so that the row can be locked.
@@ -578,6 +604,44 @@ class SqlStore final : public Store {
     });
   }
 
+  Result<std::vector<TierTotals>> QueryWindowTotals(
+      int64_t from_sec, int64_t to_sec, const std::optional<std::pair<std::string, std::string>>& topics) override {
+    std::vector<Param> params = {from_sec - kTotalsBucketSec, to_sec};
+    if (topics) {
+      params.emplace_back(topics->first);
+      params.emplace_back(topics->second);
+    }
+    const std::string sql = "SELECT topic, tier, bucket_sec, totals FROM window_totals WHERE " +
+                            (topics ? "topic" + db_->ByteOrder() + " >= ?3 AND topic" + db_->ByteOrder() + " <= ?4 AND "
+                                    : std::string()) +
+                            "bucket_sec > ?1 AND bucket_sec < ?2 ORDER BY topic" + db_->ByteOrder() + ", tier" +
+                            db_->ByteOrder() + ", bucket_sec";
+    return Read([&]() -> Result<std::vector<TierTotals>> {
+      std::vector<TierTotals> out;
+      Status s = db_->Run(sql, params, [&](const Row& r) -> Status {
+        std::string topic = r.Text(0), tier = r.Text(1);
+        if (out.empty() || out.back().topic != topic || out.back().tier != tier) {
+          if (!out.empty() && out.back().windows.empty()) out.pop_back();
+          out.push_back(TierTotals{std::move(topic), std::move(tier), {}});
+          out.back().windows.reserve(4 * kTotalsBucketSec / 600);
+        }
+        TierTotals& t = out.back();
+        const size_t first = t.windows.size();
+        if (Status s = DecodeTotals(TotalsKey{t.topic, t.tier, r.Int(2)}, r.Blob(3), t.windows); !s.ok()) return s;
+        auto in_range = [&](const WindowTotal& w) { return w.window_begin_sec >= from_sec && w.window_begin_sec < to_sec; };
+        if (!std::all_of(t.windows.begin() + static_cast<std::ptrdiff_t>(first), t.windows.end(), in_range)) {
+          t.windows.erase(std::remove_if(t.windows.begin() + static_cast<std::ptrdiff_t>(first), t.windows.end(),
+                                         [&](const WindowTotal& w) { return !in_range(w); }),
+                          t.windows.end());
+        }
+        return Status::Ok();
+      });
+      if (!s.ok()) return s;
+      if (!out.empty() && out.back().windows.empty()) out.pop_back();
+      return out;
+    });
+  }
+
   Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override {
     return Read([&]() -> Result<std::vector<WindowRow>> {
       return Collect<WindowRow>(*db_,
@@ -656,6 +720,28 @@ class SqlStore final : public Store {
           return s;
         }
       }
+      // The window totals: buckets wholly before the horizon go; the windows
+      // before it leave the bucket it cuts.
+      const int64_t bucket = BucketOf(before_sec);
+      if (Status s = db_->Run("DELETE FROM window_totals WHERE bucket_sec < ?1", {bucket}); !s.ok()) return s;
+      if (bucket < before_sec) {
+        std::vector<std::pair<TotalsKey, std::vector<WindowTotal>>> cut;
+        Status s = db_->Run("SELECT topic, tier, totals FROM window_totals WHERE bucket_sec = ?1", {bucket},
+                            [&](const Row& r) -> Status {
+                              TotalsKey key{r.Text(0), r.Text(1), bucket};
+                              std::vector<WindowTotal> windows;
+                              if (Status s = DecodeTotals(key, r.Blob(2), windows); !s.ok()) return s;
+                              std::erase_if(windows, [&](const WindowTotal& w) { return w.window_begin_sec < before_sec; });
+                              cut.emplace_back(std::move(key), std::move(windows));
+                              return Status::Ok();
+                            });
+        if (!s.ok()) return s;
+        SqlTxn txn(*db_, sql_);
+        for (const auto& [key, windows] : cut) {
+          if (Status s = txn.SaveTotals(key, windows); !s.ok()) return s;
+        }
+        if (Status s = txn.FlushWrites(); !s.ok()) return s;
+      }
       return db_->Run(sql_.save_horizon, {std::to_string(before_sec)});
     });
   }
@@ -693,6 +779,9 @@ class SqlStore final : public Store {
             if (s.code() == Status::Code::kUnavailable) return s;
             return Status::Internal(db_->name() + ": migration " + std::to_string(m.version) + ": " + s.message());
           }
+        }
+        if (m.then == MigrationStep::kBackFillWindowTotals) {
+          if (Status s = BackFillWindowTotals(); !s.ok()) return s;
         }
         return db_->Run("INSERT INTO schema_migrations (version, applied_ms, description) VALUES (?1, ?2, ?3)",
                         {static_cast<int64_t>(m.version), static_cast<int64_t>(std::time(nullptr)) * 1000,
@@ -741,6 +830,37 @@ class SqlStore final : public Store {
     if (s.ok()) s = db_->Commit();
     if (!s.ok() && !db_->Broken()) db_->Rollback();
     return s;
+  }
+
+  // Migration 5: the window totals of every stored window row, one bucket of
+  // rows at a time (memory bounded by a bucket's rows, not the store's).
+  Status BackFillWindowTotals() {
+    int64_t first = 0, last = -1;
+    Status s = db_->Run("SELECT COUNT(*), MIN(window_begin_sec), MAX(window_begin_sec) FROM windows", {},
+                        [&](const Row& r) {
+                          if (r.Int(0) > 0) first = BucketOf(r.Int(1)), last = r.Int(2);
+                          return Status::Ok();
+                        });
+    if (!s.ok()) return s;
+    int64_t rows = 0;
+    for (int64_t bucket = first; bucket <= last; bucket += kTotalsBucketSec) {
+      std::vector<WindowRow> read;
+      s = db_->Run("SELECT " + std::string(kWindowColumns) +
+                       " FROM windows WHERE window_begin_sec >= ?1 AND window_begin_sec < ?2",
+                   {bucket, bucket + kTotalsBucketSec}, [&](const Row& r) {
+                     read.push_back(ReadWindow(r).row);
+                     return Status::Ok();
+                   });
+      if (!s.ok()) return s;
+      rows += static_cast<int64_t>(read.size());
+      SqlTxn txn(*db_, sql_);
+      for (const TierTotals& t : TotalWindows(read)) {
+        if (s = txn.SaveTotals(TotalsKey{t.topic, t.tier, bucket}, t.windows); !s.ok()) return s;
+      }
+      if (s = txn.FlushWrites(); !s.ok()) return s;
+    }
+    if (rows > 0) spdlog::info("store: {}: window totals back-filled from {} window rows", db_->name(), rows);
+    return Status::Ok();
   }
 
   // A migration statement in this dialect's column types: {bytes}, {text}, {key}, {serial}.

@@ -108,6 +108,39 @@ std::vector<TopicDay> SummarizeWindows(const std::vector<WindowRow>& rows) {
   return out;
 }
 
+bool HasLatency(const WindowRow& r) {
+  return !r.latency_sketch.empty() || r.latency_upper_bound || r.latency_max > 0 || r.latency_mean > 0 ||
+         r.latency_p99 > 0 || r.latency_p95 > 0 || r.latency_p50 > 0;
+}
+
+std::vector<TierTotals> TotalWindows(const std::vector<WindowRow>& rows) {
+  std::map<std::pair<std::string_view, std::string_view>, std::map<int64_t, WindowTotal>> tiers;
+  for (const WindowRow& r : rows) {
+    WindowTotal& t = tiers[{r.topic, r.tier}][r.window_begin_sec];
+    t.window_begin_sec = r.window_begin_sec;
+    t.window_end_sec = std::max(t.window_end_sec, r.window_end_sec);
+    t.count += r.count;
+    t.digest += r.digest;
+    t.unknown_digests += r.digest_known ? 0 : 1;
+    t.updated_ms = std::max(t.updated_ms, r.updated_ms);
+    if (++t.rows == 1) {
+      t.latency = HasLatency(r) ? WindowTotal::Latency::kOne : WindowTotal::Latency::kNone;
+      t.p99 = HasLatency(r) ? r.latency_p99 : 0;
+    } else {
+      t.latency = WindowTotal::Latency::kRows;
+      t.p99 = 0;
+    }
+  }
+  std::vector<TierTotals> out;
+  out.reserve(tiers.size());
+  for (auto& [key, windows] : tiers) {
+    TierTotals& t = out.emplace_back(TierTotals{std::string(key.first), std::string(key.second), {}});
+    t.windows.reserve(windows.size());
+    for (auto& [begin, w] : windows) t.windows.push_back(w);
+  }
+  return out;
+}
+
 std::vector<TopicSummary> ListFromSummary(const std::vector<TopicDay>& days) {
   std::vector<TopicSummary> out;
   for (const TopicDay& d : days) {

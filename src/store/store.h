@@ -121,6 +121,37 @@ struct TopicDay {
   auto operator<=>(const TopicDay&) const = default;
 };
 
+// Whether a window row observed any latency (a sketch, or percentiles from
+// legacy records).
+bool HasLatency(const WindowRow& r);
+
+// One window of one topic and tier, merged over its datacenters and clusters
+// (SCHEMA.md, v5 `window_totals`): what the overview and the loss detector
+// compare tier by tier, kept by Store::Apply in the same transaction as the
+// window rows, so that judging a day of windows never reads the rows.
+struct WindowTotal {
+  int64_t window_begin_sec = 0, window_end_sec = 0;  // the end: the latest of the rows'
+  int64_t count = 0;
+  uint64_t digest = 0;          // the rows' digests summed modulo 2^64
+  int64_t rows = 0;             // window rows merged (datacenters x clusters)
+  int64_t unknown_digests = 0;  // of which without a digest (legacy): the sum is then no digest
+  int64_t updated_ms = 0;       // the latest updated_ms of a row
+  // The latency, when one row holds it all: kNone (the window has one row and
+  // it observed no latency), kOne (one row: its p99 is `p99`), kRows (several
+  // rows: merging their sketches needs the rows).
+  enum class Latency : uint8_t { kNone, kOne, kRows } latency = Latency::kNone;
+  double p99 = 0;
+  bool digest_known() const { return unknown_digests == 0; }
+  auto operator<=>(const WindowTotal&) const = default;
+};
+
+// The window totals of one topic and tier, windows ascending.
+struct TierTotals {
+  std::string topic, tier;
+  std::vector<WindowTotal> windows;
+  auto operator<=>(const TierTotals&) const = default;
+};
+
 // Whether Store::Open may create a SQLite database. Writers (the collector,
 // `chaperone up`) create it; readers (`chaperone web`) must find it, so that a
 // mistyped path fails at start instead of showing an empty store.
@@ -178,6 +209,13 @@ class Store {
       const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) = 0;
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
+  // The window totals of windows beginning in [from, to), per topic and tier
+  // ordered by topic, tier (byte by byte); with `topics`, only of the topics
+  // from .first to .second (inclusive). Reads a few stored values per topic
+  // and tier a day, never the window rows.
+  virtual Result<std::vector<TierTotals>> QueryWindowTotals(
+      int64_t from_sec, int64_t to_sec,
+      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) = 0;
   // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.
   virtual Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) = 0;
   virtual Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
@@ -195,6 +233,9 @@ class Store {
 // The topic summary recomputed from window rows (any order): what the store
 // keeps, ordered by topic, tier, day (tests, the in-memory fake); `writes` 0.
 std::vector<TopicDay> SummarizeWindows(const std::vector<WindowRow>& rows);
+// The window totals recomputed from window rows (any order), ordered as
+// QueryWindowTotals orders them (tests, the in-memory fake, the migration).
+std::vector<TierTotals> TotalWindows(const std::vector<WindowRow>& rows);
 // ListTopics from summary rows ordered by topic, tier, day.
 std::vector<TopicSummary> ListFromSummary(const std::vector<TopicDay>& days);
 

@@ -17,10 +17,7 @@ namespace {
 // Whether a stored row carries any latency observation. A v1 row without a
 // sketch observed no latency (every message lacked an event time); a legacy
 // row has no sketch but non-zero latency fields.
-bool HasLatency(const store::WindowRow& r) {
-  return !r.latency_sketch.empty() || r.latency_upper_bound || r.latency_max > 0 || r.latency_mean > 0 ||
-         r.latency_p99 > 0 || r.latency_p95 > 0 || r.latency_p50 > 0;
-}
+using store::HasLatency;
 
 int64_t LatencyWeight(const store::WindowRow& r) { return std::max<int64_t>(0, r.count - r.no_time - r.malformed); }
 
@@ -86,6 +83,7 @@ MergedWindow MergeRows(std::span<const store::WindowRow* const> rows) {
   MergedWindow m;
   if (rows.empty()) return m;
   m.window_begin_sec = rows[0]->window_begin_sec;
+  m.rows = static_cast<int64_t>(rows.size());
   bool bytes_known = true, digest_known = true;
   int64_t bytes = 0;
   uint64_t digest = 0;
@@ -149,6 +147,30 @@ std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool 
     out.push_back(std::move(s));
     i = j;
   }
+  return out;
+}
+
+std::vector<Series> SeriesFromTotals(const std::vector<store::TierTotals>& totals, const TierOrder& order) {
+  std::vector<Series> out;
+  out.reserve(totals.size());
+  for (const store::TierTotals& t : totals) {
+    Series& s = out.emplace_back(Series{t.tier, std::nullopt, {}});
+    s.points.reserve(t.windows.size());
+    for (const store::WindowTotal& w : t.windows) {
+      MergedWindow& m = s.points.emplace_back();
+      m.window_begin_sec = w.window_begin_sec;
+      m.window_end_sec = w.window_end_sec;
+      m.count = w.count;
+      m.rows = w.rows;
+      if (w.digest_known()) m.digest = w.digest;
+      m.updated_ms = w.updated_ms;
+      if (w.latency == store::WindowTotal::Latency::kOne) {
+        m.has_latency = true;
+        m.p99 = w.p99;
+      }
+    }
+  }
+  std::stable_sort(out.begin(), out.end(), [&](const Series& a, const Series& b) { return order.Less(a.tier, b.tier); });
   return out;
 }
 
@@ -386,10 +408,22 @@ TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vecto
     t.pairs.push_back(SummarisePair(*series[i], *series[i + 1], finality));
   }
 
-  int64_t shown = t.last_final_window_sec ? *t.last_final_window_sec : *t.last_window_sec;
-  for (const Series* s : series) {
-    const MergedWindow* p = FindPoint(*s, shown);
-    if (p && p->has_latency) t.p99_by_tier.emplace_back(s->tier, p->p99);
+  JudgeLatency(t, all_series, finality, opts, range_from_sec);
+  return t;
+}
+
+std::optional<int64_t> ShownWindow(const TopicAnalysis& t) {
+  return t.last_final_window_sec ? t.last_final_window_sec : t.last_window_sec;
+}
+
+void JudgeLatency(TopicAnalysis& t, const std::vector<Series>& latency, const Finality& finality,
+                  const AnalysisOptions& opts, int64_t range_from_sec) {
+  t.p99_by_tier.clear();
+  if (t.tiers.empty()) return;  // no data: the status stays no_data
+  const int64_t shown = *ShownWindow(t);
+  for (const Series& s : latency) {
+    const MergedWindow* p = FindPoint(s, shown);
+    if (p && p->has_latency) t.p99_by_tier.emplace_back(s.tier, p->p99);
   }
 
   bool loss = std::any_of(t.pairs.begin(), t.pairs.end(),
@@ -402,7 +436,6 @@ TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vecto
              : delay ? TopicStatus::kDelay
              : stale ? TopicStatus::kStaleEmitter
                      : TopicStatus::kHealthy;
-  return t;
 }
 
 // ---------------------------------------------------------------------------

@@ -26,6 +26,7 @@ namespace chaperone::web {
 struct MergedWindow {
   int64_t window_begin_sec = 0, window_end_sec = 0;
   int64_t count = 0, no_time = 0, malformed = 0, records = 0;
+  int64_t rows = 0;                // window rows merged
   std::optional<int64_t> bytes;    // unknown when some merged row's bytes are unknown (legacy)
   std::optional<uint64_t> digest;  // sum mod 2^64; unknown when some merged row lacks one
   // Latency in ms; absent when no merged row observed any latency.
@@ -52,6 +53,12 @@ struct Series {
 // Groups rows per tier (or per tier and datacenter) and merges each window.
 // Series come in tier order, then datacenter name.
 std::vector<Series> BuildSeries(const std::vector<store::WindowRow>& rows, bool by_datacenter, const TierOrder& order);
+// The per-tier series (as BuildSeries without datacenters) from the store's
+// window totals of one topic: counts, digests and updated_ms; the p99 of a
+// window of one row (WindowTotal::Latency::kOne, the other percentiles 0);
+// no latency for a window of several rows (merging needs the rows), no bytes
+// or no_time.
+std::vector<Series> SeriesFromTotals(const std::vector<store::TierTotals>& totals, const TierOrder& order);
 
 // ---------------------------------------------------------------------------
 // Finality
@@ -169,6 +176,13 @@ TopicAnalysis AnalyzeTopic(const store::TopicSummary& summary, const std::vector
 // The same from the topic's per-tier series (BuildSeries without datacenters, in tier order).
 TopicAnalysis AnalyzeSeries(const store::TopicSummary& summary, const std::vector<Series>& series,
                             const Finality& finality, const AnalysisOptions& opts, int64_t range_from_sec);
+// The window whose latency the analysis shows (the last final window, else the last one).
+std::optional<int64_t> ShownWindow(const TopicAnalysis& t);
+// Sets p99_by_tier from `latency` (series holding at least the shown window
+// with its latency) and the status that depends on it: for an analysis of
+// series without latency (SeriesFromTotals).
+void JudgeLatency(TopicAnalysis& t, const std::vector<Series>& latency, const Finality& finality,
+                  const AnalysisOptions& opts, int64_t range_from_sec);
 
 // ---------------------------------------------------------------------------
 // Listing topics

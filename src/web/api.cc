@@ -332,7 +332,18 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
       failure = series.status();
       return std::nullopt;
     }
-    return AnalyzeSeries(s, **series, finality, aopts, range->from_sec);
+    TopicAnalysis t = AnalyzeSeries(s, **series, finality, aopts, range->from_sec);
+    // A window of several rows (datacenters, clusters) has no latency in the
+    // series: the window shown has it merged from its rows.
+    if (auto shown = ShownWindow(t)) {
+      auto latency = overview_.Latency(**lease, s.topic, *shown, **series);
+      if (!latency.ok()) {
+        failure = latency.status();
+        return std::nullopt;
+      }
+      if (*latency) JudgeLatency(t, **latency, finality, aopts, range->from_sec);
+    }
+    return t;
   };
 
   std::vector<TopicAnalysis> page;

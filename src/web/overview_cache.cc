@@ -13,14 +13,51 @@ size_t OverviewCache::topics() const {
   return entries_.size();
 }
 
-int64_t OverviewCache::rows_read() const {
-  std::lock_guard lock(mu_);
-  return rows_read_;
-}
+int64_t OverviewCache::rows_read() const { return read_.load(std::memory_order_relaxed); }
 
 void OverviewCache::Retain(const std::unordered_set<std::string>& keep) {
   std::lock_guard lock(mu_);
   std::erase_if(entries_, [&](const auto& kv) { return !keep.count(kv.first); });
+  std::erase_if(latency_, [&](const auto& kv) { return !keep.count(kv.first); });
+}
+
+// One topic's window totals (a few stored values per tier a day), counted in read_.
+Result<std::vector<store::TierTotals>> OverviewCache::ReadTotals(store::Store& store, const std::string& topic,
+                                                                 int64_t from_sec, int64_t to_sec) {
+  auto totals = store.QueryWindowTotals(from_sec, to_sec, std::pair<std::string, std::string>{topic, topic});
+  if (totals.ok()) {
+    for (const auto& t : *totals) read_.fetch_add(static_cast<int64_t>(t.windows.size()), std::memory_order_relaxed);
+  }
+  return totals;
+}
+
+Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Latency(store::Store& store,
+                                                                                const std::string& topic,
+                                                                                int64_t window_sec,
+                                                                                const SeriesList& series) {
+  // The window's totals say whether its rows changed since they were read;
+  // windows of one row hold their p99 already (then nothing is read).
+  std::vector<int64_t> stamp;
+  bool several = false;
+  for (const Series& s : series) {
+    auto p = std::lower_bound(s.points.begin(), s.points.end(), window_sec,
+                              [](const MergedWindow& m, int64_t w) { return m.window_begin_sec < w; });
+    const bool found = p != s.points.end() && p->window_begin_sec == window_sec;
+    stamp.push_back(found ? p->updated_ms : -1);
+    several = several || (found && p->rows > 1);
+  }
+  if (!several) return std::shared_ptr<const SeriesList>();
+  std::lock_guard lock(mu_);
+  auto it = latency_.find(topic);
+  if (it != latency_.end() && it->second.window_sec == window_sec && it->second.stamp == stamp) {
+    return it->second.series;
+  }
+  auto rows = store.QueryWindows(topic, std::nullopt, window_sec, window_sec + 1);
+  if (!rows.ok()) return rows.status();
+  read_.fetch_add(static_cast<int64_t>(rows->size()), std::memory_order_relaxed);
+  auto built = std::make_shared<const SeriesList>(BuildSeries(*rows, /*by_datacenter=*/false, order_));
+  latency_[topic] = LatencyEntry{window_sec, std::move(stamp), built};
+  return built;
 }
 
 Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(store::Store& store,
@@ -28,13 +65,9 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
                                                                             int64_t to_sec,
                                                                             std::span<const store::TopicDay> days) {
   if (to_sec - from_sec > opts_.max_range_sec) {
-    auto rows = store.QueryWindows(topic, std::nullopt, from_sec, to_sec);
-    if (!rows.ok()) return rows.status();
-    {
-      std::lock_guard lock(mu_);
-      rows_read_ += static_cast<int64_t>(rows->size());
-    }
-    return std::make_shared<const SeriesList>(BuildSeries(*rows, /*by_datacenter=*/false, order_));
+    auto totals = ReadTotals(store, topic, from_sec, to_sec);
+    if (!totals.ok()) return totals.status();
+    return std::make_shared<const SeriesList>(SeriesFromTotals(*totals, order_));
   }
 
   std::lock_guard lock(mu_);
@@ -43,11 +76,10 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
   bool full = it == entries_.end() || from_sec < it->second.from_sec || to_sec < it->second.to_sec ||
               now_ns - it->second.full_read_ns > opts_.full_refresh_sec * 1'000'000'000;
   if (full) {
-    auto rows = store.QueryWindows(topic, std::nullopt, from_sec, to_sec);
-    if (!rows.ok()) return rows.status();
-    rows_read_ += static_cast<int64_t>(rows->size());
+    auto totals = ReadTotals(store, topic, from_sec, to_sec);
+    if (!totals.ok()) return totals.status();
     Entry e;
-    e.series = std::make_shared<const SeriesList>(BuildSeries(*rows, /*by_datacenter=*/false, order_));
+    e.series = std::make_shared<const SeriesList>(SeriesFromTotals(*totals, order_));
     e.from_sec = from_sec;
     e.to_sec = to_sec;
     e.full_read_ns = now_ns;
@@ -119,14 +151,20 @@ Result<std::shared_ptr<const OverviewCache::SeriesList>> OverviewCache::Get(stor
     if (begin < end) spans.emplace_back(begin, end);
   }
   spans.emplace_back(cut, to_sec);
-  std::vector<store::WindowRow> read;
-  for (const auto& [begin, end] : spans) {
-    auto rows = store.QueryWindows(topic, std::nullopt, begin, end);
-    if (!rows.ok()) return rows.status();
-    rows_read_ += static_cast<int64_t>(rows->size());
-    read.insert(read.end(), std::make_move_iterator(rows->begin()), std::make_move_iterator(rows->end()));
+  std::vector<store::TierTotals> read;
+  for (const auto& [begin, end] : spans) {  // ascending: a tier's windows stay in order
+    auto totals = ReadTotals(store, topic, begin, end);
+    if (!totals.ok()) return totals.status();
+    for (auto& t : *totals) {
+      auto same = std::find_if(read.begin(), read.end(), [&](const store::TierTotals& r) { return r.tier == t.tier; });
+      if (same == read.end()) {
+        read.push_back(std::move(t));
+      } else {
+        same->windows.insert(same->windows.end(), t.windows.begin(), t.windows.end());
+      }
+    }
   }
-  std::vector<Series> fresh = BuildSeries(read, /*by_datacenter=*/false, order_);
+  std::vector<Series> fresh = SeriesFromTotals(read, order_);
   auto reread = [&](int64_t w) {
     return std::any_of(spans.begin(), spans.end(), [&](const auto& sp) { return sp.first <= w && w < sp.second; });
   };

@@ -29,13 +29,16 @@ class FakeStore final : public store::Store {
   Status Ping() override { return CheckReadLocked(); }
   Result<std::vector<store::WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) override;
 
-  // ListTopics and the topic summary are derived from the window rows.
+  // ListTopics, the topic summary and the window totals are derived from the window rows.
   Result<std::vector<store::TopicSummary>> ListTopics() override;
   Result<std::vector<store::TopicDay>> QueryTopicSummary(
       int64_t from_sec, int64_t to_sec,
       const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) override;
   Result<std::vector<store::WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                      int64_t from_sec, int64_t to_sec) override;
+  Result<std::vector<store::TierTotals>> QueryWindowTotals(
+      int64_t from_sec, int64_t to_sec,
+      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) override;
   Result<std::vector<store::PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
                                                            int64_t window_begin_sec) override;
   Result<std::vector<store::EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) override;

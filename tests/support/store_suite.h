@@ -94,7 +94,9 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
     ASSERT_TRUE(s.ok()) << s.status().ToString();
     store_ = std::move(*s);
   }
+  // Whatever a test did, the summary and the window totals still equal its rows.
   void TearDown() override {
+    if (store_ && !HasFatalFailure()) ExpectSummaryExact("at the end of the test");
     store_.reset();
     if (!dir_.empty()) std::filesystem::remove_all(dir_);
   }
@@ -134,6 +136,17 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
       EXPECT_EQ((*topics)[i].last_window_sec, listed[i].last_window_sec);
       EXPECT_EQ((*topics)[i].last_updated_ms, listed[i].last_updated_ms);
     }
+    ExpectTotalsExact(*rows);
+  }
+
+  // The window totals equal a recomputation from the window rows.
+  void ExpectTotalsExact(const std::vector<WindowRow>& rows) {
+    auto totals = AllTotals();
+    ASSERT_TRUE(totals.ok()) << totals.status().ToString();
+    EXPECT_EQ(*totals, TotalWindows(rows));
+  }
+  Result<std::vector<TierTotals>> AllTotals() {
+    return store_->QueryWindowTotals(std::numeric_limits<int64_t>::min() / 2, std::numeric_limits<int64_t>::max() / 2);
   }
 
   Result<std::vector<TopicDay>> AllDays() {
@@ -818,17 +831,65 @@ TEST_P(StoreSuite, MigrationFourBackFillsTheSummaryFromTheWindowRows) {
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(before->size(), 4u);
   store_.reset();
-  ExecRaw({"DROP TABLE topic_summary", "DELETE FROM schema_migrations WHERE version = 4"});
+  ExecRaw({"DROP TABLE window_totals", "DROP TABLE topic_summary", "DELETE FROM schema_migrations WHERE version >= 4"});
   auto reopened = Store::Open(url_);
   ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
   store_ = std::move(*reopened);
-  EXPECT_EQ(store_->schema_version(), 4);
+  EXPECT_EQ(store_->schema_version(), 5);
   auto after = AllDays();
   ASSERT_TRUE(after.ok()) << after.status().ToString();
   EXPECT_EQ(WithoutWrites(*after), WithoutWrites(*before));
   ExpectSummaryExact("back-filled");
   Apply({In(Count("e", 1, kW + 600))});
   ExpectSummaryExact("applied after the back-fill");
+}
+
+// A store made before the window totals (version 4) gets them back-filled
+// from its rows: windows in several buckets and days, several datacenters,
+// a legacy row without a digest.
+TEST_P(StoreSuite, MigrationFiveBackFillsTheWindowTotalsFromTheWindowRows) {
+  AuditRecord dc2 = Count("dc2", 4, kW, "orders", "aggregate");
+  dc2.datacenter = "dc2";
+  AuditRecord legacy = Count("l", 3, kW + 600, "orders", "aggregate");
+  legacy.digest.reset();
+  Apply({In(Count("a", 5, kW - 86400)), In(Count("b", 7)), In(Count("c", 9, kW, "orders", "aggregate")), In(dc2),
+         In(legacy), In(Count("d", 2, kW - 7 * 3600, "payments")), In(Count("e", 1, kW + 1800, "orders", "aggregate"))});
+  auto before = AllTotals();
+  ASSERT_TRUE(before.ok()) << before.status().ToString();
+  ASSERT_EQ(before->size(), 3u);  // orders/aggregate, orders/regional, payments/regional
+  store_.reset();
+  ExecRaw({"DROP TABLE window_totals", "DELETE FROM schema_migrations WHERE version = 5"});
+  auto reopened = Store::Open(url_);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  store_ = std::move(*reopened);
+  EXPECT_EQ(store_->schema_version(), 5);
+  auto after = AllTotals();
+  ASSERT_TRUE(after.ok()) << after.status().ToString();
+  EXPECT_EQ(*after, *before);
+  ExpectSummaryExact("back-filled");
+  Apply({In(Count("f", 1, kW + 600, "orders", "aggregate"))});
+  ExpectSummaryExact("applied after the back-fill");
+}
+
+// The totals of a range and of a span of names: only windows beginning in the
+// range (not the rest of their buckets), names in byte order.
+TEST_P(StoreSuite, TheWindowTotalsOfARangeAndASpanOfNames) {
+  Apply({In(Count("1", 1, kW - 600, "gamma")), In(Count("2", 2, kW, "gamma")), In(Count("3", 3, kW + 600, "gamma")),
+         In(Count("4", 4, kW, "Zeta")), In(Count("5", 5, kW, "b-c")), In(Count("6", 6, kW, "bc"))});
+  auto counts = [](const std::vector<TierTotals>& totals) {
+    std::vector<std::pair<std::string, int64_t>> out;
+    for (const auto& t : totals) {
+      for (const auto& w : t.windows) out.emplace_back(t.topic, w.count);
+    }
+    return out;
+  };
+  auto range = store_->QueryWindowTotals(kW, kW + 600);
+  ASSERT_TRUE(range.ok()) << range.status().ToString();
+  EXPECT_EQ(counts(*range), (std::vector<std::pair<std::string, int64_t>>{{"Zeta", 4}, {"b-c", 5}, {"bc", 6}, {"gamma", 2}}));
+  auto span = store_->QueryWindowTotals(kW - 600, kW + 1200, std::pair<std::string, std::string>{"b-c", "gamma"});
+  ASSERT_TRUE(span.ok()) << span.status().ToString();
+  EXPECT_EQ(counts(*span),
+            (std::vector<std::pair<std::string, int64_t>>{{"b-c", 5}, {"bc", 6}, {"gamma", 1}, {"gamma", 2}, {"gamma", 3}}));
 }
 
 TEST_P(StoreSuite, HostileNamesAreStoredAndReadBackVerbatim) {
