@@ -166,7 +166,7 @@ Status Fill(store::Store& st, int topics) {
   return flush();
 }
 
-// Copies topic-0000's window rows and topic summary to topic-0001.. by SQL,
+// Copies topic-0000's window rows, topic summary and window totals to topic-0001.. by SQL,
 // 100 topics per transaction; windows_by_begin is built once at the end.
 Status CopyTopics() {
   auto db = OnPostgres() ? store::internal::OpenPostgres(StoreUrl())
@@ -177,7 +177,8 @@ Status CopyTopics() {
   if (Status s = (*db)->Exec("DROP INDEX IF EXISTS windows_by_begin"); !s.ok()) return s;
   for (int from = 1; from < Topics(); from += 100) {
     int to = std::min(Topics(), from + 100);
-    for (const auto& [table, rest] : {std::pair{"windows", windows_rest}, std::pair{"topic_summary", summary_rest}}) {
+    for (const auto& [table, rest] : {std::pair{"windows", windows_rest}, std::pair{"topic_summary", summary_rest},
+                                      std::pair{"window_totals", std::string("tier, bucket_sec, totals")}}) {
       std::string sql =
           OnPostgres()
               ? fmt::format("INSERT INTO {0} SELECT 'topic-' || lpad(i::text, 4, '0'), {1} FROM {0}, "
