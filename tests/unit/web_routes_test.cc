@@ -1,6 +1,8 @@
 // The web API end to end without sockets: Api::Handle over an in-memory store.
 #include <gtest/gtest.h>
 
+#include "chaperone/latency_sketch.h"
+
 #include <nlohmann/json.hpp>
 
 #include "support/fake_store.h"
@@ -133,6 +135,35 @@ TEST_F(ApiTest, TopicsReportsStatusPairsAndLatency) {
   EXPECT_EQ(orders["lastUpdatedMs"], (kW + 600 + 650) * 1000);
   EXPECT_EQ(j["topics"][1]["topic"], "payments");
   EXPECT_EQ(j["topics"][1]["status"], "healthy");
+}
+
+// The overview's p99 of a window: a tier with one row shows the row's p99 (kept
+// in the window totals); a tier with several rows (two datacenters) shows the
+// p99 of their merged sketches, read from the rows, never the max of the rows'.
+TEST_F(ApiTest, TheOverviewsP99OfAWindowOfSeveralRowsIsMergedFromTheirSketches) {
+  LatencySketch fast, slow, both;
+  fast.Add(10, 995);
+  slow.Add(1000, 5);
+  both.Add(10, 995);
+  both.Add(1000, 5);
+  WindowRow producer = Row("orders", "producer", kW, 1000);
+  producer.latency_p99 = 77;
+  WindowRow dc1 = Row("orders", "regional", kW, 995, "dc1");
+  dc1.latency_sketch = fast.Encode();
+  dc1.latency_p99 = fast.Quantile(0.99);
+  WindowRow dc2 = Row("orders", "regional", kW, 5, "dc2");
+  dc2.latency_sketch = slow.Encode();
+  dc2.latency_p99 = slow.Quantile(0.99);
+  for (const WindowRow& r : {producer, dc1, dc2}) store_->AddWindow(r);
+  json j = GetJson("/api/v1/topics");
+  ASSERT_EQ(j["topics"].size(), 1u);
+  const json& p99 = j["topics"][0]["p99ByTier"];
+  EXPECT_EQ(p99["producer"], 77);
+  // 0.5 % of the merged observations are slow: the merged p99 is a fast one
+  // (dc2's own p99 is 1000 ms).
+  EXPECT_DOUBLE_EQ(p99["regional"].get<double>(), both.Quantile(0.99));
+  EXPECT_LT(p99["regional"].get<double>(), 20);
+  EXPECT_EQ(j["topics"][0]["pairs"][0]["lost"], 0);
 }
 
 TEST_F(ApiTest, TopicsFiltersSortsAndPages) {
