@@ -444,7 +444,7 @@ void Api::Series(const Ctx& c, const std::string& topic, HttpResponse& res) {
   auto emitters = (*lease)->QueryEmitters(std::nullopt);
   if (!emitters.ok()) return StoreError(res, emitters.status(), &*lease);
 
-  std::vector<web::Series> series = BuildSeries(*rows, by_dc, opts_.tier_order);
+  std::vector<analysis::Series> series = BuildSeries(*rows, by_dc, opts_.tier_order);
   Finality all_dcs(*emitters, c.now_ms, finality_options());
   std::map<std::string, Finality> per_dc;  // by datacenter, built on demand
   JsonWriter w;
@@ -688,7 +688,7 @@ void Api::FinalityReport(const Ctx& c, HttpResponse& res) {
   auto emitters = (*lease)->QueryEmitters(std::nullopt);
   if (!emitters.ok()) return StoreError(res, emitters.status(), &*lease);
   Finality fin(*emitters, c.now_ms, finality_options());
-  std::vector<web::Series> series = BuildSeries(*rows, /*by_datacenter=*/false, opts_.tier_order);
+  std::vector<analysis::Series> series = BuildSeries(*rows, /*by_datacenter=*/false, opts_.tier_order);
 
   JsonWriter w;
   w.BeginObject().Field("topic", **topic);

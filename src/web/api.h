@@ -12,15 +12,18 @@
 #include "chaperone/clock.h"
 #include "chaperone/types.h"
 #include "http/health.h"
-#include "web/analysis.h"
+#include "analysis/analysis.h"
 #include "web/assets.h"
 #include "web/metrics.h"
 #include "web/overview_cache.h"
 #include "web/store_pool.h"
-#include "web/tier_order.h"
+#include "analysis/tier_order.h"
 #include "web/topic_catalog.h"
 
 namespace chaperone::web {
+
+// The tier comparison the API serves (src/analysis).
+using namespace ::chaperone::analysis;  // NOLINT(google-build-using-namespace)
 
 struct ApiOptions {
   TierOrder tier_order;

@@ -24,10 +24,13 @@
 #include "chaperone/clock.h"
 #include "chaperone/status.h"
 #include "store/store.h"
-#include "web/analysis.h"
-#include "web/tier_order.h"
+#include "analysis/analysis.h"
+#include "analysis/tier_order.h"
 
 namespace chaperone::web {
+
+// The tier comparison the API serves (src/analysis).
+using namespace ::chaperone::analysis;  // NOLINT(google-build-using-namespace)
 
 struct OverviewCacheOptions {
   int64_t recent_sec = 3600;          // windows that began this close to `to` are always re-read

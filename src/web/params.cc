@@ -24,13 +24,6 @@ std::string Quote(std::string_view s) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
-bool IsControlOrComma(unsigned char c) { return c < 0x20 || c == 0x7F || c == ','; }
-
-bool IsValidName(std::string_view s) {
-  if (s.empty() || s.size() > 255) return false;
-  return std::none_of(s.begin(), s.end(), [](char c) { return IsControlOrComma(static_cast<unsigned char>(c)); });
-}
-
 }  // namespace
 
 Result<int64_t> ParseTimeSec(std::string_view s) {
@@ -84,21 +77,6 @@ Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max) {
   }
   if (!in_range) return Status::InvalidArgument(fmt::format("{} is out of range [{}, {}]", Quote(s), min, max));
   return v;
-}
-
-bool IsValidTierName(std::string_view s) { return IsValidName(s); }
-bool IsValidDatacenterName(std::string_view s) { return IsValidName(s); }
-
-std::vector<std::string> SplitList(std::string_view s) {
-  std::vector<std::string> out;
-  size_t start = 0;
-  while (true) {
-    size_t comma = s.find(',', start);
-    out.emplace_back(s.substr(start, comma == std::string_view::npos ? std::string_view::npos : comma - start));
-    if (comma == std::string_view::npos) break;
-    start = comma + 1;
-  }
-  return out;
 }
 
 Status QueryParams::OnlyAllow(std::initializer_list<std::string_view> known) const {

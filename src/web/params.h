@@ -9,6 +9,7 @@
 #include <string_view>
 #include <vector>
 
+#include "analysis/names.h"
 #include "chaperone/status.h"
 
 namespace chaperone::web {
@@ -26,14 +27,10 @@ Result<int64_t> ParseTimeSec(std::string_view s);
 // A decimal integer in [min, max], digits only (an optional leading '-' when min < 0).
 Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max);
 
-// Tier names are free-form in audit records ("consumer:<group>"): 1-255 bytes,
-// no control characters and no ','.
-bool IsValidTierName(std::string_view s);
-// Datacenter names: 1-255 bytes, no control characters and no ','.
-bool IsValidDatacenterName(std::string_view s);
-
-// Splits "a,b,c" (empty items rejected by the caller's validator).
-std::vector<std::string> SplitList(std::string_view s);
+// Tier and datacenter names, and comma lists of them: one rule (analysis/names.h).
+using analysis::IsValidDatacenterName;
+using analysis::IsValidTierName;
+using analysis::SplitList;
 
 // The query string of one request, with checks that every parameter is known
 // and that single-valued parameters appear once.

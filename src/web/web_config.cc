@@ -1,9 +1,12 @@
 #include "web/web_config.h"
 
 #include "web/params.h"
-#include "web/tier_order.h"
+#include "analysis/tier_order.h"
 
 namespace chaperone::web {
+
+// The tier comparison the API serves (src/analysis).
+using namespace ::chaperone::analysis;  // NOLINT(google-build-using-namespace)
 namespace {
 
 using config::Errors;

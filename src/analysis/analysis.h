@@ -14,9 +14,9 @@
 
 #include "chaperone/status.h"
 #include "store/store.h"
-#include "web/tier_order.h"
+#include "analysis/tier_order.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 
 // ---------------------------------------------------------------------------
 // Merging
@@ -200,4 +200,4 @@ void SortTopics(std::vector<TopicAnalysis>& topics, const TopicSort& sort);
 // Case-insensitive substring match of `q` in `topic` (empty q matches all).
 bool TopicMatches(std::string_view topic, std::string_view q);
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

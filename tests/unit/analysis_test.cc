@@ -1,15 +1,15 @@
-// The web service's query logic on hand-built rows: merging, finality, loss,
-// topic status, ordering.
+// The tier comparison (src/analysis) on hand-built rows: merging, finality,
+// loss, topic status, ordering.
 #include <gtest/gtest.h>
 
 #include <cmath>
 #include <limits>
 
 #include "chaperone/latency_sketch.h"
-#include "web/analysis.h"
-#include "web/tier_order.h"
+#include "analysis/analysis.h"
+#include "analysis/tier_order.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 namespace {
 
 using store::EmitterRow;
@@ -589,4 +589,4 @@ TEST(TopicMatches, IsACaseInsensitiveSubstringMatch) {
 }
 
 }  // namespace
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

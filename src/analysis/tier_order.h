@@ -9,7 +9,7 @@
 
 #include "chaperone/status.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 
 class TierOrder {
  public:
@@ -33,4 +33,4 @@ class TierOrder {
   std::vector<std::string> patterns_;  // overrides followed by the defaults
 };
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

@@ -1,10 +1,10 @@
-#include "web/latency_merge.h"
+#include "analysis/latency_merge.h"
 
 #include <cmath>
 
 #include "chaperone/latency_sketch.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 
 std::optional<MergedLatency> MergeSketches(const std::vector<std::string_view>& encoded) {
   LatencySketch merged;
@@ -24,4 +24,4 @@ std::optional<MergedLatency> MergeSketches(const std::vector<std::string_view>& 
   return m;
 }
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

@@ -1,10 +1,10 @@
-#include "web/tier_order.h"
+#include "analysis/tier_order.h"
 
 #include <algorithm>
 
-#include "web/params.h"
+#include "analysis/names.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 namespace {
 
 const std::vector<std::string>& DefaultPatterns() {
@@ -64,4 +64,4 @@ void TierOrder::Sort(std::vector<std::string>& tiers) const {
   std::sort(tiers.begin(), tiers.end(), [this](const std::string& a, const std::string& b) { return Less(a, b); });
 }
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

@@ -5,7 +5,7 @@
 #include <string_view>
 #include <vector>
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 
 struct MergedLatency {
   double mean = 0, p50 = 0, p95 = 0, p99 = 0, max = 0;
@@ -15,4 +15,4 @@ struct MergedLatency {
 // merged sketch is empty (the caller then falls back to upper bounds).
 std::optional<MergedLatency> MergeSketches(const std::vector<std::string_view>& encoded);
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis

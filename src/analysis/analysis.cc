@@ -1,13 +1,13 @@
-#include "web/analysis.h"
+#include "analysis/analysis.h"
 
 #include <algorithm>
 #include <cctype>
 #include <limits>
 #include <map>
 
-#include "web/latency_merge.h"
+#include "analysis/latency_merge.h"
 
-namespace chaperone::web {
+namespace chaperone::analysis {
 
 // ---------------------------------------------------------------------------
 // Merging
@@ -500,4 +500,4 @@ bool TopicMatches(std::string_view topic, std::string_view q) {
   return it != topic.end();
 }
 
-}  // namespace chaperone::web
+}  // namespace chaperone::analysis
