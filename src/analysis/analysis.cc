@@ -194,10 +194,20 @@ Finality::Finality(const std::vector<store::EmitterRow>& emitters, int64_t now_m
     if (IsStale(e, now_ms, opts_)) {
       ++t.info.stale_emitters;
       t.latest_stale_seen_ms = std::max(t.latest_stale_seen_ms, e.last_seen_ms);
+      t.stale.emplace_back(e.last_seen_ms, e.watermark_ms);
     } else if (e.watermark_ms > 0) {
       t.info.watermark_ms = t.info.watermark_ms ? std::min(*t.info.watermark_ms, e.watermark_ms) : e.watermark_ms;
     }
   }
+}
+
+bool Finality::Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const {
+  auto it = tiers_.find(std::string(tier));
+  if (it == tiers_.end()) return false;
+  return std::any_of(it->second.stale.begin(), it->second.stale.end(), [&](const auto& e) {
+    const auto [last_seen_ms, watermark_ms] = e;
+    return last_seen_ms >= window_begin_sec * 1000 && watermark_ms < window_end_sec * 1000;
+  });
 }
 
 const TierFinality* Finality::Find(std::string_view tier) const {
@@ -318,18 +328,27 @@ double TopicAnalysis::max_p99() const {
   return m;
 }
 
-namespace {
-
-const MergedWindow* FindPoint(const Series& s, int64_t window) {
-  auto it = std::lower_bound(s.points.begin(), s.points.end(), window,
-                             [](const MergedWindow& p, int64_t w) { return p.window_begin_sec < w; });
-  return it != s.points.end() && it->window_begin_sec == window ? &*it : nullptr;
+std::string_view VerdictName(Verdict v) {
+  switch (v) {
+    case Verdict::kOk:
+      return "ok";
+    case Verdict::kLoss:
+      return "loss";
+    case Verdict::kDuplicate:
+      return "duplicate";
+    case Verdict::kDigestMismatch:
+      return "digest_mismatch";
+    case Verdict::kUnknown:
+      return "unknown";
+    case Verdict::kPending:
+      return "pending";
+  }
+  return "pending";
 }
 
-PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& finality) {
-  PairSummary p;
-  p.source = src.tier;
-  p.target = dst.tier;
+std::vector<JudgedWindow> JudgePair(const Series& src, const Series& dst, const Finality& finality) {
+  std::vector<JudgedWindow> out;
+  out.reserve(std::max(src.points.size(), dst.points.size()));
   // IsFinal for both tiers, looked up once: final when end * 1000 <= both horizons.
   const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
   auto a = src.points.begin(), b = dst.points.begin();
@@ -350,13 +369,44 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
       d = Side{b->count, b->digest.value_or(0), b->digest.has_value(), b->window_end_sec};
       ++b;
     }
-    int64_t end = std::max(s.end_sec, d.end_sec);
-    if (end * 1000 > final_before_ms) continue;
-    LossWindow w = Compare(begin, s, d, true);
+    const int64_t end = std::max(s.end_sec, d.end_sec);
+    LossWindow c = Compare(begin, s, d, end * 1000 <= final_before_ms);
+    JudgedWindow& w = out.emplace_back();
+    w.window_begin_sec = begin;
+    w.window_end_sec = end;
+    w.source_count = c.source_count;
+    w.target_count = c.target_count;
+    w.lost = c.lost;
+    w.duplicated = c.duplicated;
+    w.digest_match = c.digest_match;
+    w.verdict = !c.final                                                                  ? Verdict::kPending
+                : finality.Incomplete(src.tier, begin, end) || finality.Incomplete(dst.tier, begin, end) ? Verdict::kUnknown
+                : c.lost > 0                                                              ? Verdict::kLoss
+                : c.duplicated > 0                                                        ? Verdict::kDuplicate
+                : c.digest_match == false                                                 ? Verdict::kDigestMismatch
+                                                                                          : Verdict::kOk;
+  }
+  return out;
+}
+
+namespace {
+
+const MergedWindow* FindPoint(const Series& s, int64_t window) {
+  auto it = std::lower_bound(s.points.begin(), s.points.end(), window,
+                             [](const MergedWindow& p, int64_t w) { return p.window_begin_sec < w; });
+  return it != s.points.end() && it->window_begin_sec == window ? &*it : nullptr;
+}
+
+PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& finality) {
+  PairSummary p;
+  p.source = src.tier;
+  p.target = dst.tier;
+  for (const JudgedWindow& w : JudgePair(src, dst, finality)) {
+    if (w.verdict == Verdict::kPending) continue;
     ++p.final_windows;
     p.lost += w.lost;
     p.duplicated += w.duplicated;
-    if (s.count == d.count && w.digest_match == false) p.digest_mismatch = true;
+    if (w.lost == 0 && w.duplicated == 0 && w.digest_match == false) p.digest_mismatch = true;
   }
   return p;
 }

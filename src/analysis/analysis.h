@@ -96,6 +96,13 @@ class Finality {
   int64_t FinalBeforeMs(std::string_view tier) const;
   // Stale emitters of the tier that were still reporting at or after `since_ms`.
   bool HasStaleEmitter(std::string_view tier, int64_t since_ms) const;
+  // Whether the tier's count of window [begin, end) may be incomplete: an
+  // emitter of the tier went silent (stale) while the window was open to it,
+  // that is, it was last seen at or after the window began and its heartbeat
+  // watermark had not passed the window's end (it may have counted messages
+  // of the window that it never reported). An emitter that went silent after
+  // the window was final for it does not count.
+  bool Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const;
   const TierFinality* Find(std::string_view tier) const;
   const FinalityOptions& options() const { return opts_; }
   int64_t now_ms() const { return now_ms_; }
@@ -104,6 +111,8 @@ class Finality {
   struct TierState {
     TierFinality info;
     int64_t latest_stale_seen_ms = -1;  // most recent last_seen_ms among stale emitters
+    // The stale emitters' (last_seen_ms, watermark_ms): what Incomplete asks.
+    std::vector<std::pair<int64_t, int64_t>> stale;
   };
   int64_t now_ms_;
   FinalityOptions opts_;
@@ -140,6 +149,34 @@ std::vector<LossWindow> ComputeLoss(const std::vector<store::WindowRow>& rows, c
 enum class TopicStatus { kHealthy, kNoData, kStaleEmitter, kDelay, kLoss };  // ascending severity
 std::string_view StatusName(TopicStatus s);
 std::optional<TopicStatus> ParseStatus(std::string_view s);
+
+// ---------------------------------------------------------------------------
+// Judging windows: one implementation for the overview and the loss detector
+
+// What one window of a pair of tiers is (docs/detect.md, "Verdicts"):
+//   kPending         not final for both tiers yet: nothing is said
+//   kOk              as many messages in both, same digests (or no digest to compare)
+//   kLoss            the target saw fewer than the source
+//   kDuplicate       the target saw more
+//   kDigestMismatch  as many, with different contents
+//   kUnknown         final, but the audit of the window is itself incomplete
+//                    (Finality::Incomplete on either tier): the counts may
+//                    differ without any message lost
+enum class Verdict : uint8_t { kOk, kLoss, kDuplicate, kDigestMismatch, kUnknown, kPending };
+std::string_view VerdictName(Verdict v);
+
+struct JudgedWindow {
+  int64_t window_begin_sec = 0, window_end_sec = 0;
+  int64_t source_count = 0, target_count = 0;
+  int64_t lost = 0, duplicated = 0;  // max(0, source - target), max(0, target - source)
+  std::optional<bool> digest_match;  // absent when either side lacks a digest
+  Verdict verdict = Verdict::kPending;
+};
+
+// Every window present in either series (a tier without a point in a window
+// saw nothing), ascending. Both series are one tier each (BuildSeries or
+// SeriesFromTotals, datacenters summed: the aggregate rule).
+std::vector<JudgedWindow> JudgePair(const Series& source, const Series& target, const Finality& finality);
 
 struct PairSummary {
   std::string source, target;

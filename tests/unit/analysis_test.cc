@@ -396,6 +396,72 @@ std::vector<WindowRow> HealthyRows() {
 
 AnalysisOptions AOpts() { return AnalysisOptions{TierOrder(), 60'000}; }
 
+// ---------------------------------------------------------------------------
+// JudgePair
+
+std::vector<std::pair<std::string, int64_t>> Verdicts(const std::vector<JudgedWindow>& judged) {
+  std::vector<std::pair<std::string, int64_t>> out;
+  for (const auto& w : judged) out.emplace_back(std::string(VerdictName(w.verdict)), w.window_begin_sec);
+  return out;
+}
+
+TEST(JudgePair, EveryFinalWindowGetsItsVerdictAndTheRestArePending) {
+  WindowRow mismatched = Row("regional", kW + 1800, 4);
+  mismatched.digest += 1;
+  std::vector<WindowRow> rows = {Row("producer", kW, 10),        Row("regional", kW, 10),
+                                 Row("producer", kW + 600, 10),  Row("regional", kW + 600, 8),
+                                 Row("producer", kW + 1200, 5),  Row("regional", kW + 1200, 7),
+                                 Row("producer", kW + 1800, 4),  mismatched,
+                                 Row("producer", kW + 2400, 3),  Row("producer", kW + 3000, 9),
+                                 Row("regional", kW + 3000, 1)};
+  auto series = BuildSeries(rows, false, TierOrder());
+  ASSERT_EQ(series.size(), 2u);
+  // Both tiers' emitters passed kW + 3000 + grace, not kW + 3600 + grace.
+  std::vector<EmitterRow> emitters = {Emitter("p", "producer", (kW + 3100) * 1000, kNowMs),
+                                      Emitter("r", "regional", (kW + 3100) * 1000, kNowMs)};
+  Finality f(emitters, kNowMs, Opts());
+  auto judged = JudgePair(series[0], series[1], f);
+  EXPECT_EQ(Verdicts(judged), (std::vector<std::pair<std::string, int64_t>>{{"ok", kW},
+                                                                            {"loss", kW + 600},
+                                                                            {"duplicate", kW + 1200},
+                                                                            {"digest_mismatch", kW + 1800},
+                                                                            {"loss", kW + 2400},
+                                                                            {"pending", kW + 3000}}));
+  ASSERT_EQ(judged.size(), 6u);
+  EXPECT_EQ(judged[1].lost, 2);
+  EXPECT_EQ(judged[2].duplicated, 2);
+  EXPECT_EQ(judged[4].lost, 3);  // nothing at all in the target: all of it lost
+  EXPECT_EQ(judged[4].target_count, 0);
+  EXPECT_EQ(judged[5].lost, 8);  // the difference is known, but not judged yet
+}
+
+// The classic false alarm: an emitter that died with counts it never
+// reported. Its windows are unknown, not loss; windows it had finished, or that
+// began after it went silent, are judged as usual.
+TEST(JudgePair, WindowsADeadEmitterLeftOpenAreUnknownNotLoss) {
+  std::vector<WindowRow> rows;
+  for (int64_t w = kW; w < kW + 2400; w += 600) {
+    rows.push_back(Row("producer", w, 10));
+    rows.push_back(Row("regional", w, w == kW + 1800 ? 10 : 7));
+  }
+  auto series = BuildSeries(rows, false, TierOrder());
+  std::vector<EmitterRow> emitters = {Emitter("p", "producer", (kW + 3100) * 1000, kNowMs),
+                                      Emitter("r", "regional", (kW + 3100) * 1000, kNowMs),
+                                      // Counted regional up to kW + 1300, last seen at kW + 1400, then gone.
+                                      Emitter("dead", "regional", (kW + 1300) * 1000, (kW + 1400) * 1000)};
+  Finality f(emitters, kNowMs, Opts());
+  EXPECT_EQ(Verdicts(JudgePair(series[0], series[1], f)),
+            (std::vector<std::pair<std::string, int64_t>>{
+                {"loss", kW},             // it passed this window's end before dying
+                {"loss", kW + 600},       // and this one's
+                {"unknown", kW + 1200},   // open when it died: its share may be missing
+                {"ok", kW + 1800}}));     // began after it was last seen
+  // Still alive (not stale): the window is simply not final yet for that tier.
+  emitters[2].last_seen_ms = kNowMs;
+  Finality alive(emitters, kNowMs, Opts());
+  EXPECT_EQ(VerdictName(JudgePair(series[0], series[1], alive)[2].verdict), "pending");
+}
+
 TEST(AnalyzeTopic, HealthyWhenEveryPairMatchesInFinalWindows) {
   Finality fin({}, kNowMs, Opts());
   TopicAnalysis t = AnalyzeTopic(Summary(), HealthyRows(), fin, AOpts(), kW);
