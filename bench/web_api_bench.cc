@@ -17,6 +17,8 @@
 //   BM_LossApi             GET /api/v1/topics/{t}/loss, 7 days, two tiers
 //   BM_TopicsApiCold       GET /api/v1/topics on a fresh server: statuses of all topics over 24 h
 //   BM_TopicsApiWarm       the same on a server that answered it before (nothing changed since)
+//   BM_DetectCycle         one evaluation cycle of the loss detector: every topic's last 24 h
+//                          judged pair by pair from the window totals (detect::Evaluate)
 #include <benchmark/benchmark.h>
 #include <fmt/format.h>
 #include <httplib.h>
@@ -32,6 +34,7 @@
 #include "support/pg_server.h"
 #include "store/schema.h"
 #include "store/store.h"
+#include "detect/evaluate.h"
 #include "web/api.h"
 #include "web/store_pool.h"
 #include "web/web_server.h"
@@ -370,6 +373,25 @@ void BM_TopicsApiWarm(benchmark::State& state) {
   }
 }
 BENCHMARK(BM_TopicsApiWarm)->Unit(benchmark::kMillisecond)->Iterations(5);
+
+// One evaluation cycle of the loss detector over the last 24 h of every topic
+// (5 tiers: 4 pairs a topic), cold: nothing kept between cycles.
+void BM_DetectCycle(benchmark::State& state) {
+  store::Store& st = BenchStore();
+  detect::Evaluation last;
+  for (auto _ : state) {
+    auto e = detect::Evaluate(st, kEndSec - 86400, kEndSec, BenchClock().NowMs(), detect::EvaluateOptions{});
+    if (!e.ok()) {
+      state.SkipWithError(e.status().message().c_str());
+      return;
+    }
+    last = std::move(*e);
+  }
+  state.counters["topics"] = static_cast<double>(last.topics);
+  state.counters["windows_judged"] = static_cast<double>(last.windows);
+  state.counters["findings"] = static_cast<double>(last.findings.size());
+}
+BENCHMARK(BM_DetectCycle)->Unit(benchmark::kMillisecond)->Iterations(3);
 
 }  // namespace
 

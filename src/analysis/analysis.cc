@@ -201,13 +201,22 @@ Finality::Finality(const std::vector<store::EmitterRow>& emitters, int64_t now_m
   }
 }
 
-bool Finality::Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const {
+std::span<const std::pair<int64_t, int64_t>> Finality::StaleEmitters(std::string_view tier) const {
   auto it = tiers_.find(std::string(tier));
-  if (it == tiers_.end()) return false;
-  return std::any_of(it->second.stale.begin(), it->second.stale.end(), [&](const auto& e) {
+  if (it == tiers_.end()) return {};
+  return it->second.stale;
+}
+
+bool Finality::Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, int64_t window_begin_sec,
+                          int64_t window_end_sec) {
+  return std::any_of(stale.begin(), stale.end(), [&](const auto& e) {
     const auto [last_seen_ms, watermark_ms] = e;
     return last_seen_ms >= window_begin_sec * 1000 && watermark_ms < window_end_sec * 1000;
   });
+}
+
+bool Finality::Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const {
+  return Incomplete(StaleEmitters(tier), window_begin_sec, window_end_sec);
 }
 
 const TierFinality* Finality::Find(std::string_view tier) const {
@@ -351,6 +360,7 @@ std::vector<JudgedWindow> JudgePair(const Series& src, const Series& dst, const 
   out.reserve(std::max(src.points.size(), dst.points.size()));
   // IsFinal for both tiers, looked up once: final when end * 1000 <= both horizons.
   const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
+  const auto src_stale = finality.StaleEmitters(src.tier), dst_stale = finality.StaleEmitters(dst.tier);
   auto a = src.points.begin(), b = dst.points.begin();
   // Walk the union of both tiers' windows in order.
   while (a != src.points.end() || b != dst.points.end()) {
@@ -380,7 +390,7 @@ std::vector<JudgedWindow> JudgePair(const Series& src, const Series& dst, const 
     w.duplicated = c.duplicated;
     w.digest_match = c.digest_match;
     w.verdict = !c.final                                                                  ? Verdict::kPending
-                : finality.Incomplete(src.tier, begin, end) || finality.Incomplete(dst.tier, begin, end) ? Verdict::kUnknown
+                : Finality::Incomplete(src_stale, begin, end) || Finality::Incomplete(dst_stale, begin, end) ? Verdict::kUnknown
                 : c.lost > 0                                                              ? Verdict::kLoss
                 : c.duplicated > 0                                                        ? Verdict::kDuplicate
                 : c.digest_match == false                                                 ? Verdict::kDigestMismatch

@@ -103,6 +103,11 @@ class Finality {
   // of the window that it never reported). An emitter that went silent after
   // the window was final for it does not count.
   bool Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const;
+  // The tier's stale emitters as (last_seen_ms, watermark_ms): what Incomplete
+  // asks, for callers that judge many windows of one tier.
+  std::span<const std::pair<int64_t, int64_t>> StaleEmitters(std::string_view tier) const;
+  static bool Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, int64_t window_begin_sec,
+                         int64_t window_end_sec);
   const TierFinality* Find(std::string_view tier) const;
   const FinalityOptions& options() const { return opts_; }
   int64_t now_ms() const { return now_ms_; }

@@ -6,6 +6,7 @@
 #include <nlohmann/json.hpp>
 
 #include "support/fake_store.h"
+#include "support/window_rows.h"
 #include "web/api.h"
 
 namespace chaperone::web {
@@ -20,24 +21,7 @@ constexpr int64_t kNowMs = (kW + 3600) * 1000;  // an hour later: the windows be
 
 WindowRow Row(const std::string& topic, const std::string& tier, int64_t window, int64_t count,
               const std::string& dc = "dc1") {
-  WindowRow r;
-  r.topic = topic;
-  r.tier = tier;
-  r.datacenter = dc;
-  r.cluster = tier + "-" + dc;
-  r.window_begin_sec = window;
-  r.window_end_sec = window + 600;
-  r.count = count;
-  r.bytes = count * 10;
-  r.digest = static_cast<uint64_t>(count) * 1000003;
-  r.records = 2;
-  r.updated_ms = (window + 650) * 1000;
-  r.latency_mean = 10;
-  r.latency_p50 = 9;
-  r.latency_p95 = 30;
-  r.latency_p99 = 41;
-  r.latency_max = 48;
-  return r;
+  return testing::TestWindowRow(topic, tier, window, count, dc);
 }
 
 const unsigned char kIndex[] = "<!doctype html><title>Chaperone</title>";
