@@ -426,6 +426,12 @@ TEST(LatencySketch, DecodeRejectsGarbageWithClearErrors) {
   EXPECT_NE(DecodeError(Raw().Byte(1).Var(1).Var(0).Var(1).Zig(0).Var(1).Var(UINT64_MAX).b64())
                 .find("total count exceeds 2^63 - 1"),
             std::string::npos);
+  // The zero bucket alone above 2^63 - 1 (found by latency_sketch_fuzz: it
+  // decoded, then a merge with itself wrapped the count).
+  EXPECT_NE(DecodeError(Raw().Byte(1).Var(uint64_t{INT64_MAX} + 1).Var(0).Var(0).F64(0).F64(0).F64(0).b64())
+                .find("total count exceeds 2^63 - 1"),
+            std::string::npos);
+  EXPECT_EQ(DecodeError(Raw().Byte(1).Var(INT64_MAX).Var(0).Var(0).F64(0).F64(0).F64(0).b64()), "ok");
   auto with_stats = [](double sum, double min, double max) {
     return Raw().Byte(1).Var(0).Var(0).Var(1).Zig(0).Var(1).Var(2).F64(sum).F64(min).F64(max).b64();
   };

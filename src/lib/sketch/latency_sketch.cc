@@ -322,6 +322,8 @@ Result<LatencySketch> LatencySketch::Decode(std::string_view b64) {
   LatencySketch s;
   uint64_t runs = 0;
   if (!in.GetVarint64(&s.zero_count_)) return Corrupt("truncated zero count");
+  // Counts travel as int64 in audit records: the total, this included, stays below 2^63.
+  if (s.zero_count_ > static_cast<uint64_t>(INT64_MAX)) return Corrupt("total count exceeds 2^63 - 1");
   if (!in.GetVarint64(&s.negative_count_)) return Corrupt("truncated negative count");
   if (s.negative_count_ > s.zero_count_) return Corrupt("negative count exceeds the zero bucket");
   if (!in.GetVarint64(&runs)) return Corrupt("truncated run count");
