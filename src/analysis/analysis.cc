@@ -358,45 +358,13 @@ std::string_view VerdictName(Verdict v) {
 std::vector<JudgedWindow> JudgePair(const Series& src, const Series& dst, const Finality& finality) {
   std::vector<JudgedWindow> out;
   out.reserve(std::max(src.points.size(), dst.points.size()));
-  // IsFinal for both tiers, looked up once: final when end * 1000 <= both horizons.
-  const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
-  const auto src_stale = finality.StaleEmitters(src.tier), dst_stale = finality.StaleEmitters(dst.tier);
-  auto a = src.points.begin(), b = dst.points.begin();
-  // Walk the union of both tiers' windows in order.
-  while (a != src.points.end() || b != dst.points.end()) {
-    Side s, d;
-    int64_t begin;
-    if (b == dst.points.end() || (a != src.points.end() && a->window_begin_sec < b->window_begin_sec)) {
-      begin = a->window_begin_sec;
-    } else {
-      begin = b->window_begin_sec;
-    }
-    if (a != src.points.end() && a->window_begin_sec == begin) {
-      s = Side{a->count, a->digest.value_or(0), a->digest.has_value(), a->window_end_sec};
-      ++a;
-    }
-    if (b != dst.points.end() && b->window_begin_sec == begin) {
-      d = Side{b->count, b->digest.value_or(0), b->digest.has_value(), b->window_end_sec};
-      ++b;
-    }
-    const int64_t end = std::max(s.end_sec, d.end_sec);
-    LossWindow c = Compare(begin, s, d, end * 1000 <= final_before_ms);
-    JudgedWindow& w = out.emplace_back();
-    w.window_begin_sec = begin;
-    w.window_end_sec = end;
-    w.source_count = c.source_count;
-    w.target_count = c.target_count;
-    w.lost = c.lost;
-    w.duplicated = c.duplicated;
-    w.digest_match = c.digest_match;
-    w.verdict = !c.final                                                                  ? Verdict::kPending
-                : Finality::Incomplete(src_stale, begin, end) || Finality::Incomplete(dst_stale, begin, end) ? Verdict::kUnknown
-                : c.lost > 0                                                              ? Verdict::kLoss
-                : c.duplicated > 0                                                        ? Verdict::kDuplicate
-                : c.digest_match == false                                                 ? Verdict::kDigestMismatch
-                                                                                          : Verdict::kOk;
-  }
+  JudgePair(src, dst, finality, [&](const JudgedWindow& w) { out.push_back(w); });
   return out;
+}
+
+void JudgePair(const Series& src, const Series& dst, const Finality& finality,
+               const std::function<void(const JudgedWindow&)>& each) {
+  ForEachJudged(src, dst, finality, each);
 }
 
 namespace {
@@ -411,13 +379,13 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
   PairSummary p;
   p.source = src.tier;
   p.target = dst.tier;
-  for (const JudgedWindow& w : JudgePair(src, dst, finality)) {
-    if (w.verdict == Verdict::kPending) continue;
+  ForEachJudged(src, dst, finality, [&](const JudgedWindow& w) {
+    if (w.verdict == Verdict::kPending) return;
     ++p.final_windows;
     p.lost += w.lost;
     p.duplicated += w.duplicated;
     if (w.lost == 0 && w.duplicated == 0 && w.digest_match == false) p.digest_mismatch = true;
-  }
+  });
   return p;
 }
 

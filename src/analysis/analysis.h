@@ -4,12 +4,15 @@
 // (docs/api.md). Everything here is pure: rows and emitters in, values out.
 #pragma once
 
+#include <algorithm>
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <span>
 #include <string>
 #include <string_view>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "chaperone/status.h"
@@ -182,6 +185,45 @@ struct JudgedWindow {
 // saw nothing), ascending. Both series are one tier each (BuildSeries or
 // SeriesFromTotals, datacenters summed: the aggregate rule).
 std::vector<JudgedWindow> JudgePair(const Series& source, const Series& target, const Finality& finality);
+// The same, each window handed to `each` in turn (nothing kept).
+void JudgePair(const Series& source, const Series& target, const Finality& finality,
+               const std::function<void(const JudgedWindow&)>& each);
+// The same for callers on a hot path (the overview judges every window of a
+// day of every topic per request): `each(const JudgedWindow&)` inlined.
+template <typename F>
+void ForEachJudged(const Series& src, const Series& dst, const Finality& finality, F&& each) {
+  // Final for both tiers when end * 1000 <= both horizons: looked up once.
+  const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
+  const auto src_stale = finality.StaleEmitters(src.tier), dst_stale = finality.StaleEmitters(dst.tier);
+  auto a = src.points.begin(), b = dst.points.begin();
+  JudgedWindow w;
+  // Walk the union of both tiers' windows in order; a tier without a point
+  // saw nothing (count 0, digest 0).
+  while (a != src.points.end() || b != dst.points.end()) {
+    const bool in_src = a != src.points.end() && (b == dst.points.end() || a->window_begin_sec <= b->window_begin_sec);
+    const bool in_dst = b != dst.points.end() && (a == src.points.end() || b->window_begin_sec <= a->window_begin_sec);
+    const MergedWindow* s = in_src ? &*a++ : nullptr;
+    const MergedWindow* d = in_dst ? &*b++ : nullptr;
+    w.window_begin_sec = s ? s->window_begin_sec : d->window_begin_sec;
+    w.window_end_sec = std::max(s ? s->window_end_sec : 0, d ? d->window_end_sec : 0);
+    w.source_count = s ? s->count : 0;
+    w.target_count = d ? d->count : 0;
+    w.lost = std::max<int64_t>(0, w.source_count - w.target_count);
+    w.duplicated = std::max<int64_t>(0, w.target_count - w.source_count);
+    const bool digests = (!s || s->digest.has_value()) && (!d || d->digest.has_value());
+    const bool same = digests && (s ? s->digest.value_or(0) : 0) == (d ? d->digest.value_or(0) : 0);
+    w.digest_match = digests ? std::optional<bool>(same) : std::nullopt;
+    w.verdict = w.window_end_sec * 1000 > final_before_ms ? Verdict::kPending
+                : Finality::Incomplete(src_stale, w.window_begin_sec, w.window_end_sec) ||
+                        Finality::Incomplete(dst_stale, w.window_begin_sec, w.window_end_sec)
+                    ? Verdict::kUnknown
+                : w.lost > 0                ? Verdict::kLoss
+                : w.duplicated > 0          ? Verdict::kDuplicate
+                : digests && !same          ? Verdict::kDigestMismatch
+                                            : Verdict::kOk;
+    each(std::as_const(w));
+  }
+}
 
 struct PairSummary {
   std::string source, target;

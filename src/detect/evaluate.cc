@@ -12,13 +12,13 @@ void JudgeTopic(const std::vector<store::TierTotals>& tiers, const analysis::Fin
   ++out.topics;
   for (size_t i = 0; i + 1 < series.size(); ++i) {
     ++out.pairs;
-    for (const analysis::JudgedWindow& w : analysis::JudgePair(series[i], series[i + 1], finality)) {
+    analysis::ForEachJudged(series[i], series[i + 1], finality, [&](const analysis::JudgedWindow& w) {
       ++out.windows;
       ++out.by_verdict[static_cast<size_t>(w.verdict)];
       if (w.verdict != analysis::Verdict::kOk && w.verdict != analysis::Verdict::kPending) {
         out.findings.push_back(Finding{tiers.front().topic, series[i].tier, series[i + 1].tier, w});
       }
-    }
+    });
   }
 }
 
