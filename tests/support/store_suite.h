@@ -890,6 +890,16 @@ TEST_P(StoreSuite, TheWindowTotalsOfARangeAndASpanOfNames) {
   ASSERT_TRUE(span.ok()) << span.status().ToString();
   EXPECT_EQ(counts(*span),
             (std::vector<std::pair<std::string, int64_t>>{{"b-c", 5}, {"bc", 6}, {"gamma", 1}, {"gamma", 2}, {"gamma", 3}}));
+  // One topic (the overview's read: an equality on every database).
+  for (const std::string name : {"gamma", "Zeta", "b-c"}) {
+    auto one = store_->QueryWindowTotals(kW - 600, kW + 1200, std::pair<std::string, std::string>{name, name});
+    ASSERT_TRUE(one.ok()) << one.status().ToString();
+    ASSERT_EQ(one->size(), 1u) << name;
+    EXPECT_EQ(one->front().topic, name);
+  }
+  auto gamma = store_->QueryWindowTotals(kW - 600, kW + 1200, std::pair<std::string, std::string>{"gamma", "gamma"});
+  ASSERT_TRUE(gamma.ok());
+  EXPECT_EQ(counts(*gamma), (std::vector<std::pair<std::string, int64_t>>{{"gamma", 1}, {"gamma", 2}, {"gamma", 3}}));
 }
 
 TEST_P(StoreSuite, HostileNamesAreStoredAndReadBackVerbatim) {
