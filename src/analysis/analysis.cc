@@ -215,10 +215,6 @@ bool Finality::Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, in
   });
 }
 
-bool Finality::Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const {
-  return Incomplete(StaleEmitters(tier), window_begin_sec, window_end_sec);
-}
-
 const TierFinality* Finality::Find(std::string_view tier) const {
   auto it = tiers_.find(std::string(tier));
   return it == tiers_.end() ? nullptr : &it->second.info;
@@ -267,12 +263,9 @@ LossWindow Compare(int64_t begin, const Side& src, const Side& dst, bool final) 
   LossWindow w;
   w.window_begin_sec = begin;
   w.window_end_sec = std::max(src.end_sec, dst.end_sec);
-  w.source_count = src.count;
-  w.target_count = dst.count;
-  w.lost = std::max<int64_t>(0, src.count - dst.count);
-  w.duplicated = std::max<int64_t>(0, dst.count - src.count);
+  CompareSides(w, src.count, src.digest_known ? std::optional(src.digest) : std::nullopt, dst.count,
+               dst.digest_known ? std::optional(dst.digest) : std::nullopt);
   w.loss_ratio = src.count > 0 ? static_cast<double>(w.lost) / static_cast<double>(src.count) : 0.0;
-  if (src.digest_known && dst.digest_known) w.digest_match = src.digest == dst.digest;
   w.final = final;
   return w;
 }
@@ -358,13 +351,8 @@ std::string_view VerdictName(Verdict v) {
 std::vector<JudgedWindow> JudgePair(const Series& src, const Series& dst, const Finality& finality) {
   std::vector<JudgedWindow> out;
   out.reserve(std::max(src.points.size(), dst.points.size()));
-  JudgePair(src, dst, finality, [&](const JudgedWindow& w) { out.push_back(w); });
+  ForEachJudged(src, dst, finality, [&](const JudgedWindow& w) { out.push_back(w); });
   return out;
-}
-
-void JudgePair(const Series& src, const Series& dst, const Finality& finality,
-               const std::function<void(const JudgedWindow&)>& each) {
-  ForEachJudged(src, dst, finality, each);
 }
 
 namespace {

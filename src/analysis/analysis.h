@@ -6,7 +6,6 @@
 
 #include <algorithm>
 #include <cstdint>
-#include <functional>
 #include <optional>
 #include <span>
 #include <string>
@@ -99,16 +98,14 @@ class Finality {
   int64_t FinalBeforeMs(std::string_view tier) const;
   // Stale emitters of the tier that were still reporting at or after `since_ms`.
   bool HasStaleEmitter(std::string_view tier, int64_t since_ms) const;
-  // Whether the tier's count of window [begin, end) may be incomplete: an
-  // emitter of the tier went silent (stale) while the window was open to it,
-  // that is, it was last seen at or after the window began and its heartbeat
-  // watermark had not passed the window's end (it may have counted messages
-  // of the window that it never reported). An emitter that went silent after
-  // the window was final for it does not count.
-  bool Incomplete(std::string_view tier, int64_t window_begin_sec, int64_t window_end_sec) const;
-  // The tier's stale emitters as (last_seen_ms, watermark_ms): what Incomplete
-  // asks, for callers that judge many windows of one tier.
+  // The tier's stale emitters as (last_seen_ms, watermark_ms).
   std::span<const std::pair<int64_t, int64_t>> StaleEmitters(std::string_view tier) const;
+  // Whether a tier's count of window [begin, end) may be incomplete, given
+  // the tier's `stale` emitters (StaleEmitters): one of them went silent while
+  // the window was open to it, that is, it was last seen at or after the
+  // window began and its heartbeat watermark had not passed the window's end
+  // (it may have counted messages of the window that it never reported). An
+  // emitter that went silent after the window was final for it does not count.
   static bool Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, int64_t window_begin_sec,
                          int64_t window_end_sec);
   const TierFinality* Find(std::string_view tier) const;
@@ -144,6 +141,21 @@ struct LossWindow {
   std::optional<bool> digest_match;  // absent when either side lacks a digest
   bool final = false;                // final for both tiers
 };
+
+// The one comparison of a window's two sides (ComputeLoss, ForEachJudged):
+// counts, lost = max(0, source - target), duplicated = max(0, target -
+// source), and digest_match when both sides know their digest. `W` is a
+// LossWindow or a JudgedWindow.
+template <typename W>
+void CompareSides(W& w, int64_t source_count, std::optional<uint64_t> source_digest, int64_t target_count,
+                  std::optional<uint64_t> target_digest) {
+  w.source_count = source_count;
+  w.target_count = target_count;
+  w.lost = std::max<int64_t>(0, source_count - target_count);
+  w.duplicated = std::max<int64_t>(0, target_count - source_count);
+  w.digest_match = source_digest && target_digest ? std::optional<bool>(*source_digest == *target_digest)
+                                                  : std::nullopt;
+}
 
 // Per window present in either tier: the target compared to the SUM of the
 // source over the chosen datacenters (the aggregate-cluster rule). A tier with
@@ -185,11 +197,9 @@ struct JudgedWindow {
 // saw nothing), ascending. Both series are one tier each (BuildSeries or
 // SeriesFromTotals, datacenters summed: the aggregate rule).
 std::vector<JudgedWindow> JudgePair(const Series& source, const Series& target, const Finality& finality);
-// The same, each window handed to `each` in turn (nothing kept).
-void JudgePair(const Series& source, const Series& target, const Finality& finality,
-               const std::function<void(const JudgedWindow&)>& each);
-// The same for callers on a hot path (the overview judges every window of a
-// day of every topic per request): `each(const JudgedWindow&)` inlined.
+// The same, each window handed to `each(const JudgedWindow&)` in turn and
+// nothing kept (the overview judges every window of a day of every topic per
+// request; the detector every topic's at each cycle).
 template <typename F>
 void ForEachJudged(const Series& src, const Series& dst, const Finality& finality, F&& each) {
   // Final for both tiers when end * 1000 <= both horizons: looked up once.
@@ -206,20 +216,16 @@ void ForEachJudged(const Series& src, const Series& dst, const Finality& finalit
     const MergedWindow* d = in_dst ? &*b++ : nullptr;
     w.window_begin_sec = s ? s->window_begin_sec : d->window_begin_sec;
     w.window_end_sec = std::max(s ? s->window_end_sec : 0, d ? d->window_end_sec : 0);
-    w.source_count = s ? s->count : 0;
-    w.target_count = d ? d->count : 0;
-    w.lost = std::max<int64_t>(0, w.source_count - w.target_count);
-    w.duplicated = std::max<int64_t>(0, w.target_count - w.source_count);
-    const bool digests = (!s || s->digest.has_value()) && (!d || d->digest.has_value());
-    const bool same = digests && (s ? s->digest.value_or(0) : 0) == (d ? d->digest.value_or(0) : 0);
-    w.digest_match = digests ? std::optional<bool>(same) : std::nullopt;
+    CompareSides(w, s ? s->count : 0, s ? s->digest : std::optional<uint64_t>(0), d ? d->count : 0,
+                 d ? d->digest : std::optional<uint64_t>(0));
+    const bool mismatch = w.digest_match.has_value() && !*w.digest_match;
     w.verdict = w.window_end_sec * 1000 > final_before_ms ? Verdict::kPending
                 : Finality::Incomplete(src_stale, w.window_begin_sec, w.window_end_sec) ||
                         Finality::Incomplete(dst_stale, w.window_begin_sec, w.window_end_sec)
                     ? Verdict::kUnknown
                 : w.lost > 0                ? Verdict::kLoss
                 : w.duplicated > 0          ? Verdict::kDuplicate
-                : digests && !same          ? Verdict::kDigestMismatch
+                : mismatch                  ? Verdict::kDigestMismatch
                                             : Verdict::kOk;
     each(std::as_const(w));
   }
