@@ -3,7 +3,6 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
-#include <bit>
 #include <charconv>
 #include <cmath>
 #include <nlohmann/json.hpp>
@@ -15,6 +14,7 @@
 
 #include "store/latency.h"
 #include "store/schema.h"
+#include "lib/util/varint.h"
 
 namespace chaperone::store::internal {
 
@@ -99,93 +99,67 @@ std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text) {
 // Latency::kOne the p99 as an IEEE double in 8 bytes, little-endian.
 namespace {
 constexpr char kTotalsFormat = 1;
-
-void PutVarint(std::string& out, uint64_t v) {
-  while (v >= 0x80) {
-    out += static_cast<char>((v & 0x7f) | 0x80);
-    v >>= 7;
-  }
-  out += static_cast<char>(v);
-}
-void PutFixed(std::string& out, uint64_t v) {
-  for (int i = 0; i < 8; ++i) out += static_cast<char>((v >> (8 * i)) & 0xff);
-}
-uint64_t ZigZag(int64_t v) { return (static_cast<uint64_t>(v) << 1) ^ static_cast<uint64_t>(v >> 63); }
-int64_t UnZigZag(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
-
-bool GetVarint(std::string_view& in, uint64_t& v) {
-  v = 0;
-  for (int shift = 0; shift < 64 && !in.empty(); shift += 7) {
-    auto b = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
-    v |= static_cast<uint64_t>(b & 0x7f) << shift;
-    if (!(b & 0x80)) return true;
-  }
-  return false;
-}
-bool GetFixed(std::string_view& in, uint64_t& v) {
-  if (in.size() < 8) return false;
-  v = 0;
-  for (int i = 0; i < 8; ++i) v |= static_cast<uint64_t>(static_cast<uint8_t>(in[i])) << (8 * i);
-  in.remove_prefix(8);
-  return true;
-}
 }  // namespace
 
 std::string EncodeTotals(int64_t bucket_sec, const std::vector<WindowTotal>& windows) {
+  using util::PutVarint64, util::ZigZagEncode;
   std::string out;
   out.reserve(1 + windows.size() * 32);
   out += kTotalsFormat;
   int64_t prev = bucket_sec;
   for (const WindowTotal& w : windows) {
-    PutVarint(out, static_cast<uint64_t>(w.window_begin_sec - prev));
-    PutVarint(out, ZigZag(w.window_end_sec - w.window_begin_sec));
-    PutVarint(out, ZigZag(w.count));
-    PutVarint(out, ZigZag(w.rows));
-    PutVarint(out, ZigZag(w.unknown_digests));
-    PutVarint(out, ZigZag(w.updated_ms));
-    PutFixed(out, w.digest);
+    PutVarint64(&out, static_cast<uint64_t>(w.window_begin_sec - prev));
+    PutVarint64(&out, ZigZagEncode(w.window_end_sec - w.window_begin_sec));
+    PutVarint64(&out, ZigZagEncode(w.count));
+    PutVarint64(&out, ZigZagEncode(w.rows));
+    PutVarint64(&out, ZigZagEncode(w.unknown_digests));
+    PutVarint64(&out, ZigZagEncode(w.updated_ms));
+    util::PutFixed64LE(&out, w.digest);
     out += static_cast<char>(w.latency);
-    if (w.latency == WindowTotal::Latency::kOne) PutFixed(out, std::bit_cast<uint64_t>(w.p99));
+    if (w.latency == WindowTotal::Latency::kOne) util::PutDoubleLE(&out, w.p99);
     prev = w.window_begin_sec;
   }
   return out;
 }
 
-Status DecodeTotals(const TotalsKey& key, std::string_view in, std::vector<WindowTotal>& out) {
-  if (in.empty()) return Status::Ok();  // a row created only to be locked
+Status DecodeTotals(const TotalsKey& key, std::string_view bytes, std::vector<WindowTotal>& out) {
+  if (bytes.empty()) return Status::Ok();  // a row created only to be locked
   auto damaged = [&](const char* what) {
     return Status::Internal("store: window_totals row (" + key.topic + ", " + key.tier + ", " +
                             std::to_string(key.bucket_sec) + ") is damaged: " + what);
   };
-  if (in.front() != kTotalsFormat) return damaged("unknown format");
-  in.remove_prefix(1);
+  util::ByteReader in(bytes);
+  uint8_t format = 0;
+  if (!in.GetByte(&format) || format != kTotalsFormat) return damaged("unknown format");
   int64_t prev = key.bucket_sec;
   const size_t first = out.size();
-  while (!in.empty()) {
-    uint64_t step = 0, len = 0, count = 0, rows = 0, unknown = 0, updated = 0, digest = 0, p99 = 0;
-    if (!GetVarint(in, step) || !GetVarint(in, len) || !GetVarint(in, count) || !GetVarint(in, rows) ||
-        !GetVarint(in, unknown) || !GetVarint(in, updated) || !GetFixed(in, digest) || in.empty()) {
+  while (!in.done()) {
+    uint64_t step = 0, len = 0, count = 0, rows = 0, unknown = 0, updated = 0, digest = 0;
+    uint8_t latency = 0;
+    if (!in.GetVarint64(&step) || !in.GetVarint64(&len) || !in.GetVarint64(&count) || !in.GetVarint64(&rows) ||
+        !in.GetVarint64(&unknown) || !in.GetVarint64(&updated) || !in.GetFixed64LE(&digest) ||
+        !in.GetByte(&latency)) {
       return damaged("truncated");
     }
     if (step > static_cast<uint64_t>(kTotalsBucketSec) || (step == 0 && out.size() > first)) {
       return damaged("windows out of order");
     }
-    auto latency = static_cast<uint8_t>(in.front());
-    in.remove_prefix(1);
     if (latency > static_cast<uint8_t>(WindowTotal::Latency::kRows)) return damaged("unknown latency kind");
-    if (latency == static_cast<uint8_t>(WindowTotal::Latency::kOne) && !GetFixed(in, p99)) return damaged("truncated");
+    double p99 = 0;
+    if (latency == static_cast<uint8_t>(WindowTotal::Latency::kOne) && !in.GetDoubleLE(&p99)) {
+      return damaged("truncated");
+    }
     WindowTotal& w = out.emplace_back();
     w.window_begin_sec = prev + static_cast<int64_t>(step);
     if (w.window_begin_sec >= key.bucket_sec + kTotalsBucketSec) return damaged("a window beyond its bucket");
-    w.window_end_sec = w.window_begin_sec + UnZigZag(len);
-    w.count = UnZigZag(count);
-    w.rows = UnZigZag(rows);
-    w.unknown_digests = UnZigZag(unknown);
-    w.updated_ms = UnZigZag(updated);
+    w.window_end_sec = w.window_begin_sec + util::ZigZagDecode(len);
+    w.count = util::ZigZagDecode(count);
+    w.rows = util::ZigZagDecode(rows);
+    w.unknown_digests = util::ZigZagDecode(unknown);
+    w.updated_ms = util::ZigZagDecode(updated);
     w.digest = digest;
     w.latency = static_cast<WindowTotal::Latency>(latency);
-    w.p99 = std::bit_cast<double>(p99);
+    w.p99 = p99;
     prev = w.window_begin_sec;
   }
   return Status::Ok();

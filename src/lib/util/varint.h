@@ -23,11 +23,16 @@ constexpr uint64_t ZigZagEncode(int64_t v) {
 }
 constexpr int64_t ZigZagDecode(uint64_t v) { return static_cast<int64_t>(v >> 1) ^ -static_cast<int64_t>(v & 1); }
 
+// 8 bytes, little-endian.
+inline void PutFixed64LE(std::string* out, uint64_t v) {
+  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((v >> (8 * i)) & 0xff));
+}
+
 // Little-endian IEEE-754 binary64.
 inline void PutDoubleLE(std::string* out, double d) {
   uint64_t bits;
   std::memcpy(&bits, &d, sizeof bits);
-  for (int i = 0; i < 8; ++i) out->push_back(static_cast<char>((bits >> (8 * i)) & 0xff));
+  PutFixed64LE(out, bits);
 }
 
 // Reads from a byte string without ever reading past its end. Every Get*
@@ -58,11 +63,18 @@ class ByteReader {
     return false;
   }
 
-  bool GetDoubleLE(double* d) {
+  bool GetFixed64LE(uint64_t* v) {
     if (end_ - p_ < 8) return false;
     uint64_t bits = 0;
     for (int i = 0; i < 8; ++i) bits |= uint64_t{static_cast<uint8_t>(p_[i])} << (8 * i);
     p_ += 8;
+    *v = bits;
+    return true;
+  }
+
+  bool GetDoubleLE(double* d) {
+    uint64_t bits = 0;
+    if (!GetFixed64LE(&bits)) return false;
     std::memcpy(d, &bits, sizeof bits);
     return true;
   }
