@@ -108,6 +108,23 @@ const std::vector<Migration>& Migrations() {
            "CREATE INDEX window_totals_by_bucket ON window_totals (bucket_sec)",
        },
        MigrationStep::kBackFillWindowTotals},
+      {6,
+       "alerts and alert_outbox: the loss detector's alerts (firing and resolved) and the notices still to "
+       "deliver to each receiver",
+       {
+           R"sql(CREATE TABLE alerts (
+  id BIGINT NOT NULL PRIMARY KEY, fingerprint {key} NOT NULL, topic {key} NOT NULL, source_tier {text} NOT NULL,
+  target_tier {text} NOT NULL, kind {text} NOT NULL, datacenter {text} NOT NULL, state {key} NOT NULL,
+  severity {text} NOT NULL, sent_severity {text} NOT NULL, starts_ms BIGINT NOT NULL, ends_ms BIGINT NOT NULL,
+  updated_ms BIGINT NOT NULL, lost BIGINT NOT NULL, duplicated BIGINT NOT NULL, windows BIGINT NOT NULL,
+  source_messages BIGINT NOT NULL, first_window_sec BIGINT NOT NULL, last_window_sec BIGINT NOT NULL))sql",
+           "CREATE INDEX alerts_by_state ON alerts (state, id)",
+           "CREATE INDEX alerts_by_topic ON alerts (topic, id)",
+           R"sql(CREATE TABLE alert_outbox (
+  alert_id BIGINT NOT NULL, receiver {key} NOT NULL, due_ms BIGINT NOT NULL, attempts BIGINT NOT NULL,
+  last_error {text} NOT NULL, PRIMARY KEY (alert_id, receiver)))sql",
+           "CREATE INDEX alert_outbox_by_due ON alert_outbox (due_ms)",
+       }},
   };
   return kMigrations;
 }

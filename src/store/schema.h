@@ -54,6 +54,12 @@ inline constexpr int64_t BucketOf(int64_t begin_sec) {
 // clause appended to it (the migration's back-fill, retention's partial day).
 std::string TopicSummaryFrom(const std::string& where);
 
+// alerts (v6), in the order of AlertRow's fields.
+inline constexpr const char* kAlertColumns =
+    "id, fingerprint, topic, source_tier, target_tier, kind, datacenter, state, severity, sent_severity, starts_ms, "
+    "ends_ms, updated_ms, lost, duplicated, windows, source_messages, first_window_sec, last_window_sec";
+inline constexpr int kAlertColumnCount = 19;
+
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "
     "last_seen_ms, dropped_records, failed_deliveries, dropped_observations, skipped_offsets";
@@ -66,5 +72,6 @@ constexpr int CountColumns(std::string_view columns) {
 }
 static_assert(CountColumns(kWindowColumns) == kWindowColumnCount);
 static_assert(CountColumns(kEmitterColumns) == kEmitterColumnCount);
+static_assert(CountColumns(kAlertColumns) == kAlertColumnCount);
 
 }  // namespace chaperone::store::internal

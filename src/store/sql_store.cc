@@ -91,6 +91,23 @@ EmitterState ReadEmitter(const Row& q) {
   return e;
 }
 
+AlertRow ReadAlert(const Row& q) {
+  return AlertRow{.id = q.Int(0), .fingerprint = q.Text(1), .topic = q.Text(2), .source_tier = q.Text(3),
+                  .target_tier = q.Text(4), .kind = q.Text(5), .datacenter = q.Text(6), .state = q.Text(7),
+                  .severity = q.Text(8), .sent_severity = q.Text(9), .starts_ms = q.Int(10), .ends_ms = q.Int(11),
+                  .updated_ms = q.Int(12), .lost = q.Int(13), .duplicated = q.Int(14), .windows = q.Int(15),
+                  .source_messages = q.Int(16), .first_window_sec = q.Int(17), .last_window_sec = q.Int(18)};
+}
+
+std::vector<Param> AlertParams(const AlertRow& a) {
+  return {a.id, a.fingerprint, a.topic, a.source_tier, a.target_tier, a.kind, a.datacenter, a.state, a.severity,
+          a.sent_severity, a.starts_ms, a.ends_ms, a.updated_ms, a.lost, a.duplicated, a.windows, a.source_messages,
+          a.first_window_sec, a.last_window_sec};
+}
+
+// A lease in store_meta: "<expires_ms> <owner>".
+constexpr const char* kSelectMeta = "SELECT value FROM store_meta WHERE \"key\" = ?1";
+
 // "c = excluded.c, ..." for every column of `columns` after the first `key_count`.
 std::string ExcludedSet(std::string_view columns, int key_count) {
   std::string out;
@@ -176,7 +193,11 @@ struct Statements {
                         "(topic_summary.last_updated_ms, excluded.last_updated_ms), writes = topic_summary.writes + "
                         "excluded.writes"),
         save_totals(db, "INSERT INTO window_totals (topic, tier, bucket_sec, totals)", 4, "topic, tier, bucket_sec",
-                    "totals = excluded.totals") {
+                    "totals = excluded.totals"),
+        save_alert(db, "INSERT INTO alerts (" + std::string(kAlertColumns) + ")", kAlertColumnCount, "id",
+                   ExcludedSet(kAlertColumns, 1)),
+        queue_notice(db, "INSERT INTO alert_outbox (alert_id, receiver, due_ms, attempts, last_error)", 5,
+                     "alert_id, receiver", "due_ms = excluded.due_ms, attempts = 0, last_error = ''") {
     const std::string window_key = "topic, window_begin_sec, tier, datacenter, cluster";
     const std::string partition_key = "topic, tier, window_begin_sec, datacenter, cluster, partition_id";
     const std::string chunk_key = "tier, datacenter, cluster, topic, partition_id";
@@ -206,6 +227,9 @@ struct Statements {
     create_totals = Creating(db, db.Upsert("INSERT INTO window_totals (topic, tier, bucket_sec, totals) VALUES (?1, ?2, ?3, '')",
                                            "topic, tier, bucket_sec", "totals = window_totals.totals"),
                              select_totals);
+    select_meta = kSelectMeta + db.ForUpdate();
+    create_meta = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES (?1, '')", "\"key\"",
+                            "value = store_meta.value");
     save_horizon = db.Upsert("INSERT INTO store_meta (\"key\", value) VALUES ('retention_horizon_sec', ?1)", "\"key\"",
                              "value = CAST(" + db.Greatest() + "(CAST(store_meta.value AS " + db.CastInt() +
                                  "), CAST(excluded.value AS " + db.CastInt() + ")) AS " + db.CastText() + ")");
@@ -217,10 +241,10 @@ struct Statements {
   }
 
   std::string select_window, create_window, select_partition, create_partition, select_chunk, create_chunk,
-      select_emitter, create_emitter, select_totals, create_totals, save_horizon;
+      select_emitter, create_emitter, select_totals, create_totals, save_horizon, select_meta, create_meta;
   // The writes ApplyBatch defers (SqlTxn): rows of one kind go out together.
   RowWrite save_window, save_partition, save_chunk, save_emitter, insert_quarantine, save_position,
-      add_summary, save_totals;
+      add_summary, save_totals, save_alert, queue_notice;
 };
 
 // Writes are deferred (pending_) and sent with the next statements that read,
@@ -376,6 +400,12 @@ class SqlTxn final : public Txn {
   }
 
   Status FlushWrites() override { return Send({}, {}); }
+
+  // The alerts' writes (SqlStore::SaveAlerts), deferred like the rest.
+  Status SaveAlert(const AlertRow& a) { return Defer(sql_.save_alert, AlertParams(a)); }
+  Status QueueNotice(int64_t alert_id, const std::string& receiver, int64_t due_ms) {
+    return Defer(sql_.queue_notice, {alert_id, receiver, due_ms, int64_t{0}, ""});
+  }
 
  private:
   static std::vector<Param> WindowParams(const WindowKey& k) {
@@ -712,7 +742,11 @@ class SqlStore final : public Store {
                                    std::pair{"DELETE FROM applied_uuids WHERE window_begin_sec < ?1", before_sec},
                                    std::pair{"DELETE FROM chunks WHERE updated_ms < ?1", before_ms},
                                    std::pair{"DELETE FROM quarantine WHERE received_ms < ?1", before_ms},
-                                   std::pair{"DELETE FROM emitters WHERE last_seen_ms < ?1", before_ms}}) {
+                                   std::pair{"DELETE FROM emitters WHERE last_seen_ms < ?1", before_ms},
+                                   std::pair{"DELETE FROM alert_outbox WHERE alert_id IN (SELECT id FROM alerts WHERE "
+                                             "state = 'resolved' AND ends_ms < ?1)",
+                                             before_ms},
+                                   std::pair{"DELETE FROM alerts WHERE state = 'resolved' AND ends_ms < ?1", before_ms}}) {
         if (Status s = db_->Run(sql, {v}); !s.ok()) return s;
       }
       // The topic summary: days wholly before the horizon go; the day it cuts
@@ -751,6 +785,118 @@ class SqlStore final : public Store {
       }
       return db_->Run(sql_.save_horizon, {std::to_string(before_sec)});
     });
+  }
+
+  Result<bool> TakeLease(const std::string& name, const std::string& owner, int64_t now_ms, int64_t ttl_ms) override {
+    std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
+    bool held = false;
+    Status s = InTransaction([&]() -> Status {
+      if (Status s = db_->Run(sql_.create_meta, {LeaseKey(name)}); !s.ok()) return s;
+      auto holder = LockedLease(name);
+      if (!holder.ok()) return holder.status();
+      held = holder->first <= now_ms || holder->second == owner;
+      if (!held) return Status::Ok();
+      return db_->Run("UPDATE store_meta SET value = ?2 WHERE \"key\" = ?1",
+                      {LeaseKey(name), std::to_string(now_ms + ttl_ms) + " " + owner});
+    });
+    if (!s.ok()) return s;
+    return held;
+  }
+
+  Status SaveAlerts(std::vector<AlertChange>& changes, const std::string& lease, const std::string& owner,
+                    int64_t now_ms) override {
+    std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
+    std::vector<int64_t> ids(changes.size());
+    Status s = InTransaction([&]() -> Status {
+      auto holder = LockedLease(lease);  // held until the commit: the holder's writes are serialised
+      if (!holder.ok()) return holder.status();
+      if (holder->second != owner || holder->first <= now_ms) {
+        return Status::AlreadyExists("store: lease '" + lease + "' is not held by " + owner +
+                                     (holder->second.empty() ? "" : " (holder: " + holder->second + ")"));
+      }
+      int64_t next = 0;
+      if (Status s = db_->Run("SELECT COALESCE(MAX(id), 0) FROM alerts", {}, [&](const Row& r) {
+            next = r.Int(0);
+            return Status::Ok();
+          });
+          !s.ok()) {
+        return s;
+      }
+      SqlTxn txn(*db_, sql_);
+      std::vector<std::pair<int64_t, std::string>> queued;
+      for (size_t i = 0; i < changes.size(); ++i) {
+        AlertRow a = changes[i].alert;
+        if (a.id == 0) a.id = ++next;
+        ids[i] = a.id;
+        if (Status s = txn.SaveAlert(a); !s.ok()) return s;
+        for (const std::string& receiver : changes[i].notify) queued.emplace_back(a.id, receiver);
+      }
+      // One notice per (alert, receiver): a multi-row upsert must not name a key twice.
+      std::sort(queued.begin(), queued.end());
+      queued.erase(std::unique(queued.begin(), queued.end()), queued.end());
+      for (const auto& [id, receiver] : queued) {
+        if (Status s = txn.QueueNotice(id, receiver, now_ms); !s.ok()) return s;
+      }
+      return txn.FlushWrites();
+    });
+    if (!s.ok()) return s;
+    for (size_t i = 0; i < changes.size(); ++i) changes[i].alert.id = ids[i];
+    return Status::Ok();
+  }
+
+  Result<std::vector<AlertRow>> QueryAlerts(const AlertQuery& q) override {
+    std::string where;
+    std::vector<Param> params;
+    auto add = [&](const std::string& condition, Param p) {
+      params.push_back(std::move(p));
+      where += (where.empty() ? " WHERE " : " AND ") + condition + std::to_string(params.size());
+    };
+    if (q.state) add("state = ?", *q.state);
+    if (q.topic) add("topic = ?", *q.topic);
+    if (q.before_id > 0) add("id < ?", q.before_id);
+    if (q.updated_since_ms > 0) add("updated_ms >= ?", q.updated_since_ms);
+    if (!q.ids.empty()) {
+      std::string in;
+      for (int64_t id : q.ids) {
+        params.emplace_back(id);
+        in += (in.empty() ? "?" : ", ?") + std::to_string(params.size());
+      }
+      where += (where.empty() ? " WHERE " : " AND ") + std::string("id IN (") + in + ")";
+    }
+    params.emplace_back(static_cast<int64_t>(std::max(0, q.limit)));
+    const std::string sql = "SELECT " + std::string(kAlertColumns) + " FROM alerts" + where + " ORDER BY id DESC LIMIT ?" +
+                            std::to_string(params.size());
+    return Read([&]() -> Result<std::vector<AlertRow>> { return Collect<AlertRow>(*db_, sql, params, ReadAlert); });
+  }
+
+  Result<std::vector<AlertNotice>> DueNotices(int64_t now_ms, int limit) override {
+    return Read([&]() -> Result<std::vector<AlertNotice>> {
+      return Collect<AlertNotice>(
+          *db_,
+          "SELECT alert_id, receiver, due_ms, attempts, last_error FROM alert_outbox WHERE due_ms <= ?1 "
+          "ORDER BY due_ms, alert_id LIMIT ?2",
+          {now_ms, static_cast<int64_t>(std::max(0, limit))},
+          [](const Row& r) { return AlertNotice{r.Int(0), r.Text(1), r.Int(2), r.Int(3), r.Text(4)}; });
+    });
+  }
+
+  Status SettleNotices(const std::vector<AlertNotice>& delivered, const std::vector<AlertNotice>& retry) override {
+    std::vector<Statement> stmts;
+    for (const AlertNotice& n : delivered) {
+      stmts.push_back({"DELETE FROM alert_outbox WHERE alert_id = ?1 AND receiver = ?2 AND due_ms = ?3",
+                       {n.alert_id, n.receiver, n.due_ms}});
+    }
+    for (const AlertNotice& n : retry) {
+      stmts.push_back({"UPDATE alert_outbox SET due_ms = ?3, attempts = ?4, last_error = ?5 WHERE alert_id = ?1 AND "
+                       "receiver = ?2",
+                       {n.alert_id, n.receiver, n.due_ms, n.attempts, n.last_error}});
+    }
+    if (stmts.empty()) return Status::Ok();
+    std::lock_guard lock(mu_);
+    if (Status s = Ready(); !s.ok()) return s;
+    return InTransaction([&]() { return db_->RunBatch(stmts); });
   }
 
   // Each migration runs in its own transaction with its schema_migrations
@@ -802,6 +948,23 @@ class SqlStore final : public Store {
   }
 
  private:
+  static std::string LeaseKey(const std::string& name) { return "lease:" + name; }
+
+  // The lease row, locked until the transaction ends: {expires_ms, owner};
+  // {0, ""} when there is none.
+  Result<std::pair<int64_t, std::string>> LockedLease(const std::string& name) {
+    std::pair<int64_t, std::string> holder{0, ""};
+    Status s = db_->Run(sql_.select_meta, {LeaseKey(name)}, [&](const Row& r) {
+      const std::string v = r.Text(0);
+      const size_t space = v.find(' ');
+      if (space == std::string::npos) return Status::Ok();
+      holder = {std::strtoll(v.c_str(), nullptr, 10), v.substr(space + 1)};
+      return Status::Ok();
+    });
+    if (!s.ok()) return s;
+    return holder;
+  }
+
   // Every operation starts here, holding mu_: a connection that an earlier
   // operation lost (the server restarted, the network failed) is opened again,
   // between transactions. While the server is down this answers kUnavailable

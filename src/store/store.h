@@ -1,6 +1,6 @@
-// The store: merged audit state, shared by the collector (writes) and the web
-// service (reads). Two backends behind one interface: SQLite (embedded default)
-// and PostgreSQL (production). Schema and migrations: src/store/SCHEMA.md.
+// The store: merged audit state, shared by the collector (writes), the web
+// service (reads) and the loss detector (reads the counts, keeps its alerts).
+// One SQL engine over SQLite (embedded default), PostgreSQL and MySQL/MariaDB. Schema and migrations: src/store/SCHEMA.md.
 #pragma once
 
 #include <compare>
@@ -152,6 +152,59 @@ struct TierTotals {
   auto operator<=>(const TierTotals&) const = default;
 };
 
+// ---- The loss detector's alerts (SCHEMA.md, v6) ----
+//
+// One alert as the store keeps it: one occurrence of an identity (topic,
+// source tier, target tier, kind, datacenter; `fingerprint` names it), from
+// when it fired to when it resolved. The detector keeps at most one firing
+// alert per fingerprint; resolved ones are its history. Strings are the words
+// of docs/detect.md ("loss", "firing", "warning", ...): the store does not
+// interpret them.
+struct AlertRow {
+  int64_t id = 0;  // 0: a new alert (SaveAlerts assigns its id)
+  std::string fingerprint;
+  std::string topic, source_tier, target_tier, kind, datacenter;
+  std::string state;     // "firing" | "resolved"
+  std::string severity;  // as judged now
+  // The severity receivers were last told (Alertmanager labels carry it: a
+  // change ends the alert under its old labels); "" = not told yet.
+  std::string sent_severity;
+  int64_t starts_ms = 0, ends_ms = 0, updated_ms = 0;  // wall clock; ends_ms 0 while firing
+  // Figures over the alert's windows: messages lost and duplicated, windows
+  // affected, the source tier's messages in them, first and last window start.
+  int64_t lost = 0, duplicated = 0, windows = 0, source_messages = 0;
+  int64_t first_window_sec = 0, last_window_sec = 0;
+  auto operator<=>(const AlertRow&) const = default;
+};
+
+// Which alerts to read: newest first (by id), at most `limit`.
+struct AlertQuery {
+  std::optional<std::string> state;  // "firing" / "resolved"; nullopt: both
+  std::optional<std::string> topic;
+  std::vector<int64_t> ids;          // not empty: only these
+  int64_t before_id = 0;             // > 0: only ids below it (paging)
+  int64_t updated_since_ms = 0;      // only alerts updated at or after
+  int limit = 100;
+};
+
+// A change to one alert and the receivers to tell about it.
+struct AlertChange {
+  AlertRow alert;                   // id 0: inserted (SaveAlerts sets the id)
+  std::vector<std::string> notify;  // receiver names: each gets a notice due now
+};
+
+// A notice in the outbox: receiver `receiver` must be told alert `alert_id`'s
+// state as stored when it is delivered. One notice per (alert, receiver): a
+// newer change to a queued alert reuses it.
+struct AlertNotice {
+  int64_t alert_id = 0;
+  std::string receiver;
+  int64_t due_ms = 0;    // not before
+  int64_t attempts = 0;  // deliveries tried and failed
+  std::string last_error;
+  auto operator<=>(const AlertNotice&) const = default;
+};
+
 // Whether Store::Open may create a SQLite database. Writers (the collector,
 // `chaperone up`) create it; readers (`chaperone web`) must find it, so that a
 // mistyped path fails at start instead of showing an empty store.
@@ -225,9 +278,30 @@ class Store {
   virtual Result<int64_t> QuarantineCount() = 0;
 
   // Deletes windows (and their partitions, chunks, dedup entries) that began before `before_sec`,
-  // quarantine rows and emitters last seen before it; records for windows before the horizon
+  // quarantine rows and emitters last seen before it, and alerts resolved before it (with their
+  // notices); records for windows before the horizon
   // are skipped from then on (ApplyStats::expired), so a late redelivery cannot resurrect them.
   virtual Status ApplyRetention(int64_t before_sec) = 0;
+
+  // ---- Alerts (SCHEMA.md, v6) ----
+  // Leases: one holder at a time of lease `name` across processes sharing the
+  // store. True when `owner` holds it now until now_ms + ttl_ms (taken when
+  // free, expired or already its own; renewed then); false when another owner
+  // holds an unexpired lease.
+  virtual Result<bool> TakeLease(const std::string& name, const std::string& owner, int64_t now_ms,
+                                 int64_t ttl_ms) = 0;
+  // In one transaction, only while `owner` holds lease `lease` at now_ms (else
+  // AlreadyExists, and nothing changes): inserts the alerts with id 0 (their
+  // ids are set in `changes`), updates the others, and queues a notice due
+  // now_ms for each receiver named (attempts reset).
+  virtual Status SaveAlerts(std::vector<AlertChange>& changes, const std::string& lease, const std::string& owner,
+                            int64_t now_ms) = 0;
+  virtual Result<std::vector<AlertRow>> QueryAlerts(const AlertQuery& q) = 0;
+  // The notices due at now_ms, oldest due first, at most `limit`.
+  virtual Result<std::vector<AlertNotice>> DueNotices(int64_t now_ms, int limit) = 0;
+  // In one transaction: removes `delivered` (unless re-queued since, i.e.
+  // its due_ms changed), and stores `retry`'s attempts, due_ms and last_error.
+  virtual Status SettleNotices(const std::vector<AlertNotice>& delivered, const std::vector<AlertNotice>& retry) = 0;
 };
 
 // The topic summary recomputed from window rows (any order): what the store

@@ -140,6 +140,29 @@ Result<int64_t> FakeStore::QuarantineCount() {
   return static_cast<int64_t>(quarantine_.size());
 }
 
+void FakeStore::AddAlert(store::AlertRow a) {
+  std::lock_guard lock(mu_);
+  if (a.id == 0) a.id = static_cast<int64_t>(alerts_.size()) + 1;
+  alerts_.push_back(std::move(a));
+}
+
+Result<std::vector<store::AlertRow>> FakeStore::QueryAlerts(const store::AlertQuery& q) {
+  std::lock_guard lock(mu_);
+  if (Status s = CheckRead(); !s.ok()) return s;
+  std::vector<store::AlertRow> out;
+  for (const store::AlertRow& a : alerts_) {
+    if ((q.state && a.state != *q.state) || (q.topic && a.topic != *q.topic) || (q.before_id > 0 && a.id >= q.before_id) ||
+        a.updated_ms < q.updated_since_ms ||
+        (!q.ids.empty() && std::find(q.ids.begin(), q.ids.end(), a.id) == q.ids.end())) {
+      continue;
+    }
+    out.push_back(a);
+  }
+  std::sort(out.begin(), out.end(), [](const auto& a, const auto& b) { return a.id > b.id; });
+  if (out.size() > static_cast<size_t>(std::max(0, q.limit))) out.resize(static_cast<size_t>(std::max(0, q.limit)));
+  return out;
+}
+
 Status FakeStore::ApplyRetention(int64_t before_sec) {
   std::lock_guard lock(mu_);
   std::erase_if(windows_, [&](const auto& r) { return r.window_begin_sec < before_sec; });

@@ -46,10 +46,27 @@ class FakeStore final : public store::Store {
   Result<int64_t> QuarantineCount() override;
   Status ApplyRetention(int64_t before_sec) override;
 
+  // Alerts: QueryAlerts reads what AddAlert put in; the detector's writes are
+  // tested against the real stores.
+  Result<bool> TakeLease(const std::string&, const std::string&, int64_t, int64_t) override {
+    return Status::Internal("FakeStore has no leases");
+  }
+  Status SaveAlerts(std::vector<store::AlertChange>&, const std::string&, const std::string&, int64_t) override {
+    return Status::Internal("FakeStore does not save alerts; add them with AddAlert()");
+  }
+  Result<std::vector<store::AlertRow>> QueryAlerts(const store::AlertQuery& q) override;
+  Result<std::vector<store::AlertNotice>> DueNotices(int64_t, int) override {
+    return std::vector<store::AlertNotice>();
+  }
+  Status SettleNotices(const std::vector<store::AlertNotice>&, const std::vector<store::AlertNotice>&) override {
+    return Status::Internal("FakeStore has no outbox");
+  }
+
   void AddWindow(store::WindowRow r);
   void AddPartition(store::PartitionRow r);
   void AddEmitter(store::EmitterRow e);
   void AddQuarantine(store::QuarantineRow q);
+  void AddAlert(store::AlertRow a);  // a.id 0: the next id
   void Clear();
 
   // Every read fails with `s` (OK to heal).
@@ -69,6 +86,7 @@ class FakeStore final : public store::Store {
   std::vector<store::PartitionRow> partitions_;
   std::vector<store::EmitterRow> emitters_;
   std::vector<store::QuarantineRow> quarantine_;
+  std::vector<store::AlertRow> alerts_;
   Status fail_;
   std::atomic<int64_t> reads_{0};
 };

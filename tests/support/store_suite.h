@@ -730,6 +730,122 @@ TEST_P(StoreSuite, RetentionDeletesOldWindowsAndSkipsLateRedeliveries) {
   EXPECT_EQ(Apply({In(Count("newer", 1))}).expired, 1);
 }
 
+// ---- Alerts (SCHEMA.md, v6) ----
+
+inline AlertRow SuiteAlert(std::string topic, std::string state = "firing") {
+  return AlertRow{.fingerprint = "fp-" + topic, .topic = std::move(topic), .source_tier = "producer",
+                  .target_tier = "regional", .kind = "loss", .datacenter = "", .state = std::move(state),
+                  .severity = "warning", .sent_severity = "", .starts_ms = 1000, .ends_ms = 0, .updated_ms = 1000,
+                  .lost = 3, .duplicated = 0, .windows = 1, .source_messages = 100, .first_window_sec = 600,
+                  .last_window_sec = 600};
+}
+
+TEST_P(StoreSuite, ALeaseHasOneHolderUntilItExpires) {
+  EXPECT_TRUE(*store_->TakeLease("detect", "a", 1000, 500));
+  EXPECT_FALSE(*store_->TakeLease("detect", "b", 1200, 500));  // a holds it until 1500
+  EXPECT_TRUE(*store_->TakeLease("detect", "a", 1400, 500));   // renewed: until 1900
+  EXPECT_FALSE(*store_->TakeLease("detect", "b", 1800, 500));
+  EXPECT_TRUE(*store_->TakeLease("other", "b", 1800, 500));    // leases are independent
+  EXPECT_TRUE(*store_->TakeLease("detect", "b", 1900, 500));   // expired: taken over
+  EXPECT_FALSE(*store_->TakeLease("detect", "a", 2000, 500));
+  // Names with spaces and quotes are kept verbatim.
+  EXPECT_TRUE(*store_->TakeLease("detect", "b", 2000, 500));
+  EXPECT_TRUE(*store_->TakeLease("x y", "host 1 'q'", 2000, 500));
+  EXPECT_FALSE(*store_->TakeLease("x y", "host 1", 2000, 500));
+  EXPECT_TRUE(*store_->TakeLease("x y", "host 1 'q'", 2000, 500));
+}
+
+TEST_P(StoreSuite, AlertsAreSavedOnlyByTheLeaseHolderWithTheirIdsAndNotices) {
+  std::vector<AlertChange> changes = {{SuiteAlert("orders"), {"alertmanager", "webhook:0", "alertmanager"}},
+                                      {SuiteAlert("payments"), {}}};
+  // Without the lease nothing is saved.
+  Status refused = store_->SaveAlerts(changes, "detect", "a", 1000);
+  EXPECT_EQ(refused.code(), Status::Code::kAlreadyExists) << refused.ToString();
+  ASSERT_TRUE(*store_->TakeLease("detect", "a", 1000, 60'000));
+  ASSERT_TRUE(store_->SaveAlerts(changes, "detect", "a", 1000).ok());
+  EXPECT_EQ(changes[0].alert.id, 1);
+  EXPECT_EQ(changes[1].alert.id, 2);
+  auto all = store_->QueryAlerts({});
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->size(), 2u);  // newest first
+  AlertRow expected = SuiteAlert("payments");
+  expected.id = 2;
+  EXPECT_EQ((*all)[0], expected);
+  auto due = store_->DueNotices(1000, 10);
+  ASSERT_TRUE(due.ok());
+  ASSERT_EQ(due->size(), 2u);  // the repeated receiver was queued once
+  EXPECT_EQ((*due)[0], (AlertNotice{1, "alertmanager", 1000, 0, ""}));
+  EXPECT_EQ((*due)[1], (AlertNotice{1, "webhook:0", 1000, 0, ""}));
+  EXPECT_TRUE(store_->DueNotices(999, 10)->empty());
+
+  // An update keeps the id; resolving it and queueing again.
+  AlertRow resolved = changes[0].alert;
+  resolved.state = "resolved";
+  resolved.ends_ms = 2000;
+  resolved.updated_ms = 2000;
+  std::vector<AlertChange> update = {{resolved, {"webhook:0"}}};
+  ASSERT_TRUE(store_->SaveAlerts(update, "detect", "a", 2000).ok());
+  EXPECT_EQ(update[0].alert.id, 1);
+  auto firing = store_->QueryAlerts({.state = "firing"});
+  ASSERT_EQ(firing->size(), 1u);
+  EXPECT_EQ((*firing)[0].topic, "payments");
+  auto one = store_->QueryAlerts({.ids = {1}});
+  ASSERT_EQ(one->size(), 1u);
+  EXPECT_EQ((*one)[0], resolved);
+  EXPECT_EQ(store_->QueryAlerts({.topic = "orders"})->size(), 1u);
+  EXPECT_EQ(store_->QueryAlerts({.before_id = 2})->size(), 1u);
+  EXPECT_EQ(store_->QueryAlerts({.updated_since_ms = 1500})->size(), 1u);
+  EXPECT_EQ(store_->QueryAlerts({.limit = 1})->size(), 1u);
+
+  // Another holder, once the lease expired, is refused while the first holds it again.
+  ASSERT_TRUE(*store_->TakeLease("detect", "b", 70'000, 60'000));
+  EXPECT_EQ(store_->SaveAlerts(update, "detect", "a", 70'001).code(), Status::Code::kAlreadyExists);
+  std::vector<AlertChange> fresh = {{SuiteAlert("clicks"), {}}};
+  ASSERT_TRUE(store_->SaveAlerts(fresh, "detect", "b", 70'001).ok());
+  EXPECT_EQ(fresh[0].alert.id, 3);  // ids are never reused
+}
+
+TEST_P(StoreSuite, NoticesAreSettledOrRetriedAndARequeuedNoticeIsNotLost) {
+  ASSERT_TRUE(*store_->TakeLease("detect", "a", 1000, 60'000));
+  std::vector<AlertChange> changes = {{SuiteAlert("orders"), {"alertmanager", "slack:0"}}};
+  ASSERT_TRUE(store_->SaveAlerts(changes, "detect", "a", 1000).ok());
+  auto due = *store_->DueNotices(1000, 10);
+  ASSERT_EQ(due.size(), 2u);
+  AlertNotice retry = due[1];
+  retry.attempts = 1;
+  retry.due_ms = 5000;
+  retry.last_error = "slack: 503 Service Unavailable";
+  // The alert changes (re-queued for alertmanager) before the first delivery is settled.
+  ASSERT_TRUE(store_->SaveAlerts(changes, "detect", "a", 1500).ok());
+  ASSERT_TRUE(store_->SettleNotices({due[0]}, {retry}).ok());
+  auto left = *store_->DueNotices(10'000, 10);
+  ASSERT_EQ(left.size(), 2u);
+  EXPECT_EQ(left[0], (AlertNotice{1, "alertmanager", 1500, 0, ""}));  // the newer change still to deliver
+  EXPECT_EQ(left[1], retry);
+  EXPECT_TRUE(store_->DueNotices(4999, 10)->size() == 1u);
+  ASSERT_TRUE(store_->SettleNotices(left, {}).ok());
+  EXPECT_TRUE(store_->DueNotices(10'000, 10)->empty());
+  EXPECT_TRUE(store_->SettleNotices({}, {}).ok());
+}
+
+TEST_P(StoreSuite, RetentionDeletesAlertsResolvedBeforeTheHorizonAndTheirNotices) {
+  ASSERT_TRUE(*store_->TakeLease("detect", "a", 1000, 1'000'000'000));
+  AlertRow old = SuiteAlert("orders", "resolved");
+  old.ends_ms = 5'000;
+  AlertRow recent = SuiteAlert("payments", "resolved");
+  recent.ends_ms = 20'000;
+  std::vector<AlertChange> changes = {{old, {"webhook:0"}}, {recent, {"webhook:0"}}, {SuiteAlert("clicks"), {}}};
+  ASSERT_TRUE(store_->SaveAlerts(changes, "detect", "a", 1000).ok());
+  ASSERT_TRUE(store_->ApplyRetention(10).ok());  // 10 s = 10'000 ms
+  auto left = store_->QueryAlerts({});
+  ASSERT_EQ(left->size(), 2u);
+  EXPECT_EQ((*left)[0].topic, "clicks");  // firing: kept whatever its age
+  EXPECT_EQ((*left)[1].topic, "payments");
+  auto due = store_->DueNotices(1'000'000, 10);
+  ASSERT_EQ(due->size(), 1u);
+  EXPECT_EQ((*due)[0].alert_id, 2);
+}
+
 // The topic summary (SCHEMA.md, v4) stays equal to the window rows through
 // new windows, sums, replays, fencing, duplicates and retention.
 TEST_P(StoreSuite, TheTopicSummaryEqualsTheWindowRowsThroughEveryPath) {
