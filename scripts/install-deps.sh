@@ -3,8 +3,8 @@
 # Idempotent: quiet and fast when nothing is missing.
 #   scripts/install-deps.sh          build + run dependencies
 #   scripts/install-deps.sh --test   also test-only tools (kcat, clang for fuzzing,
-#                                    PostgreSQL and MariaDB servers, Prometheus Alertmanager,
-#                                    Chromium, Node.js/npm)
+#                                    PostgreSQL and MariaDB servers, Prometheus and its
+#                                    Alertmanager, Chromium, Node.js/npm)
 set -euo pipefail
 
 build_pkgs=(
@@ -16,7 +16,7 @@ build_pkgs=(
   nodejs npm
 )
 test_pkgs=(
-  kcat clang libclang-rt-14-dev postgresql mariadb-server prometheus-alertmanager chromium valgrind procps python3-confluent-kafka
+  kcat clang libclang-rt-14-dev postgresql mariadb-server prometheus prometheus-alertmanager chromium valgrind procps python3-confluent-kafka
 )
 
 want=("${build_pkgs[@]}")
