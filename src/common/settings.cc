@@ -6,6 +6,8 @@
 #include <cmath>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "common/listen_address.h"
 #include "common/secrets.h"
 #include "common/store_url.h"
@@ -150,6 +152,25 @@ Result<std::chrono::milliseconds> AsDuration(const Value& v, std::chrono::millis
   if (ms != std::floor(ms) || ms < static_cast<double>(min.count()) || ms > static_cast<double>(max.count()))
     return Bad(v, want + ", got " + Quote(v.node.scalar));
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
+}
+
+Result<int64_t> AsSeconds(const Value& v, int64_t min_sec, int64_t max_sec) {
+  using std::chrono::seconds;
+  auto d = AsDuration(v, seconds(1), seconds(min_sec), seconds(max_sec));
+  if (!d.ok()) return d.status();
+  if (d->count() % 1000 != 0) return Bad(v, "must be whole seconds");
+  return d->count() / 1000;
+}
+
+Result<double> AsNumber(const Value& v, double min, double max) {
+  const std::string want = fmt::format("must be a number from {} to {}", min, max);
+  if (!v.node.IsScalar()) return Bad(v, want);
+  const std::string& s = v.node.scalar;
+  double x = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(x) || x < min || x > max)
+    return Bad(v, want + ", got " + Quote(s));
+  return x;
 }
 
 Result<int64_t> AsSize(const Value& v, int64_t min, int64_t max) {

@@ -110,6 +110,10 @@ Result<bool> AsBool(const Value& v);
 // a number with its own unit: "250ms", "10s", "5m", "2h", "7d".
 Result<std::chrono::milliseconds> AsDuration(const Value& v, std::chrono::milliseconds unit,
                                              std::chrono::milliseconds min, std::chrono::milliseconds max);
+// As AsDuration with `unit` one second, in whole seconds from `min_sec` to `max_sec`.
+Result<int64_t> AsSeconds(const Value& v, int64_t min_sec, int64_t max_sec);
+// A decimal number ("0.01", "1", "1e-3") from `min` to `max`; not NaN or infinite.
+Result<double> AsNumber(const Value& v, double min, double max);
 // A size in bytes: an integer, or with a unit: "512KiB", "64MiB", "1GiB", "10MB", "1kB".
 Result<int64_t> AsSize(const Value& v, int64_t min, int64_t max);
 // A name: 1 to 249 characters of letters, digits, "._-" and `extra_chars`.

@@ -245,9 +245,8 @@ std::string SharedSectionsReference() {
 }
 
 Status ApplyWindowSec(const Value& v, int64_t& window_sec) {
-  SETTING_VALUE(x, AsDuration(v, std::chrono::seconds(1), std::chrono::seconds(1), std::chrono::seconds(kMaxWindowSec)));
-  if (x.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-  window_sec = x.count() / 1000;
+  SETTING_VALUE(x, AsSeconds(v, 1, kMaxWindowSec));
+  window_sec = x;
   return Status::Ok();
 }
 
