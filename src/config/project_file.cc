@@ -26,7 +26,8 @@ Node Convert(const YAML::Node& y, std::string_view source, const std::string& pa
       break;
     case YAML::NodeType::Sequence:
       n.kind = Node::Kind::kList;
-      for (const auto& item : y) n.items.push_back(Convert(item, source, path, errors));
+      for (const auto& item : y)
+        n.items.push_back(Convert(item, source, path + "[" + std::to_string(n.items.size()) + "]", errors));
       break;
     case YAML::NodeType::Map:
       n.kind = Node::Kind::kMap;
