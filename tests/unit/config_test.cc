@@ -13,6 +13,7 @@
 #include "common/settings.h"
 #include "common/store_url.h"
 #include "config/project_file.h"
+#include "detect/detect_config.h"
 #include "interceptor/settings.h"
 #include "replicate/replicate_config.h"
 #include "service/service_config.h"
@@ -353,6 +354,7 @@ std::vector<Component> Components() {
       {"web", &web::WebSettingsTable(), web::WebConfigReference()},
       {"up", &up::UpSettingsTable(), up::UpConfigReference()},
       {"replicate", &replicate::ReplicateSettingsTable(), replicate::ReplicateConfigReference()},
+      {"detect", &detect::DetectSettingsTable(), detect::DetectConfigReference()},
   };
 }
 
