@@ -1,5 +1,5 @@
 // Fuzzes the project file: arbitrary bytes as YAML, then the shared sections
-// and the service's and collector's sections of it. Nothing may crash or
+// and the service's, collector's and detector's sections of it. Nothing may crash or
 // throw; every rejection is InvalidArgument with non-empty lines that each
 // name where they come from; what is accepted parses the same a second time.
 #include <cstddef>
@@ -9,6 +9,7 @@
 
 #include "collector/collector_config.h"
 #include "config/project_file.h"
+#include "detect/detect_config.h"
 #include "service/service_config.h"
 
 namespace {
@@ -42,6 +43,13 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   if (!service.ok()) CheckRejection(service.status());
   auto collector = chaperone::collector::ParseCollectorConfig(*file);
   if (!collector.ok()) CheckRejection(collector.status());
+  auto detect = chaperone::detect::ParseDetectConfig(*file);
+  if (!detect.ok()) {
+    CheckRejection(detect.status());
+  } else {
+    // Every rule the parse accepted compiles: RuleFor matches without throwing.
+    (void)detect->RuleFor("orders");
+  }
   // Parsing is a function of the text.
   auto again = chaperone::service::ParseServiceConfig(text, "fuzz.yaml");
   if (again.ok() != service.ok()) std::abort();

@@ -13,15 +13,15 @@ const std::vector<std::string>& DefaultPatterns() {
   return kDefault;
 }
 
-bool Matches(std::string_view pattern, std::string_view tier) {
+}  // namespace
+
+bool MatchesTierPattern(std::string_view pattern, std::string_view tier) {
   if (!pattern.empty() && pattern.back() == '*') {
     pattern.remove_suffix(1);
     return tier.substr(0, pattern.size()) == pattern;
   }
   return tier == pattern;
 }
-
-}  // namespace
 
 TierOrder::TierOrder() : patterns_(DefaultPatterns()) {}
 
@@ -49,7 +49,7 @@ Result<TierOrder> TierOrder::Parse(std::string_view comma_list) {
 
 size_t TierOrder::Rank(std::string_view tier) const {
   for (size_t i = 0; i < patterns_.size(); ++i) {
-    if (Matches(patterns_[i], tier)) return i;
+    if (MatchesTierPattern(patterns_[i], tier)) return i;
   }
   return patterns_.size();
 }

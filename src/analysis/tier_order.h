@@ -11,6 +11,10 @@
 
 namespace chaperone::analysis {
 
+// True when `tier` matches `pattern`: the name itself, or with a trailing '*'
+// any name beginning with the rest ("proxy*"; "*" matches every tier).
+bool MatchesTierPattern(std::string_view pattern, std::string_view tier);
+
 class TierOrder {
  public:
   // The default order.

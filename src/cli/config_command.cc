@@ -10,6 +10,7 @@
 #include "common/exit_code.h"
 #include "common/secrets.h"
 #include "config/project_file.h"
+#include "detect/detect_config.h"
 #include "replicate/replicate_config.h"
 #include "service/service_config.h"
 #include "up/up_config.h"
@@ -19,7 +20,7 @@ namespace chaperone::cli {
 namespace {
 
 // Sections that are known but whose component is not part of this build yet.
-bool Reserved(const std::string& section) { return section == "detect" || section == "read"; }
+bool Reserved(const std::string& section) { return section == "read"; }
 
 int Check(const std::string& path) {
   auto file = config::LoadProject(path);
@@ -65,6 +66,17 @@ int Check(const std::string& path) {
     if (!r.ok()) component_errors.Add(r.status());
     else summary.push_back("replicate: " + r->source_cluster + " -> " + r->destination_cluster + ", tier " + r->tier);
   }
+  if (file->Has("detect")) {
+    auto d = detect::ParseDetectConfig(*file);
+    if (!d.ok()) {
+      component_errors.Add(d.status());
+    } else {
+      summary.push_back("detect: " + d->listen + " over " + common::RedactUrl(d->store_url) + ", " +
+                        std::to_string(d->rules.size()) + " rule(s), " +
+                        std::to_string((d->alertmanager ? 1 : 0) + d->webhooks.size() + d->slack.size()) +
+                        " receiver(s)");
+    }
+  }
   if (file->Has("up")) {
     auto u = up::ParseUpConfig(*file);
     if (!u.ok()) component_errors.Add(u.status());
@@ -106,6 +118,7 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
     std::fputs(web::WebConfigReference().c_str(), stdout);
     std::fputs(up::UpConfigReference().c_str(), stdout);
     std::fputs(replicate::ReplicateConfigReference().c_str(), stdout);
+    std::fputs(detect::DetectConfigReference().c_str(), stdout);
     *exit_code = common::kExitOk;
   });
 }

@@ -6,6 +6,8 @@
 #include <cmath>
 #include <regex>
 
+#include <fmt/format.h>
+
 #include "common/listen_address.h"
 #include "common/secrets.h"
 #include "common/store_url.h"
@@ -152,6 +154,25 @@ Result<std::chrono::milliseconds> AsDuration(const Value& v, std::chrono::millis
   return std::chrono::milliseconds(static_cast<int64_t>(ms));
 }
 
+Result<int64_t> AsSeconds(const Value& v, int64_t min_sec, int64_t max_sec) {
+  using std::chrono::seconds;
+  auto d = AsDuration(v, seconds(1), seconds(min_sec), seconds(max_sec));
+  if (!d.ok()) return d.status();
+  if (d->count() % 1000 != 0) return Bad(v, "must be whole seconds");
+  return d->count() / 1000;
+}
+
+Result<double> AsNumber(const Value& v, double min, double max) {
+  const std::string want = fmt::format("must be a number from {} to {}", min, max);
+  if (!v.node.IsScalar()) return Bad(v, want);
+  const std::string& s = v.node.scalar;
+  double x = 0;
+  auto [p, ec] = std::from_chars(s.data(), s.data() + s.size(), x);
+  if (ec != std::errc() || p != s.data() + s.size() || !std::isfinite(x) || x < min || x > max)
+    return Bad(v, want + ", got " + Quote(s));
+  return x;
+}
+
 Result<int64_t> AsSize(const Value& v, int64_t min, int64_t max) {
   const std::string want = "must be a size in bytes " + Range(min, max) + " (or with a unit: 512KiB, 64MiB, 1GiB, 10MB)";
   if (!v.node.IsScalar()) return Bad(v, want);
@@ -226,16 +247,31 @@ Result<std::vector<std::string>> AsStringList(const Value& v) {
   return out;
 }
 
+namespace {
+
+Status CheckRegex(const Value& v, const std::string& re) {
+  if (re.empty()) return Bad(v, "empty regex");
+  try {
+    std::regex compiled(re, std::regex::ECMAScript);
+  } catch (const std::regex_error& e) {
+    return Bad(v, "bad regex " + Quote(re) + ": " + e.what());
+  }
+  return Status::Ok();
+}
+
+}  // namespace
+
+Result<std::string> AsRegex(const Value& v) {
+  if (!v.node.IsScalar()) return Bad(v, "must be a regex (a string)");
+  if (Status s = CheckRegex(v, v.node.scalar); !s.ok()) return s;
+  return v.node.scalar;
+}
+
 Result<std::vector<std::string>> AsRegexList(const Value& v) {
   auto list = AsStringList(v);
   if (!list.ok()) return list;
   for (const auto& re : *list) {
-    if (re.empty()) return Bad(v, "empty regex");
-    try {
-      std::regex compiled(re, std::regex::ECMAScript);
-    } catch (const std::regex_error& e) {
-      return Bad(v, "bad regex " + Quote(re) + ": " + e.what());
-    }
+    if (Status s = CheckRegex(v, re); !s.ok()) return s;
   }
   return list;
 }
@@ -340,11 +376,19 @@ std::string TableBase::PropertyName(size_t i) const {
   return section_ + "." + std::string(docs_[i].key) + (IsFamily(i) ? std::string(docs_[i].placeholder) : "");
 }
 
-std::string TableBase::Render(bool properties) const {
+std::string TableBase::Render(bool properties, std::string_view more_rows) const {
   std::string out = BeginMarker() + "\n";
   out += properties ? "| Property | Type | Default | Description |\n|---|---|---|---|\n"
                     : "| Key | Flag | Type | Default | Description |\n|---|---|---|---|---|\n";
   out += extra_rows_;
+  out += RenderRows(properties);
+  out += more_rows;
+  out += EndMarker() + "\n";
+  return out;
+}
+
+std::string TableBase::RenderRows(bool properties) const {
+  std::string out;
   for (size_t i = 0; i < docs_.size(); ++i) {
     const SettingDoc& s = docs_[i];
     std::string row;
@@ -362,12 +406,12 @@ std::string TableBase::Render(bool properties) const {
     out += "| " + row + " | " + EscapeCell(s.type) + " | " + EscapeCell(s.default_text) + " | " +
            EscapeCell(desc) + " |\n";
   }
-  out += EndMarker() + "\n";
   return out;
 }
 
-std::string TableBase::Reference() const { return Render(false); }
-std::string TableBase::PropertyReference() const { return Render(true); }
+std::string TableBase::Reference(std::string_view more_rows) const { return Render(false, more_rows); }
+std::string TableBase::Rows() const { return RenderRows(false); }
+std::string TableBase::PropertyReference() const { return Render(true, ""); }
 
 int TableBase::FindProperty(std::string_view name, std::string& suffix) const {
   if (!name.starts_with(section_) || name.size() <= section_.size() || name[section_.size()] != '.') return -1;
@@ -443,12 +487,32 @@ bool TableBase::IsGroup(std::string_view prefix) const {
   return false;
 }
 
-std::string TableBase::Suggestion(std::string_view key) const {
+std::string TableBase::Suggestion(std::string_view key, std::string_view name) const {
+  // Every key, and every group ("loss" of "loss.min_ratio"): a typo in a
+  // group's name is closer to it than to any of its keys.
   std::vector<std::string> keys;
-  for (const auto& s : docs_)
-    if (!s.key.empty()) keys.emplace_back(s.key);
+  for (const auto& s : docs_) {
+    if (s.key.empty()) continue;
+    keys.emplace_back(s.key);
+    for (size_t dot = s.key.find('.'); dot != std::string_view::npos; dot = s.key.find('.', dot + 1)) {
+      std::string group(s.key.substr(0, dot));
+      if (std::find(keys.begin(), keys.end(), group) == keys.end()) keys.push_back(std::move(group));
+    }
+  }
   std::string best = ClosestMatch(key, keys);
-  return best.empty() ? "" : " (did you mean " + section_ + "." + best + "?)";
+  return best.empty() ? "" : " (did you mean " + std::string(name) + "." + best + "?)";
+}
+
+std::string TableBase::KeyList() const {
+  std::vector<std::string> tops;
+  for (const auto& s : docs_) {
+    if (s.key.empty()) continue;
+    std::string top(s.key.substr(0, s.key.find('.')));
+    if (std::find(tops.begin(), tops.end(), top) == tops.end()) tops.push_back(top);
+  }
+  std::string out;
+  for (const auto& t : tops) out += (out.empty() ? "" : ", ") + t;
+  return "{" + out + "}";
 }
 
 std::string TableBase::Where(std::string_view source, int line, std::string_view key) {

@@ -8,6 +8,13 @@
 //     page (a drift test keeps the two equal),
 //   - `chaperone config check`, which reports every error of every section.
 //
+// A structured setting (a map of its own keys, or a list of such maps: the
+// detector's rules and receivers) is read by a nested table: its apply calls
+// the nested table's `ApplyNested` on the map (each item of a list), which
+// checks its keys like a section's and names them by their path
+// ("detect.rules[2].loss.min_ratio"); the nested table's `Rows()` join the
+// section's reference (`Reference(rows)`).
+//
 // A table can instead be driven by flat properties ("name=value" strings, the
 // names being the section, a '.', and the key): the interceptor's `chaperone.*`
 // librdkafka properties. `ApplyProperty` and `ResetProperty` take one property
@@ -110,6 +117,10 @@ Result<bool> AsBool(const Value& v);
 // a number with its own unit: "250ms", "10s", "5m", "2h", "7d".
 Result<std::chrono::milliseconds> AsDuration(const Value& v, std::chrono::milliseconds unit,
                                              std::chrono::milliseconds min, std::chrono::milliseconds max);
+// As AsDuration with `unit` one second, in whole seconds from `min_sec` to `max_sec`.
+Result<int64_t> AsSeconds(const Value& v, int64_t min_sec, int64_t max_sec);
+// A decimal number ("0.01", "1", "1e-3") from `min` to `max`; not NaN or infinite.
+Result<double> AsNumber(const Value& v, double min, double max);
 // A size in bytes: an integer, or with a unit: "512KiB", "64MiB", "1GiB", "10MB", "1kB".
 Result<int64_t> AsSize(const Value& v, int64_t min, int64_t max);
 // A name: 1 to 249 characters of letters, digits, "._-" and `extra_chars`.
@@ -122,6 +133,8 @@ Result<std::string> AsListen(const Value& v, bool allow_off);
 Result<std::string> AsStoreUrl(const Value& v);
 // A string or a list of strings.
 Result<std::vector<std::string>> AsStringList(const Value& v);
+// One ECMAScript regex that compiles (not empty).
+Result<std::string> AsRegex(const Value& v);
 // As AsStringList, each an ECMAScript regex that compiles.
 Result<std::vector<std::string>> AsRegexList(const Value& v);
 // A map of librdkafka properties with scalar values, in file order; plugin
@@ -188,10 +201,17 @@ class TableBase {
   const std::vector<SettingDoc>& docs() const { return docs_; }
   // The flag of setting `i` without "--" ("" when it has none).
   std::string FlagOf(size_t i) const;
+  // "{a, b, c}": the top-level keys (a group once), for "must be a map of ...".
+  std::string KeyList() const;
+  // How a key is named in messages: "<source>:<line>: <key>" (no line when 0).
+  static std::string Where(std::string_view source, int line, std::string_view key);
   std::vector<FlagSpec> Flags() const;
   // The Markdown reference, between "<!-- BEGIN GENERATED: <section> settings -->"
-  // and "<!-- END GENERATED: <section> settings -->" lines.
-  std::string Reference() const;
+  // and "<!-- END GENERATED: <section> settings -->" lines; `more_rows` (the
+  // Rows() of nested tables) come after the table's own.
+  std::string Reference(std::string_view more_rows = "") const;
+  // The rows of Reference() alone: no header, no markers.
+  std::string Rows() const;
   std::string BeginMarker() const;
   std::string EndMarker() const;
   // For property tables: the Markdown reference (Property | Type | Default |
@@ -209,10 +229,11 @@ class TableBase {
   int FindFlag(std::string_view flag) const;
   // True if some key lies below `prefix.`.
   bool IsGroup(std::string_view prefix) const;
-  std::string Suggestion(std::string_view key) const;
-  static std::string Where(std::string_view source, int line, std::string_view key);
+  // " (did you mean <name>.<key>?)" for the key closest to `key`, else "".
+  std::string Suggestion(std::string_view key, std::string_view name) const;
   // Reference() (`properties` false) and PropertyReference() (true).
-  std::string Render(bool properties) const;
+  std::string Render(bool properties, std::string_view more_rows) const;
+  std::string RenderRows(bool properties) const;
   // The setting a property name stands for (an exact key first, then the
   // family with the longest key), with a family member's suffix; -1 if none.
   int FindProperty(std::string_view name, std::string& suffix) const;
@@ -280,7 +301,20 @@ class Table : public TableBase {
       errors.Add(Where(source, section.line, section_) + ": must be a map of settings");
       return;
     }
-    ApplyMap(section, "", source, d, errors);
+    ApplyMap(section, "", source, section_, d, errors);
+  }
+
+  // Applies one map of a structured setting: `v` is the map (a map-valued
+  // setting's value, or an item of a list of maps), `path` names it in
+  // messages ("detect.rules[2]": its keys are "detect.rules[2].loss" ...).
+  // The table's own section only names it in the reference ("detect.rules[]").
+  // A value that is not a map is an error at `v`.
+  void ApplyNested(const Value& v, std::string_view source, std::string_view path, Draft& d, Errors& errors) const {
+    if (!v.node.IsMap()) {
+      errors.Add(v, "must be a map of " + KeyList());
+      return;
+    }
+    ApplyMap(v.node, "", source, path, d, errors);
   }
 
   // Applies flags in order, after the file (flags win).
@@ -306,22 +340,23 @@ class Table : public TableBase {
     return out;
   }
 
-  void ApplyMap(const Node& map, const std::string& prefix, std::string_view source, Draft& d,
+  // `name` prefixes every key in messages: the section, or a nested map's path.
+  void ApplyMap(const Node& map, const std::string& prefix, std::string_view source, std::string_view name, Draft& d,
                 Errors& errors) const {
     for (const auto& e : map.entries) {
       std::string key = prefix.empty() ? e.key : prefix + "." + e.key;
-      std::string where = Where(source, e.key_line, section_ + "." + Printable(key));
+      std::string where = Where(source, e.key_line, std::string(name) + "." + Printable(key));
       if (int i = FindKey(key); i >= 0) {
         Status s = applies_[i](Value{e.value, where, false}, d);
         if (!s.ok()) errors.Add(s);
       } else if (IsGroup(key)) {
         if (e.value.IsMap()) {
-          ApplyMap(e.value, key, source, d, errors);
+          ApplyMap(e.value, key, source, name, d, errors);
         } else if (!e.value.IsNull()) {
           errors.Add(where + ": must be a map");
         }
       } else {
-        errors.Add(where + ": unknown setting" + Suggestion(key));
+        errors.Add(where + ": unknown setting" + Suggestion(key, name));
       }
     }
   }

@@ -26,7 +26,8 @@ Node Convert(const YAML::Node& y, std::string_view source, const std::string& pa
       break;
     case YAML::NodeType::Sequence:
       n.kind = Node::Kind::kList;
-      for (const auto& item : y) n.items.push_back(Convert(item, source, path, errors));
+      for (const auto& item : y)
+        n.items.push_back(Convert(item, source, path + "[" + std::to_string(n.items.size()) + "]", errors));
       break;
     case YAML::NodeType::Map:
       n.kind = Node::Kind::kMap;
@@ -245,9 +246,8 @@ std::string SharedSectionsReference() {
 }
 
 Status ApplyWindowSec(const Value& v, int64_t& window_sec) {
-  SETTING_VALUE(x, AsDuration(v, std::chrono::seconds(1), std::chrono::seconds(1), std::chrono::seconds(kMaxWindowSec)));
-  if (x.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-  window_sec = x.count() / 1000;
+  SETTING_VALUE(x, AsSeconds(v, 1, kMaxWindowSec));
+  window_sec = x;
   return Status::Ok();
 }
 

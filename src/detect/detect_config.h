@@ -55,6 +55,8 @@ namespace chaperone::detect {
 struct Threshold {
   int64_t min_messages = 1;  // >= 1
   double min_ratio = 0;      // in [0, 1]
+  // Whether `difference` messages over `source_count` reach both bounds.
+  bool Reached(int64_t difference, int64_t source_count) const;
 };
 
 // The severity of an alert is the highest level whose bounds its figures
@@ -95,7 +97,7 @@ struct Rule {
   // `silent`: a tier of a pair that had nothing for this many consecutive
   // final windows while the other tier of the pair flowed (0 = never).
   int64_t silent_windows = 3;
-  std::vector<SeverityLevel> severity;  // default: [{1, 0, warning}, {1, 0.01, critical}]
+  std::vector<SeverityLevel> severity = {{1, 0, Severity::kWarning}, {1, 0.01, Severity::kCritical}};
   // Grace added to the finality rule for this topic (heartbeat watermark +
   // grace); nullopt: detect.grace_sec.
   std::optional<int64_t> grace_sec;
@@ -137,6 +139,9 @@ struct DetectOptions {
  private:
   friend Result<DetectOptions> ParseDetectConfig(const config::ProjectFile&, const std::vector<config::FlagValue>&);
   std::vector<std::regex> compiled_;  // one per rule
+  // The regex each of compiled_ was compiled from: a rule added or changed
+  // after parsing (a test's, or a caller's) is matched by compiling its own.
+  std::vector<std::string> compiled_from_;
 };
 
 // The `detect:` and `store:` sections, then `flags` (flags win). Errors are

@@ -157,10 +157,8 @@ const config::Table<InterceptorSettings>& SettingsTable() {
           {Doc("window.sec", "duration (s) [1, 86400]", "`600`",
                "Window size in seconds, or with a unit (`10m`); every tier of a pipeline must use the same."),
            +[](const Value& v, S& s) -> Status {
-             SETTING_VALUE(d, config::AsDuration(v, std::chrono::seconds(1), std::chrono::seconds(1),
-                                                 std::chrono::seconds(86400)));
-             if (d.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-             s.client.window_sec = d.count() / 1000;
+             SETTING_VALUE(x, config::AsSeconds(v, 1, 86400));
+             s.client.window_sec = x;
              return Status::Ok();
            },
            &ResetField<&O::window_sec>},

@@ -53,10 +53,8 @@ const config::Table<Draft>& Settings() {
            }},
           {{"demo.window_sec", "window-sec", "duration (s)", "`60`", "Demo: window size (1 s to 1 d)."},
            +[](const Value& v, Draft& d) -> Status {
-             using std::chrono::seconds;
-             SETTING_VALUE(x, config::AsDuration(v, seconds(1), seconds(1), seconds(86400)));
-             if (x.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-             d.opts.demo.window_sec = x.count() / 1000;
+             SETTING_VALUE(x, config::AsSeconds(v, 1, 86400));
+             d.opts.demo.window_sec = x;
              return Status::Ok();
            }},
           {{"demo.rate", "rate", "integer", "`300`", "Demo: messages per second per topic (1 to 100000)."},

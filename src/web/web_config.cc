@@ -1,7 +1,6 @@
 #include "web/web_config.h"
 
-#include "web/params.h"
-#include "analysis/tier_order.h"
+#include "analysis/settings.h"
 
 namespace chaperone::web {
 
@@ -16,14 +15,6 @@ struct Draft {
   WebServerOptions opts;
   bool store_set = false;
 };
-
-Status Seconds(const Value& v, int64_t min, int64_t max, int64_t& out) {
-  using std::chrono::seconds;
-  SETTING_VALUE(d, config::AsDuration(v, seconds(1), seconds(min), seconds(max)));
-  if (d.count() % 1000 != 0) return Status::InvalidArgument(v.where + ": must be whole seconds");
-  out = d.count() / 1000;
-  return Status::Ok();
-}
 
 const config::Table<Draft>& Settings() {
   using std::chrono::milliseconds;
@@ -46,23 +37,7 @@ const config::Table<Draft>& Settings() {
              d.store_set = true;
              return Status::Ok();
            }},
-          {{"tier_order", "", "list", "producer, proxy\\*, regional, replicator, aggregate, consumer\\*, then A–Z",
-            "Pipeline order of the tiers (`proxy*` matches a prefix), as a list or `a,b,c`."},
-           +[](const Value& v, Draft& d) -> Status {
-             std::vector<std::string> items;
-             if (v.node.IsScalar()) {
-               items = SplitList(v.node.scalar);
-             } else {
-               SETTING_VALUE(list, config::AsStringList(v));
-               items = list;
-             }
-             std::string joined;
-             for (const auto& i : items) joined += (joined.empty() ? "" : ",") + i;
-             if (auto t = TierOrder::Parse(joined); !t.ok())
-               return Status::InvalidArgument(v.where + ": " + t.status().message());
-             d.opts.tier_order = std::move(items);
-             return Status::Ok();
-           }},
+          {kTierOrderDoc, +[](const Value& v, Draft& d) { return ApplyTierOrder(v, d.opts.tier_order); }},
           {{"delay_threshold_ms", "", "duration (ms)", "`60000`",
             "A topic is `delay` when the p99 latency of its last final window exceeds this."},
            +[](const Value& v, Draft& d) -> Status {
@@ -70,14 +45,15 @@ const config::Table<Draft>& Settings() {
              d.opts.delay_threshold_ms = x.count();
              return Status::Ok();
            }},
-          {{"grace_sec", "", "duration (s)", "`60`",
-            "A window is final once every emitter's heartbeat passed its end plus this (0 to 1 d)."},
-           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 0, 86400, d.opts.grace_sec); }},
-          {{"stale_emitter_sec", "", "duration (s)", "`180`",
-            "An emitter silent this long is stale (about 3 flush intervals; 1 s to 30 d)."},
-           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 1, 30 * 86400, d.opts.stale_emitter_sec); }},
+          {kGraceSecDoc, +[](const Value& v, Draft& d) { return ApplyGraceSec(v, d.opts.grace_sec); }},
+          {kStaleEmitterSecDoc,
+           +[](const Value& v, Draft& d) { return ApplyStaleEmitterSec(v, d.opts.stale_emitter_sec); }},
           {{"window_sec", "", "duration (s)", "`600`", "Window size reported when the data does not say (1 s to 1 d)."},
-           +[](const Value& v, Draft& d) -> Status { return Seconds(v, 1, 86400, d.opts.window_sec); }},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(x, config::AsSeconds(v, 1, 86400));
+             d.opts.window_sec = x;
+             return Status::Ok();
+           }},
           {{"threads", "", "integer", "`8`", "HTTP worker threads (1 to 256)."},
            +[](const Value& v, Draft& d) -> Status {
              SETTING_VALUE(x, config::AsInt(v, 1, 256));

@@ -13,6 +13,7 @@
 #include "common/settings.h"
 #include "common/store_url.h"
 #include "config/project_file.h"
+#include "detect/detect_config.h"
 #include "interceptor/settings.h"
 #include "replicate/replicate_config.h"
 #include "service/service_config.h"
@@ -51,6 +52,29 @@ TEST(Validators, DurationsTakeTheKeysUnitOrTheirOwn) {
   Node list;
   list.kind = Node::Kind::kList;
   EXPECT_FALSE(AsDuration(V(list), milliseconds(1), milliseconds(0), milliseconds(10)).ok());
+}
+
+TEST(Validators, SecondsAreWholeAndNumbersDecimal) {
+  auto sec = [](const std::string& s) {
+    Node n = Node::Scalar(s);
+    return AsSeconds(V(n), 0, 86400);
+  };
+  EXPECT_EQ(*sec("90"), 90);
+  EXPECT_EQ(*sec("2m"), 120);
+  EXPECT_EQ(*sec("0"), 0);
+  EXPECT_EQ(sec("1500ms").status().message(), "f.yaml:3: s.k: must be whole seconds");
+  EXPECT_FALSE(sec("2d").ok());
+  auto num = [](const std::string& s) {
+    Node n = Node::Scalar(s);
+    return AsNumber(V(n), 0, 1);
+  };
+  EXPECT_EQ(*num("0.01"), 0.01);
+  EXPECT_EQ(*num("1"), 1.0);
+  EXPECT_EQ(*num("1e-3"), 0.001);
+  for (const char* bad : {"", "1.5", "-0.1", "nan", "inf", "0x1", " 0.5", "1%"}) EXPECT_FALSE(num(bad).ok()) << bad;
+  EXPECT_EQ(num("2").status().message(), "f.yaml:3: s.k: must be a number from 0 to 1, got \"2\"");
+  Node re = Node::Scalar("a(");
+  EXPECT_EQ(AsRegex(V(re)).status().message().rfind("f.yaml:3: s.k: bad regex \"a(\"", 0), 0u);
 }
 
 TEST(Validators, SizesTakeBinaryAndDecimalUnits) {
@@ -330,6 +354,7 @@ std::vector<Component> Components() {
       {"web", &web::WebSettingsTable(), web::WebConfigReference()},
       {"up", &up::UpSettingsTable(), up::UpConfigReference()},
       {"replicate", &replicate::ReplicateSettingsTable(), replicate::ReplicateConfigReference()},
+      {"detect", &detect::DetectSettingsTable(), detect::DetectConfigReference()},
   };
 }
 
