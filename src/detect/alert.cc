@@ -4,7 +4,8 @@
 #include <openssl/evp.h>
 
 #include <array>
-#include <ctime>
+
+#include "common/time_format.h"
 
 namespace chaperone::detect {
 namespace {
@@ -32,21 +33,7 @@ std::string_view AlertStateName(AlertState state) { return state == AlertState::
 std::optional<AlertKind> ParseAlertKind(std::string_view name) { return ParseName<AlertKind>(kKindNames, name); }
 std::optional<Severity> ParseSeverity(std::string_view name) { return ParseName<Severity>(kSeverityNames, name); }
 
-std::string FormatRfc3339(int64_t unix_ms) {
-  int64_t s = unix_ms / 1000;
-  int64_t ms = unix_ms % 1000;
-  if (ms < 0) {
-    ms += 1000;
-    s -= 1;
-  }
-  std::time_t t = static_cast<std::time_t>(s);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::string out = fmt::format("{:04}-{:02}-{:02}T{:02}:{:02}:{:02}", tm.tm_year + 1900, tm.tm_mon + 1, tm.tm_mday,
-                                tm.tm_hour, tm.tm_min, tm.tm_sec);
-  if (ms != 0) out += fmt::format(".{:03}", ms);
-  return out + "Z";
-}
+std::string FormatRfc3339(int64_t unix_ms) { return common::FormatRfc3339(unix_ms); }
 
 std::string Alert::Fingerprint() const {
   std::string identity;

@@ -4,11 +4,14 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <cctype>
 #include <exception>
+#include <limits>
 #include <span>
 #include <unordered_map>
 #include <unordered_set>
 
+#include "common/time_format.h"
 #include "common/topic_name.h"
 #include "web/json_writer.h"
 #include "web/params.h"
@@ -30,10 +33,14 @@ constexpr const char* kRoutePartitions = "/api/v1/topics/{topic}/windows/{window
 constexpr const char* kRouteEmitters = "/api/v1/emitters";
 constexpr const char* kRouteFinality = "/api/v1/finality";
 constexpr const char* kRouteQuarantine = "/api/v1/quarantine";
+constexpr const char* kRouteAlerts = "/api/v1/alerts";
 constexpr const char* kRouteDashboard = "dashboard";
 constexpr const char* kRouteUnmatched = "unmatched";
 
 constexpr int64_t kMaxOffset = 1'000'000'000;
+// The overview reads every firing alert at once (there is at most one per
+// topic, tier pair, kind and datacenter: few); a bound all the same.
+constexpr int kMaxFiringAlerts = 100'000;
 
 void WriteError(HttpResponse& res, int status, std::string_view code, std::string_view message) {
   JsonWriter w;
@@ -137,6 +144,79 @@ void WritePoint(JsonWriter& w, const MergedWindow& p, bool final) {
   w.EndObject();
 }
 
+// The loss detector's severities, worst last; 0 for a word it does not write.
+int SeverityRank(std::string_view severity) {
+  if (severity == "info") return 1;
+  if (severity == "warning") return 2;
+  if (severity == "critical") return 3;
+  return 0;
+}
+
+// A topic's firing alerts on the overview: how many, and the worst severity.
+struct FiringAlerts {
+  int64_t count = 0;
+  std::string severity;
+};
+
+// Percent-encodes `s` for a URL's path or query (RFC 3986's unreserved characters stay).
+std::string UrlEncode(std::string_view s) {
+  std::string out;
+  for (char ch : s) {
+    unsigned char c = static_cast<unsigned char>(ch);
+    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
+      out.push_back(ch);
+    } else {
+      out += fmt::format("%{:02X}", c);
+    }
+  }
+  return out;
+}
+
+// The dashboard's topic page at an alert's windows (relative to the
+// dashboard's address): its windows with an hour either side (at most the
+// longest range), the first of them drilled into.
+std::string AlertDashboardPath(const store::AlertRow& a, int64_t window_sec) {
+  std::string path = "#/topic/" + UrlEncode(a.topic);
+  if (a.first_window_sec <= 0) return path;
+  int64_t to = std::max(a.first_window_sec, a.last_window_sec) + window_sec + 3600;
+  int64_t from = std::max({int64_t{0}, a.first_window_sec - 3600, to - kMaxRangeSec});
+  int64_t shown = a.first_window_sec >= from ? a.first_window_sec : a.last_window_sec;
+  return path + fmt::format("?range=custom&from={}&to={}&w={}", from, to, shown);
+}
+
+void WriteAlert(JsonWriter& w, const store::AlertRow& a, int64_t window_sec) {
+  auto window = [&](std::string_view key, int64_t sec) {
+    if (a.first_window_sec <= 0) return w.Key(key).Null();
+    return w.Field(key, sec);
+  };
+  auto window_start = [&](std::string_view key, int64_t sec) {
+    if (a.first_window_sec <= 0) return w.Key(key).Null();
+    return w.Field(key, common::FormatRfc3339(sec * 1000));
+  };
+  w.BeginObject()
+      .Field("id", a.id)
+      .Field("fingerprint", a.fingerprint)
+      .Field("topic", a.topic)
+      .Field("sourceTier", a.source_tier)
+      .Field("targetTier", a.target_tier)
+      .Field("kind", a.kind)
+      .Field("datacenter", a.datacenter.empty() ? std::optional<std::string>() : a.datacenter)
+      .Field("state", a.state)
+      .Field("severity", a.severity)
+      .Field("startsAt", common::FormatRfc3339(a.starts_ms))
+      .Field("endsAt", a.ends_ms > 0 ? std::optional<std::string>(common::FormatRfc3339(a.ends_ms)) : std::nullopt)
+      .Field("updatedAt", common::FormatRfc3339(a.updated_ms))
+      .Field("lost", a.lost)
+      .Field("duplicated", a.duplicated)
+      .Field("windows", a.windows)
+      .Field("sourceMessages", a.source_messages);
+  window("firstWindow", a.first_window_sec);
+  window("lastWindow", a.last_window_sec);
+  window_start("firstWindowStart", a.first_window_sec);
+  window_start("lastWindowStart", a.last_window_sec);
+  w.Field("dashboardPath", AlertDashboardPath(a, window_sec)).EndObject();
+}
+
 }  // namespace
 
 Api::Api(ApiOptions opts, StorePool& stores, const Clock& clock, const AssetBundle& assets, WebMetrics& metrics)
@@ -227,6 +307,7 @@ void Api::Route(const HttpRequest& req, HttpResponse& res) {
       if (what == "emitters") return dispatch(kRouteEmitters, [&] { Emitters(c, res); });
       if (what == "finality") return dispatch(kRouteFinality, [&] { FinalityReport(c, res); });
       if (what == "quarantine") return dispatch(kRouteQuarantine, [&] { Quarantine(c, res); });
+      if (what == "alerts") return dispatch(kRouteAlerts, [&] { Alerts(c, res); });
     }
     if (what == "topics" && seg.size() == 5 && seg[4] == "series") {
       return dispatch(kRouteSeries, [&] { Series(c, seg[3], res); });
@@ -368,6 +449,23 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
     for (int64_t i = *offset; i < total && i < *offset + *limit; ++i) page.push_back(std::move(all[i]));
   }
 
+  // The page's firing alerts: one read of every firing alert, not one per topic.
+  std::vector<store::AlertRow> firing_rows;
+  std::unordered_map<std::string_view, FiringAlerts> firing;
+  if (!page.empty()) {
+    store::AlertQuery aq;
+    aq.state = "firing";
+    aq.limit = kMaxFiringAlerts;
+    auto rows = (*lease)->QueryAlerts(aq);
+    if (!rows.ok()) return StoreError(res, rows.status(), &*lease);
+    firing_rows = std::move(*rows);
+    for (const auto& a : firing_rows) {
+      FiringAlerts& f = firing[a.topic];
+      ++f.count;
+      if (f.count == 1 || SeverityRank(a.severity) > SeverityRank(f.severity)) f.severity = a.severity;
+    }
+  }
+
   JsonWriter w;
   w.BeginObject().Field("total", total).Field("windowSec", opts_.window_sec);
   WriteRange(w, *range);
@@ -396,7 +494,11 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
     for (const auto& [tier, p99] : t.p99_by_tier) w.Field(tier, p99);
     w.EndObject();
     w.Field("lastUpdatedMs", t.last_updated_ms);
-    w.EndObject();
+    auto f = firing.find(t.topic);
+    w.Key("alerts").BeginObject();
+    w.Field("firing", f == firing.end() ? int64_t{0} : f->second.count);
+    w.Field("severity", f == firing.end() ? std::optional<std::string>() : f->second.severity);
+    w.EndObject().EndObject();
   }
   w.EndArray().EndObject();
   WriteJson(res, w);
@@ -749,6 +851,56 @@ void Api::Quarantine(const Ctx& c, HttpResponse& res) {
         .EndObject();
   }
   w.EndArray().EndObject();
+  WriteJson(res, w);
+}
+
+// ---------------------------------------------------------------------------
+// GET /api/v1/alerts
+
+void Api::Alerts(const Ctx& c, HttpResponse& res) {
+  if (auto s = c.q.OnlyAllow({"state", "topic", "limit", "before", "since"}); !s.ok()) return Error(res, s);
+  store::AlertQuery aq;
+  auto state = c.q.Get("state");
+  if (!state.ok()) return Error(res, state.status());
+  if (state->has_value()) {
+    if (**state != "firing" && **state != "resolved") {
+      return Error(res, Status::InvalidArgument("state: expected 'firing' or 'resolved'"));
+    }
+    aq.state = **state;
+  }
+  auto topic = c.q.Get("topic");
+  if (!topic.ok()) return Error(res, topic.status());
+  if (topic->has_value()) {
+    if (auto s = ValidateTopic(**topic); !s.ok()) return Error(res, s);
+    aq.topic = **topic;
+  }
+  auto limit = ParseIntParam(c.q, "limit", 100, 1, 1000);
+  if (!limit.ok()) return Error(res, limit.status());
+  auto before = ParseIntParam(c.q, "before", 0, 1, std::numeric_limits<int64_t>::max());
+  if (!before.ok()) return Error(res, before.status());
+  aq.before_id = *before;
+  auto since = c.q.Get("since");
+  if (!since.ok()) return Error(res, since.status());
+  if (since->has_value()) {
+    auto ms = ParseTimeMs(**since);
+    if (!ms.ok()) return Error(res, Status::InvalidArgument("since: " + ms.status().message()));
+    aq.updated_since_ms = *ms;
+  }
+  aq.limit = static_cast<int>(*limit) + 1;  // one more: is there a next page?
+
+  auto lease = stores_.Acquire();
+  if (!lease.ok()) return StoreError(res, lease.status(), nullptr);
+  auto alerts = (*lease)->QueryAlerts(aq);
+  if (!alerts.ok()) return StoreError(res, alerts.status(), &*lease);
+  std::optional<int64_t> next_before;
+  if (static_cast<int64_t>(alerts->size()) > *limit) {
+    alerts->resize(static_cast<size_t>(*limit));
+    next_before = alerts->back().id;
+  }
+  JsonWriter w;
+  w.BeginObject().Key("alerts").BeginArray();
+  for (const auto& a : *alerts) WriteAlert(w, a, opts_.window_sec);
+  w.EndArray().Field("nextBefore", next_before).EndObject();
   WriteJson(res, w);
 }
 

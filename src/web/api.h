@@ -70,6 +70,7 @@ class Api {
   void Emitters(const Ctx& c, HttpResponse& res);
   void FinalityReport(const Ctx& c, HttpResponse& res);
   void Quarantine(const Ctx& c, HttpResponse& res);
+  void Alerts(const Ctx& c, HttpResponse& res);
   void Dashboard(const HttpRequest& req, HttpResponse& res);
 
   void Error(HttpResponse& res, const Status& s);

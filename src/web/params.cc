@@ -24,6 +24,22 @@ std::string Quote(std::string_view s) {
 
 bool IsDigit(char c) { return c >= '0' && c <= '9'; }
 
+// A time that is not all digits: ISO-8601 (the event-time parser's dialect),
+// in milliseconds. `numbers` names the numeric forms the caller also accepts.
+Result<int64_t> ParseIsoTimeMs(std::string_view s, std::string_view numbers) {
+  if (s[0] == '-' && s.size() > 1 && std::all_of(s.begin() + 1, s.end(), IsDigit)) {
+    return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
+  }
+  std::optional<int64_t> ms = ParseIso8601Ms(s);  // one ISO-8601 dialect everywhere
+  if (!ms) {
+    return Status::InvalidArgument(
+        fmt::format("malformed time {}: expected {} or ISO-8601 (2026-11-22T10:00:00Z)", Quote(s), numbers));
+  }
+  if (*ms < 0) return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
+  if (*ms / 1000 > kMaxEpochSec) return Status::InvalidArgument(fmt::format("time {} is out of range", Quote(s)));
+  return *ms;
+}
+
 }  // namespace
 
 Result<int64_t> ParseTimeSec(std::string_view s) {
@@ -41,18 +57,23 @@ Result<int64_t> ParseTimeSec(std::string_view s) {
     }
     return v;
   }
-  if (s[0] == '-' && s.size() > 1 && std::all_of(s.begin() + 1, s.end(), IsDigit)) {
-    return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
+  auto ms = ParseIsoTimeMs(s, "epoch seconds");
+  if (!ms.ok()) return ms.status();
+  return *ms / 1000;
+}
+
+Result<int64_t> ParseTimeMs(std::string_view s) {
+  if (s.empty()) return Status::InvalidArgument("empty time");
+  if (std::all_of(s.begin(), s.end(), IsDigit)) {
+    constexpr int64_t kSecondsBelow = 100'000'000'000;  // 1e11 s is the year 5138; 1e11 ms, 1973
+    auto v = ParseInt(s, 0, kMaxEpochSec * 1000 + 999);
+    if (!v.ok()) {
+      return Status::InvalidArgument(
+          fmt::format("time {} is out of range: epoch seconds or milliseconds expected", Quote(s)));
+    }
+    return *v < kSecondsBelow ? *v * 1000 : *v;
   }
-  std::optional<int64_t> ms = ParseIso8601Ms(s);  // the event-time parser: one ISO-8601 dialect everywhere
-  if (!ms) {
-    return Status::InvalidArgument(
-        fmt::format("malformed time {}: expected epoch seconds or ISO-8601 (2026-11-22T10:00:00Z)", Quote(s)));
-  }
-  if (*ms < 0) return Status::InvalidArgument(fmt::format("time {} is before 1970", Quote(s)));
-  int64_t sec = *ms / 1000;
-  if (sec > kMaxEpochSec) return Status::InvalidArgument(fmt::format("time {} is out of range", Quote(s)));
-  return sec;
+  return ParseIsoTimeMs(s, "epoch seconds, epoch milliseconds");
 }
 
 Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max) {

@@ -24,6 +24,12 @@ inline constexpr int64_t kMaxEpochSec = 253402300799;
 // epoch seconds, fractions floored.
 Result<int64_t> ParseTimeSec(std::string_view s);
 
+// An instant in milliseconds (`since` of /api/v1/alerts): epoch seconds or
+// milliseconds, told apart by magnitude as event times are (below 1e11:
+// seconds, "1795303800"; else milliseconds, "1795303800123"), or ISO-8601 as
+// ParseTimeSec reads it, keeping its milliseconds ("2026-11-22T10:00:00.250Z").
+Result<int64_t> ParseTimeMs(std::string_view s);
+
 // A decimal integer in [min, max], digits only (an optional leading '-' when min < 0).
 Result<int64_t> ParseInt(std::string_view s, int64_t min, int64_t max);
 

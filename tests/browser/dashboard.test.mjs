@@ -10,6 +10,11 @@
 //                            first tier) and WINDOW_SEC set; e.g. make_loss.sh,
 //                            which publishes one extra producer-tier audit record.
 //                            Without it the loss test is skipped.
+//   CHAPERONE_ALERT_HOOK     a shell command that raises one firing alert of the loss
+//                            detector, run with ALERT_TOPIC, ALERT_SOURCE, ALERT_TARGET,
+//                            ALERT_FIRST, ALERT_LAST (final windows), ALERT_KIND,
+//                            ALERT_SEVERITY and ALERT_LOST set, printing the alert's id
+//                            last; e.g. make_alert.sh. Without it the alerts test is skipped.
 //   CHAPERONE_WAIT_FINAL_SEC how long to wait for a final window (default 300)
 //   CHAPERONE_ARTIFACTS      where screenshots go (default ../../build/test-artifacts)
 //   CHROMIUM                 the browser (default /usr/bin/chromium)
@@ -32,6 +37,7 @@ const baseUrl = base.endsWith('/') ? base : base + '/';
 const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifacts = resolve(process.env.CHAPERONE_ARTIFACTS || join(here, '..', '..', 'build', 'test-artifacts'));
 const lossHook = process.env.CHAPERONE_LOSS_HOOK || '';
+const alertHook = process.env.CHAPERONE_ALERT_HOOK || '';
 mkdirSync(artifacts, { recursive: true });
 
 const fmtInt = new Intl.NumberFormat('en-US');
@@ -314,6 +320,110 @@ test('a window with loss is shaded and labelled', { skip: lossHook ? false : 'CH
   assert.match(await row.textContent(), new RegExp(`−${fmtInt.format(after.lost)}`));
   await page.locator('[data-testid="counts-chart"]').scrollIntoViewIfNeeded();
   await shot('loss');
+});
+
+test('a firing alert shows on the overview, on the Alerts page and on its topic chart', { skip: alertHook ? false : 'CHAPERONE_ALERT_HOOK not set' }, async () => {
+  const range = fixedRange(windowSec);
+  const series = await api(`topics/${encodeURIComponent(topic)}/series`, range);
+  const tiers = series.series.map((s) => s.tier);
+  const finals = finalWindows(series);
+  assert.ok(finals.length > 0, 'a final window for the alert');
+  const last = finals[finals.length - 1];
+  const first = finals.length > 1 ? finals[finals.length - 2] : last;
+  const out = execSync(alertHook, {
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'inherit'],
+    shell: '/bin/bash',
+    env: {
+      ...process.env,
+      ALERT_TOPIC: topic,
+      ALERT_SOURCE: tiers[0],
+      ALERT_TARGET: tiers[1],
+      ALERT_FIRST: String(first),
+      ALERT_LAST: String(last),
+      ALERT_KIND: 'loss',
+      ALERT_SEVERITY: 'critical',
+      ALERT_LOST: '1',
+    },
+  });
+  const id = Number(out.trim().split('\n').pop());
+  assert.ok(Number.isInteger(id) && id > 0, `the hook printed the alert's id: ${out}`);
+  const listed = await api('alerts', { topic, state: 'firing' });
+  const alert = listed.alerts.find((a) => a.id === id);
+  assert.ok(alert, `GET /api/v1/alerts lists alert ${id}`);
+  assert.equal(alert.firstWindow, first);
+  assert.equal(alert.lastWindow, last);
+  const summary = (await api('topics', { q: topic, limit: 1000 })).topics.find((t) => t.topic === topic);
+  assert.ok(summary.alerts.firing >= 1, `the overview counts the firing alert: ${JSON.stringify(summary.alerts)}`);
+  assert.equal(summary.alerts.severity, 'critical');
+
+  // The overview: the topic's row carries a badge with the count, coloured by the worst severity.
+  await page.goto('about:blank');
+  await page.goto(baseUrl + `#/?q=${encodeURIComponent(topic)}`);
+  const badge = page.locator(`[data-testid="topics-table"] tbody tr[data-topic="${topic}"] [data-testid="alert-badge"]`);
+  await badge.waitFor();
+  assert.equal(await badge.getAttribute('data-severity'), 'critical');
+  assert.equal(Number(await badge.getAttribute('data-count')), summary.alerts.firing);
+  // Filled with the colour the dashboard gives critical (and loss): its --bad.
+  const [badgeColour, criticalColour] = await badge.evaluate((el) => {
+    const probe = document.createElement('span');
+    probe.className = 'sev sev-critical';
+    document.body.append(probe);
+    const c = getComputedStyle(probe).color;
+    probe.remove();
+    return [getComputedStyle(el).backgroundColor, c];
+  });
+  assert.equal(badgeColour, criticalColour, 'the badge is filled in the critical colour');
+  await shot('overview-alert');
+
+  // The Alerts page, from the header: newest first, the alert listed with its figures.
+  await page.click('.app-nav a[href^="#/alerts"]');
+  await page.waitForFunction(() => location.hash.startsWith('#/alerts'));
+  const row = page.locator(`[data-testid="alerts-table"] tbody tr[data-alert-id="${id}"]`);
+  await row.waitFor();
+  const ids = await page.$$eval('[data-testid="alerts-table"] tbody tr', (trs) => trs.map((tr) => Number(tr.getAttribute('data-alert-id'))));
+  assert.deepEqual(ids, [...ids].sort((a, b) => b - a), 'newest first');
+  const text = await row.textContent();
+  for (const want of [topic, 'Firing', 'Critical', 'Loss', `${tiers[0]} → ${tiers[1]}`, '−1 lost', '2 windows']) {
+    if (want === '2 windows' && first === last) continue;
+    assert.ok(text.includes(want), `the row says "${want}": ${text}`);
+  }
+  await page.click('.state-filter [data-state="firing"]');
+  await page.waitForFunction(() => location.hash.includes('state=firing'));
+  await row.waitFor();
+  const states = await page.$$eval('[data-testid="alerts-table"] tbody tr [data-state]', (els) => els.map((e) => e.getAttribute('data-state')));
+  assert.ok(states.every((s) => s === 'firing'), `only firing alerts: ${states}`);
+  assert.match(await page.textContent('[data-testid="alerts-summary"]'), /firing/);
+  assert.deepEqual(pageErrors, []);
+  await shot('alerts');
+
+  // Its row opens the topic at the alert's windows: a marker spans them on the counts chart.
+  await row.locator('[data-testid="alert-link"]').click();
+  await page.waitForFunction((t) => location.hash.startsWith('#/topic/' + encodeURIComponent(t) + '?') && location.hash.includes('w='), topic);
+  assert.ok(page.url().includes(`w=${first}`), `drilled into the alert's first window: ${page.url()}`);
+  const marker = page.locator(`[data-testid="counts-chart"] .alert-marker[data-alert-id="${id}"]`);
+  await marker.waitFor();
+  assert.equal(await marker.getAttribute('data-kind'), 'loss');
+  assert.equal(Number(await marker.getAttribute('data-first')), first);
+  assert.equal(Number(await marker.getAttribute('data-last')), last);
+  const box = await marker.boundingBox();
+  const plot = await page.locator('[data-testid="counts-chart"] .u-over').boundingBox();
+  assert.ok(
+    box.width >= 6 && box.x >= plot.x - 1 && box.x + box.width <= plot.x + plot.width + 1 && box.y + box.height <= plot.y + plot.height + 1,
+    `the marker lies inside the plot (${JSON.stringify(box)} in ${JSON.stringify(plot)})`,
+  );
+  // Two windows wide when it spans two: about twice one window's band.
+  const xs = (await chartData()).counts.data[0];
+  if (first !== last && xs.includes(first) && xs.includes(last)) {
+    const perWindow = plot.width / Math.max(1, (xs[xs.length - 1] - xs[0]) / windowSec + 1);
+    assert.ok(box.width > 1.2 * perWindow, `the marker spans both windows (${box.width} px, a window ≈ ${perWindow.toFixed(1)} px)`);
+  }
+  await page.waitForSelector(`[data-testid="topic-alerts"]:not([hidden]) li[data-alert-id="${id}"]`);
+  await page.waitForSelector('[data-testid="drilldown"]:not([hidden])');
+  await page.evaluate(() => window.scrollTo(0, 0));
+  await page.locator('[data-testid="counts-chart"]').scrollIntoViewIfNeeded();
+  assert.deepEqual(pageErrors, []);
+  await shot('alert-marker');
 });
 
 test('the dark theme renders', async () => {

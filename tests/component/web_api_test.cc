@@ -316,6 +316,68 @@ TEST_F(WebApiTest, EmittersFinalityAndQuarantine) {
   EXPECT_EQ(j["records"][0]["reason"], "count: must be >= 0");
 }
 
+// The loss detector's alerts, written as it writes them (under its lease), read
+// through the alerts route and counted on the overview.
+TEST_F(WebApiTest, TheDetectorsAlertsAreListedPagedAndCountedOnTheOverview) {
+  auto alert = [](const std::string& kind, const std::string& state, const std::string& severity, int64_t at_ms) {
+    return store::AlertRow{.fingerprint = "fp-" + kind, .topic = "orders", .source_tier = "producer",
+                           .target_tier = "regional", .kind = kind, .datacenter = "dc2", .state = state,
+                           .severity = severity, .sent_severity = "", .starts_ms = at_ms,
+                           .ends_ms = state == "resolved" ? at_ms + 60'000 : 0, .updated_ms = at_ms,
+                           .lost = kind == "loss" ? 3 : 0, .duplicated = kind == "duplicate" ? 5 : 0, .windows = 1,
+                           .source_messages = 100, .first_window_sec = kW + 600, .last_window_sec = kW + 600};
+  };
+  ASSERT_TRUE(*store_->TakeLease("detect", "web-api-test", kNowMs, 60'000));
+  std::vector<store::AlertChange> changes = {
+      {alert("duplicate", "resolved", "info", kNowMs - 600'000), {}},
+      {alert("loss", "firing", "warning", kNowMs - 60'000), {}},
+      {alert("digest_mismatch", "firing", "critical", kNowMs - 1'000), {}},
+  };
+  Status saved = store_->SaveAlerts(changes, "detect", "web-api-test", kNowMs);
+  ASSERT_TRUE(saved.ok()) << saved.ToString();
+
+  json j = GetJson("/api/v1/alerts");
+  ASSERT_EQ(j["alerts"].size(), 3u);
+  EXPECT_TRUE(j["nextBefore"].is_null());
+  const json& loss = j["alerts"][1];
+  EXPECT_EQ(loss["id"], changes[1].alert.id);
+  EXPECT_EQ(loss["kind"], "loss");
+  EXPECT_EQ(loss["state"], "firing");
+  EXPECT_EQ(loss["datacenter"], "dc2");
+  EXPECT_EQ(loss["lost"], 3);
+  EXPECT_EQ(loss["sourceMessages"], 100);
+  EXPECT_TRUE(loss["endsAt"].is_null());
+  EXPECT_EQ(loss["firstWindow"], kW + 600);
+  EXPECT_EQ(loss["firstWindowStart"], "2026-11-21T23:40:00Z");
+  EXPECT_EQ(j["alerts"][2]["endsAt"], "2026-11-21T23:43:00Z");
+
+  // Paging backwards, and the filters, as the store answers them.
+  j = GetJson("/api/v1/alerts?limit=2");
+  ASSERT_EQ(j["alerts"].size(), 2u);
+  ASSERT_EQ(j["nextBefore"], changes[1].alert.id);
+  j = GetJson("/api/v1/alerts?limit=2&before=" + std::to_string(changes[1].alert.id));
+  ASSERT_EQ(j["alerts"].size(), 1u);
+  EXPECT_EQ(j["alerts"][0]["kind"], "duplicate");
+  EXPECT_TRUE(j["nextBefore"].is_null());
+  EXPECT_EQ(GetJson("/api/v1/alerts?state=firing&topic=orders")["alerts"].size(), 2u);
+  EXPECT_EQ(GetJson("/api/v1/alerts?state=resolved")["alerts"].size(), 1u);
+  EXPECT_EQ(GetJson("/api/v1/alerts?topic=legacy")["alerts"].size(), 0u);
+  EXPECT_EQ(GetJson("/api/v1/alerts?since=" + std::to_string(kNowMs - 60'000))["alerts"].size(), 2u);
+  EXPECT_EQ(GetJson("/api/v1/alerts?since=2026-11-21T23:51:30Z")["alerts"].size(), 1u);
+  EXPECT_EQ(GetJson("/api/v1/alerts?state=open", 400)["error"]["code"], "bad_request");
+
+  // The overview: orders has two firing alerts, the worst critical; legacy none.
+  j = GetJson("/api/v1/topics");
+  ASSERT_EQ(j["topics"].size(), 2u);
+  EXPECT_EQ(j["topics"][1]["topic"], "orders");
+  EXPECT_EQ(j["topics"][1]["alerts"], json::parse(R"({"firing": 2, "severity": "critical"})"));
+  EXPECT_EQ(j["topics"][0]["alerts"], json::parse(R"({"firing": 0, "severity": null})"));
+
+  auto m = client_->Get("/metrics");
+  ASSERT_TRUE(m);
+  EXPECT_NE(m->body.find("chaperone_web_requests_total{route=\"/api/v1/alerts\",status=\"200\"}"), std::string::npos);
+}
+
 TEST_F(WebApiTest, HostileInputIsRejectedOrHandledVerbatim) {
   // SQL in a topic name: not a topic name.
   json j = GetJson("/api/v1/topics/orders%27%20OR%20%271%27%3D%271/series", 400);

@@ -11,11 +11,16 @@
 # Loss: CHAPERONE_LOSS_HOOK (a shell command, see dashboard.test.mjs), or, when
 # CHAPERONE_BOOTSTRAP names the audit cluster, tests/browser/make_loss.sh, which
 # publishes one extra producer-tier audit record with kcat.
+# Alerts: CHAPERONE_ALERT_HOOK, or, when CHAPERONE_STORE_URL names the store the
+# server reads (set here for the `chaperone up` it starts),
+# tests/browser/make_alert.sh, which writes one firing alert as the loss
+# detector does (build/bin/chaperone-test-alert).
 set -euo pipefail
 
 src=${CHAPERONE_SOURCE_DIR:-$(cd "$(dirname "$0")/../.." && pwd)}
 build=${CHAPERONE_BUILD_DIR:-$src/build}
 bin=${CHAPERONE_BIN:-$build/bin/chaperone}
+export CHAPERONE_BUILD_DIR=$build
 export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHAPERONE_ARTIFACTS=${CHAPERONE_ARTIFACTS:-$build/test-artifacts}
 
@@ -52,11 +57,15 @@ if [[ -z ${CHAPERONE_DASHBOARD_URL:-} ]]; then
   done
   [[ -n $url ]] && curl -sf "$url/health" >/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up did not answer /health"; }
   export CHAPERONE_DASHBOARD_URL="$url/"
+  export CHAPERONE_STORE_URL=${CHAPERONE_STORE_URL:-sqlite:$scratch/chaperone-data/chaperone.db}
   export CHAPERONE_BOOTSTRAP=${CHAPERONE_BOOTSTRAP:-$(sed -n 's|^chaperone up: mock Kafka cluster ([0-9]* brokers): \([^ ]*\).*|\1|p' "$scratch/up.log" | head -1)}
 fi
 
 if [[ -z ${CHAPERONE_LOSS_HOOK:-} && -n ${CHAPERONE_BOOTSTRAP:-} ]]; then
   export CHAPERONE_LOSS_HOOK="$src/tests/browser/make_loss.sh"
+fi
+if [[ -z ${CHAPERONE_ALERT_HOOK:-} && -n ${CHAPERONE_STORE_URL:-} ]]; then
+  export CHAPERONE_ALERT_HOOK="$src/tests/browser/make_alert.sh"
 fi
 
 cd "$src/tests/browser"

@@ -148,6 +148,7 @@ void FakeStore::AddAlert(store::AlertRow a) {
 
 Result<std::vector<store::AlertRow>> FakeStore::QueryAlerts(const store::AlertQuery& q) {
   std::lock_guard lock(mu_);
+  ++alert_queries_;
   if (Status s = CheckRead(); !s.ok()) return s;
   std::vector<store::AlertRow> out;
   for (const store::AlertRow& a : alerts_) {

@@ -73,6 +73,8 @@ class FakeStore final : public store::Store {
   void FailReads(Status s);
   // Reads served so far (successful or not).
   int64_t reads() const { return reads_.load(); }
+  // QueryAlerts calls so far (successful or not).
+  int64_t alert_queries() const { return alert_queries_.load(); }
 
  private:
   Status CheckRead();  // mu_ held
@@ -89,6 +91,7 @@ class FakeStore final : public store::Store {
   std::vector<store::AlertRow> alerts_;
   Status fail_;
   std::atomic<int64_t> reads_{0};
+  std::atomic<int64_t> alert_queries_{0};
 };
 
 }  // namespace chaperone::testing

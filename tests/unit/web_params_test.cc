@@ -78,6 +78,31 @@ TEST(ParseTimeSec, ErrorMessagesSayWhatIsWrong) {
   EXPECT_NE(ParseTimeSec("-5").status().message().find("1970"), std::string::npos);
 }
 
+// `since` of /api/v1/alerts: epoch seconds or milliseconds by magnitude, or ISO-8601 to the millisecond.
+TEST(ParseTimeMs, TellsSecondsFromMillisecondsAndKeepsMilliseconds) {
+  EXPECT_EQ(*ParseTimeMs("1795303800"), 1795303800000);
+  EXPECT_EQ(*ParseTimeMs("1795303800123"), 1795303800123);
+  EXPECT_EQ(*ParseTimeMs("0"), 0);
+  EXPECT_EQ(*ParseTimeMs("99999999999"), 99999999999000);      // below 1e11: seconds
+  EXPECT_EQ(*ParseTimeMs("100000000000"), 100000000000);       // from 1e11: milliseconds (1973)
+  EXPECT_EQ(*ParseTimeMs("253402300799999"), 253402300799999);  // 9999-12-31T23:59:59.999Z
+  EXPECT_EQ(*ParseTimeMs("2026-11-22T10:00:00Z"), 1795341600000);
+  EXPECT_EQ(*ParseTimeMs("2026-11-22T10:00:00.25Z"), 1795341600250);
+  EXPECT_EQ(*ParseTimeMs("2026-11-22T11:30:00.999+01:30"), 1795341600999);
+  for (const char* bad : {"", "now", "-1", "1e12", "1795303800.5", " 0", "253402300800000", "2026-13-01",
+                          "99999999999999999999"}) {
+    auto r = ParseTimeMs(bad);
+    EXPECT_FALSE(r.ok()) << bad;
+    if (!r.ok()) {
+      EXPECT_EQ(r.status().code(), Status::Code::kInvalidArgument) << bad;
+    }
+  }
+  EXPECT_NE(ParseTimeMs("253402300800000").status().message().find("out of range"), std::string::npos);
+  EXPECT_NE(ParseTimeMs("-5").status().message().find("1970"), std::string::npos);
+  EXPECT_NE(ParseTimeMs("soon").status().message().find("epoch seconds, epoch milliseconds or ISO-8601"),
+            std::string::npos);
+}
+
 TEST(ParseInt, AcceptsOnlyPlainIntegersInRange) {
   EXPECT_EQ(*ParseInt("42", 0, 100), 42);
   EXPECT_EQ(*ParseInt("007", 0, 100), 7);

@@ -214,7 +214,7 @@ TEST_F(ApiTest, TheTopicListIsReusedBrieflyAndNewTopicsAppear) {
   store_->AddWindow(Row("late", "producer", kW, 1));
   int64_t reads = store_->reads();
   EXPECT_EQ(GetJson("/api/v1/topics")["total"], 1);  // the cached list
-  EXPECT_EQ(store_->reads() - reads, 2);             // emitters and orders' windows: no listing
+  EXPECT_EQ(store_->reads() - reads, 3);             // emitters, orders' windows, firing alerts: no listing
   clock_.AdvanceMs(15'001);
   EXPECT_EQ(GetJson("/api/v1/topics")["total"], 2);
   // An unknown name refreshes the list at most every 5 s.
@@ -519,6 +519,154 @@ TEST_F(ApiTest, QuarantineShowsRejectedRecordsNewestFirst) {
   EXPECT_NE(j["records"][0]["raw"].get<std::string>().find("\"count\": -1"), std::string::npos);
   EXPECT_EQ(GetJson("/api/v1/quarantine")["records"].size(), 5u);
   ExpectBadRequest("/api/v1/quarantine", {{"limit", "1001"}}, "limit");
+}
+
+// ---------------------------------------------------------------------------
+// /api/v1/alerts, and the firing alerts on the overview
+
+store::AlertRow Alert(const std::string& topic, const std::string& kind, const std::string& state,
+                      const std::string& severity, int64_t updated_ms) {
+  store::AlertRow a;
+  a.fingerprint = "7a314cbfd450fe3a";
+  a.topic = topic;
+  a.source_tier = "producer";
+  a.target_tier = "regional";
+  a.kind = kind;
+  a.state = state;
+  a.severity = severity;
+  a.starts_ms = kW * 1000 + 1200'000;
+  a.ends_ms = state == "resolved" ? updated_ms : 0;
+  a.updated_ms = updated_ms;
+  a.lost = 42;
+  a.windows = 3;
+  a.source_messages = 300;
+  a.first_window_sec = kW;
+  a.last_window_sec = kW + 1200;
+  return a;
+}
+
+TEST_F(ApiTest, AlertsListEveryFieldNewestFirst) {
+  store::AlertRow loss = Alert("orders", "loss", "firing", "critical", kNowMs - 5000);
+  loss.datacenter = "dc1";
+  loss.updated_ms = kNowMs - 4877;  // milliseconds are kept
+  store_->AddAlert(loss);
+  store::AlertRow dup = Alert("payments", "duplicate", "resolved", "warning", kNowMs - 1000);
+  dup.lost = 0;
+  dup.duplicated = 7;
+  store_->AddAlert(dup);
+
+  json j = GetJson("/api/v1/alerts");
+  ASSERT_EQ(j["alerts"].size(), 2u);
+  EXPECT_TRUE(j["nextBefore"].is_null());
+  EXPECT_EQ(j["alerts"][0]["id"], 2);  // newest first
+  EXPECT_EQ(j["alerts"][0]["state"], "resolved");
+  EXPECT_EQ(j["alerts"][0]["endsAt"], "2026-11-22T00:29:59Z");
+  EXPECT_TRUE(j["alerts"][0]["datacenter"].is_null());
+  EXPECT_EQ(j["alerts"][0]["duplicated"], 7);
+  const json& a = j["alerts"][1];
+  EXPECT_EQ(a, json::parse(R"({
+    "id": 1, "fingerprint": "7a314cbfd450fe3a", "topic": "orders", "sourceTier": "producer",
+    "targetTier": "regional", "kind": "loss", "datacenter": "dc1", "state": "firing", "severity": "critical",
+    "startsAt": "2026-11-21T23:50:00Z", "endsAt": null, "updatedAt": "2026-11-22T00:29:55.123Z",
+    "lost": 42, "duplicated": 0, "windows": 3, "sourceMessages": 300,
+    "firstWindow": 1795303800, "lastWindow": 1795305000,
+    "firstWindowStart": "2026-11-21T23:30:00Z", "lastWindowStart": "2026-11-21T23:50:00Z",
+    "dashboardPath": "#/topic/orders?range=custom&from=1795300200&to=1795309200&w=1795303800"})"))
+      << a.dump();
+}
+
+TEST_F(ApiTest, AlertsFilterByStateTopicAndUpdateTime) {
+  store_->AddAlert(Alert("orders", "loss", "resolved", "warning", kNowMs - 60'000));   // 1
+  store_->AddAlert(Alert("orders", "loss", "firing", "critical", kNowMs - 30'000));    // 2
+  store_->AddAlert(Alert("payments", "digest_mismatch", "firing", "info", kNowMs));  // 3
+  auto ids = [&](std::multimap<std::string, std::string> params) {
+    std::vector<int64_t> out;
+    json j = GetJson("/api/v1/alerts", std::move(params));
+    for (const json& a : j["alerts"]) out.push_back(a["id"]);
+    return out;
+  };
+  EXPECT_EQ(ids({{"state", "firing"}}), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(ids({{"state", "resolved"}}), (std::vector<int64_t>{1}));
+  EXPECT_EQ(ids({{"topic", "orders"}}), (std::vector<int64_t>{2, 1}));
+  EXPECT_EQ(ids({{"topic", "orders"}, {"state", "firing"}}), (std::vector<int64_t>{2}));
+  EXPECT_EQ(ids({{"topic", "unknown-topic"}}), (std::vector<int64_t>{}));  // a filter: no 404
+  // Updated at or after `since`: RFC 3339, epoch milliseconds or epoch seconds.
+  EXPECT_EQ(ids({{"since", std::to_string(kNowMs - 30'000)}}), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(ids({{"since", std::to_string(kNowMs - 29'999)}}), (std::vector<int64_t>{3}));
+  EXPECT_EQ(ids({{"since", std::to_string(kNowMs / 1000 - 30)}}), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(ids({{"since", "2026-11-22T00:29:30Z"}}), (std::vector<int64_t>{3, 2}));
+  EXPECT_EQ(ids({{"since", "2026-11-22T00:29:30.001Z"}}), (std::vector<int64_t>{3}));
+}
+
+TEST_F(ApiTest, AlertsPageBackwardsWithTheNextBeforeCursor) {
+  for (int i = 0; i < 5; ++i) store_->AddAlert(Alert("orders", "loss", "resolved", "warning", kNowMs - i));
+  json j = GetJson("/api/v1/alerts", {{"limit", "2"}});
+  ASSERT_EQ(j["alerts"].size(), 2u);
+  EXPECT_EQ(j["alerts"][0]["id"], 5);
+  EXPECT_EQ(j["alerts"][1]["id"], 4);
+  EXPECT_EQ(j["nextBefore"], 4);
+  j = GetJson("/api/v1/alerts", {{"limit", "2"}, {"before", "4"}});
+  EXPECT_EQ(j["alerts"][0]["id"], 3);
+  EXPECT_EQ(j["nextBefore"], 2);
+  j = GetJson("/api/v1/alerts", {{"limit", "2"}, {"before", "2"}});
+  ASSERT_EQ(j["alerts"].size(), 1u);
+  EXPECT_EQ(j["alerts"][0]["id"], 1);
+  EXPECT_TRUE(j["nextBefore"].is_null());  // the last page
+  j = GetJson("/api/v1/alerts", {{"limit", "5"}});
+  EXPECT_EQ(j["alerts"].size(), 5u);
+  EXPECT_TRUE(j["nextBefore"].is_null());  // exactly a page: nothing after it
+  EXPECT_EQ(GetJson("/api/v1/alerts")["alerts"].size(), 5u);
+}
+
+TEST_F(ApiTest, AlertsRejectBadParameters) {
+  ExpectBadRequest("/api/v1/alerts", {{"state", "open"}}, "state: expected 'firing' or 'resolved'");
+  ExpectBadRequest("/api/v1/alerts", {{"state", "firing"}, {"state", "resolved"}}, "given more than once");
+  ExpectBadRequest("/api/v1/alerts", {{"topic", "a/b"}}, "topic: invalid topic name");
+  ExpectBadRequest("/api/v1/alerts", {{"limit", "0"}}, "limit: '0' is out of range [1, 1000]");
+  ExpectBadRequest("/api/v1/alerts", {{"limit", "1001"}}, "limit");
+  ExpectBadRequest("/api/v1/alerts", {{"before", "0"}}, "before: '0' is out of range");
+  ExpectBadRequest("/api/v1/alerts", {{"before", "x"}}, "before: 'x' is not an integer");
+  ExpectBadRequest("/api/v1/alerts", {{"since", "yesterday"}}, "since: malformed time 'yesterday'");
+  ExpectBadRequest("/api/v1/alerts", {{"since", "-5"}}, "since: time '-5' is before 1970");
+  ExpectBadRequest("/api/v1/alerts", {{"since", "99999999999999999"}},
+                   "since: time '99999999999999999' is out of range");
+  ExpectBadRequest("/api/v1/alerts", {{"sort", "id"}}, "unknown parameter 'sort'");
+  EXPECT_EQ(store_->reads(), 0);  // every parameter is checked before the store is read
+}
+
+TEST_F(ApiTest, AlertsOfAFailingStoreAre503) {
+  store_->FailReads(Status::Unavailable("database is locked"));
+  json j = GetJson("/api/v1/alerts", {}, 503);
+  EXPECT_EQ(j["error"]["code"], "store_unavailable");
+  EXPECT_EQ(metrics_.store_errors(), 1);
+  EXPECT_EQ(metrics_.requests("/api/v1/alerts", 503), 1);
+  store_->FailReads(Status::Ok());
+  GetJson("/api/v1/alerts");
+  EXPECT_EQ(metrics_.requests("/api/v1/alerts", 200), 1);
+  EXPECT_EQ(Call("POST", "/api/v1/alerts").status, 405);
+}
+
+TEST_F(ApiTest, TheOverviewCountsEachTopicsFiringAlertsWithTheWorstSeverity) {
+  AddOrders();
+  store_->AddWindow(Row("payments", "producer", kW, 5));
+  store_->AddWindow(Row("payments", "regional", kW, 5));
+  store_->AddAlert(Alert("orders", "loss", "firing", "warning", kNowMs));
+  store_->AddAlert(Alert("orders", "duplicate", "firing", "critical", kNowMs));
+  store_->AddAlert(Alert("orders", "digest_mismatch", "firing", "info", kNowMs));
+  store_->AddAlert(Alert("payments", "loss", "resolved", "critical", kNowMs));  // history only
+  json j = GetJson("/api/v1/topics");
+  ASSERT_EQ(j["topics"].size(), 2u);
+  EXPECT_EQ(j["topics"][0]["alerts"], json::parse(R"({"firing": 3, "severity": "critical"})"));
+  EXPECT_EQ(j["topics"][1]["alerts"], json::parse(R"({"firing": 0, "severity": null})"));
+  // One read of the firing alerts per overview, not one per topic.
+  for (int i = 0; i < 20; ++i) store_->AddWindow(Row("topic-" + std::to_string(i), "producer", kW, 5));
+  clock_.AdvanceMs(60'000);  // past the topic listing's reuse
+  int64_t queries = store_->alert_queries();
+  j = GetJson("/api/v1/topics");
+  EXPECT_EQ(j["topics"].size(), 22u);
+  EXPECT_EQ(store_->alert_queries() - queries, 1);
+  j = GetJson("/api/v1/topics", {{"q", "nothing-matches"}});
+  EXPECT_EQ(store_->alert_queries() - queries, 1);  // an empty page reads none
 }
 
 // ---------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-// Development only: serves dist/ and a synthetic /api/v1 (docs/api.md shapes)
+// Development only: serves dist/ and a synthetic /api/v1 (docs/api.md shapes, alerts included)
 // so the front end can be worked on without a running Chaperone. The browser
 // tests never use it: they run against the real `chaperone` server.
 //   node dev/server.mjs [--port 8090] [--topics 2500]
@@ -105,6 +105,41 @@ function summary(t, from, to) {
     lastFinalWindow: fin.length ? fin[fin.length - 1].w : null, pairs, p99ByTier, lastUpdatedMs: ws.length ? Date.now() - 4000 : null };
 }
 
+// The loss detector's alerts: one per final window with loss of a lossy topic
+// in the last day (the newest per topic still firing), ids in window order.
+let alertCache = { key: '', alerts: [] };
+function allAlerts() {
+  const key = String(Math.floor(now() / W));
+  if (alertCache.key === key) return alertCache.alerts;
+  const out = [];
+  for (const t of topicNames.slice(0, 200)) {
+    const info = topicInfo(t);
+    if (!info.lossy) continue;
+    const lossy = lossFor(t, info.tiers[1], info.tiers[2], now() - 86400, now()).filter((x) => x.final && (x.lost || x.duplicated));
+    lossy.forEach((x, i) => {
+      const firing = i === lossy.length - 1;
+      const at = (x.window + 2 * W) * 1000;
+      out.push({ topic: t, sourceTier: info.tiers[1], targetTier: info.tiers[2], kind: x.lost ? 'loss' : 'duplicate',
+        datacenter: null, state: firing ? 'firing' : 'resolved', severity: x.lost > 20 ? 'critical' : 'warning',
+        startsAt: new Date(at).toISOString(), endsAt: firing ? null : new Date(at + W * 1000).toISOString(),
+        updatedAt: new Date(firing ? at : at + W * 1000).toISOString(), lost: x.lost, duplicated: x.duplicated, windows: 1,
+        sourceMessages: x.sourceCount, firstWindow: x.window, lastWindow: x.window,
+        firstWindowStart: new Date(x.window * 1000).toISOString(), lastWindowStart: new Date(x.window * 1000).toISOString(),
+        dashboardPath: `#/topic/${t}?range=custom&from=${x.window - 3600}&to=${x.window + W + 3600}&w=${x.window}` });
+    });
+  }
+  out.sort((a, b) => a.firstWindow - b.firstWindow || a.topic.localeCompare(b.topic));
+  out.forEach((a, i) => { a.id = i + 1; a.fingerprint = (0x9e3779b97f4a7c15n * BigInt(i + 1)).toString(16).slice(-16).padStart(16, '0'); });
+  alertCache = { key, alerts: out.reverse() };
+  return alertCache.alerts;
+}
+
+function firingOf(t) {
+  const rank = { info: 1, warning: 2, critical: 3 };
+  const f = allAlerts().filter((a) => a.topic === t && a.state === 'firing');
+  return { firing: f.length, severity: f.length ? f.reduce((w, a) => (rank[a.severity] > rank[w] ? a.severity : w), f[0].severity) : null };
+}
+
 const summaryCache = new Map();
 function allSummaries(from, to) {
   const key = `${Math.floor(from / W)}:${Math.floor(to / W)}`;
@@ -128,7 +163,15 @@ function api(path, q) {
       : key === 'p99' ? Math.max(0, ...Object.values(t.p99ByTier)) : t.topic;
     list = [...list].sort((a, b) => { const x = val(a), y = val(b); return (x < y ? -1 : x > y ? 1 : 0) * (desc ? -1 : 1) || a.topic.localeCompare(b.topic); });
     const off = Number(q.get('offset') || 0), lim = Number(q.get('limit') || 1000);
-    return { total: list.length, windowSec: W, topics: list.slice(off, off + lim) };
+    return { total: list.length, windowSec: W, topics: list.slice(off, off + lim).map((t) => ({ ...t, alerts: firingOf(t.topic) })) };
+  }
+  if (path === 'alerts') {
+    const since = Number(q.get('since') || 0);
+    const sinceMs = since < 1e11 ? since * 1000 : since;
+    const before = Number(q.get('before') || 0), lim = Number(q.get('limit') || 100);
+    const list = allAlerts().filter((a) => (!q.get('state') || a.state === q.get('state')) && (!q.get('topic') || a.topic === q.get('topic')) &&
+      (!before || a.id < before) && Date.parse(a.updatedAt) >= sinceMs);
+    return { alerts: list.slice(0, lim), nextBefore: list.length > lim ? list[lim - 1].id : null };
   }
   if ((m = /^topics\/([^/]+)\/series$/.exec(path))) {
     const t = decodeURIComponent(m[1]);

@@ -12,6 +12,12 @@ export interface PairSummary {
   digestMismatch: boolean;
 }
 
+// A topic's firing alerts (the loss detector's): how many, and the worst severity.
+export interface TopicAlerts {
+  firing: number;
+  severity: string | null;
+}
+
 export interface TopicSummary {
   topic: string;
   status: Status;
@@ -21,6 +27,50 @@ export interface TopicSummary {
   pairs: PairSummary[];
   p99ByTier: Record<string, number | null>;
   lastUpdatedMs: number | null;
+  alerts?: TopicAlerts;
+}
+
+// An alert of the loss detector (docs/detect.md): one per topic, tier pair,
+// kind and datacenter at a time; resolved ones are history.
+export type AlertKind = 'loss' | 'duplicate' | 'digest_mismatch' | 'silent';
+export type AlertState = 'firing' | 'resolved';
+export const SEVERITIES = ['critical', 'warning', 'info'];
+
+export interface Alert {
+  id: number;
+  fingerprint: string;
+  topic: string;
+  sourceTier: string;
+  targetTier: string;
+  kind: AlertKind | string;
+  datacenter: string | null;
+  state: AlertState | string;
+  severity: string;
+  startsAt: string;
+  endsAt: string | null;
+  updatedAt: string;
+  lost: number;
+  duplicated: number;
+  windows: number;
+  sourceMessages: number;
+  firstWindow: number | null;
+  lastWindow: number | null;
+  firstWindowStart: string | null;
+  lastWindowStart: string | null;
+  dashboardPath: string;
+}
+
+export interface AlertsResponse {
+  alerts: Alert[];
+  nextBefore: number | null;
+}
+
+export interface AlertsQuery {
+  state?: string;
+  topic?: string;
+  limit?: number;
+  before?: number;
+  since?: number; // epoch milliseconds (or seconds)
 }
 
 export interface TopicsResponse {
@@ -178,4 +228,5 @@ export const api = {
   partitions: (topic: string, window: number, tier: string, signal?: AbortSignal) =>
     getJSON<PartitionsResponse>(`topics/${enc(topic)}/windows/${window}/partitions`, { tier }, signal),
   emitters: (signal?: AbortSignal) => getJSON<EmittersResponse>('emitters', {}, signal),
+  alerts: (query: AlertsQuery, signal?: AbortSignal) => getJSON<AlertsResponse>('alerts', { ...query }, signal),
 };

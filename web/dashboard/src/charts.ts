@@ -1,6 +1,7 @@
 // uPlot wrappers: the per-tier counts chart (with shaded loss/duplication
-// bands) and the latency percentiles chart. Bands and their labels are DOM
-// elements in uPlot's under/over layers, so they stay crisp, can be inspected
+// bands and the loss detector's alerts as markers) and the latency
+// percentiles chart. Bands, their labels and the markers are DOM elements in
+// uPlot's under/over layers, so they stay crisp, can be inspected
 // by tests and read by assistive technology through the figure caption.
 
 import uPlot from 'uplot';
@@ -28,6 +29,18 @@ export interface Band {
   title: string; // full description
 }
 
+// An alert over its windows: a bar along the bottom of the plot from its
+// first to its last window, in the colour of its kind.
+export interface Marker {
+  id: number;
+  first: number; // window starts (x values)
+  last: number;
+  kind: string; // loss | duplicate | digest_mismatch | silent
+  state: string; // firing | resolved
+  title: string;
+  onClick?: () => void;
+}
+
 export interface LineSeries {
   label: string;
   values: (number | null)[];
@@ -46,6 +59,7 @@ export interface ChartOptions {
   yKind: 'count' | 'ms';
   logY?: boolean;
   bands?: Band[];
+  markers?: Marker[];
   onSelect?: (window: number) => void;
   describe?: (window: number) => string; // the hover line under the chart
 }
@@ -63,6 +77,7 @@ export class Chart {
   private readonly hoverEl: HTMLElement;
   private readonly bandLayer: HTMLElement;
   private readonly labelLayer: HTMLElement;
+  private readonly markerLayer: HTMLElement;
   private readonly resizeObs: ResizeObserver;
   private signature = '';
 
@@ -72,6 +87,7 @@ export class Chart {
     this.hoverEl = h('div', { class: 'chart-hover', 'aria-live': 'off' }, '\u00a0');
     this.bandLayer = h('div', { class: 'band-layer', 'aria-hidden': 'true' });
     this.labelLayer = h('div', { class: 'band-label-layer', 'aria-hidden': 'true' });
+    this.markerLayer = h('div', { class: 'marker-layer' });
     this.el = h('div', { class: 'chart' }, this.plotEl, this.hoverEl);
     this.resizeObs = new ResizeObserver(() => this.resize());
     this.resizeObs.observe(this.plotEl);
@@ -95,6 +111,7 @@ export class Chart {
     this.u = new uPlot(this.uplotOptions(), data, this.plotEl);
     this.u.under.appendChild(this.bandLayer);
     this.u.over.appendChild(this.labelLayer);
+    this.u.over.appendChild(this.markerLayer);
     this.renderBands();
     this.installClick();
   }
@@ -206,23 +223,13 @@ export class Chart {
     if (!u) return;
     const bands = this.opts.bands ?? [];
     const half = this.opts.windowSec / 2;
-    const xMin = u.scales.x.min ?? -Infinity;
-    const xMax = u.scales.x.max ?? Infinity;
-    const plotWidth = u.over.clientWidth || u.bbox.width / devicePixelRatio;
     const bandEls: HTMLElement[] = [];
     const labelEls: HTMLElement[] = [];
     let lastLabelRight = -Infinity;
     for (const b of bands) {
-      if (b.window + half < xMin || b.window - half > xMax) continue;
-      let left = u.valToPos(b.window - half, 'x');
-      let right = u.valToPos(b.window + half, 'x');
-      left = Math.max(0, left);
-      right = Math.min(plotWidth, right);
-      if (right - left < 3) {
-        const c = (left + right) / 2;
-        left = c - 1.5;
-        right = c + 1.5;
-      }
+      const span = this.span(b.window - half, b.window + half, 3);
+      if (!span) continue;
+      const [left, right] = span;
       bandEls.push(
         h('div', {
           class: `band band-${b.kind}`,
@@ -245,6 +252,63 @@ export class Chart {
     }
     replace(this.bandLayer, bandEls);
     replace(this.labelLayer, labelEls);
+    this.renderMarkers();
+  }
+
+  // The pixels of [from, to] on the x axis within the plot, at least `minPx`
+  // wide; null when the span is outside the shown scale.
+  private span(from: number, to: number, minPx: number): [number, number] | null {
+    const u = this.u;
+    if (!u) return null;
+    const xMin = u.scales.x.min ?? -Infinity;
+    const xMax = u.scales.x.max ?? Infinity;
+    if (to < xMin || from > xMax) return null;
+    const plotWidth = u.over.clientWidth || u.bbox.width / devicePixelRatio;
+    let left = Math.max(0, u.valToPos(from, 'x'));
+    let right = Math.min(plotWidth, u.valToPos(to, 'x'));
+    if (right - left < minPx) {
+      const c = (left + right) / 2;
+      left = c - minPx / 2;
+      right = c + minPx / 2;
+    }
+    return [left, right];
+  }
+
+  // Markers take the lowest lane free over their span, so overlapping alerts stack.
+  private renderMarkers(): void {
+    const half = this.opts.windowSec / 2;
+    const lanes: number[] = []; // right edge (px) of the last marker per lane
+    const els: HTMLElement[] = [];
+    const markers = [...(this.opts.markers ?? [])].sort((a, b) => a.first - b.first || a.id - b.id);
+    for (const m of markers) {
+      const span = this.span(m.first - half, m.last + half, 6);
+      if (!span) continue;
+      const [left, right] = span;
+      let lane = lanes.findIndex((r) => r + 2 <= left);
+      if (lane < 0) lane = lanes.length;
+      lanes[lane] = right;
+      const el = h('button', {
+        type: 'button',
+        class: `alert-marker kind-${m.kind} state-${m.state}`,
+        style: `left:${left.toFixed(1)}px;width:${(right - left).toFixed(1)}px;bottom:${2 + lane * 9}px`,
+        'data-alert-id': m.id,
+        'data-kind': m.kind,
+        'data-first': m.first,
+        'data-last': m.last,
+        title: m.title,
+        'aria-label': m.title,
+      });
+      if (m.onClick) {
+        const onClick = m.onClick;
+        el.addEventListener('mousedown', (e) => e.stopPropagation()); // not the start of a zoom
+        el.addEventListener('click', (e) => {
+          e.stopPropagation(); // not a click on the window under it
+          onClick();
+        });
+      }
+      els.push(el);
+    }
+    replace(this.markerLayer, els);
   }
 }
 

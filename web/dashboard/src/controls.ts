@@ -1,7 +1,7 @@
 // The toolbar shared by every view: time range (presets + custom), auto-refresh,
 // time zone, and when the data was last loaded.
 
-import { h, replace } from './dom';
+import { h, replace, segButton } from './dom';
 import { fmtClock, fmtTime, fromInputValue, toInputValue, zoneLabel } from './format';
 import { MAX_RANGE_SEC, PRESETS, REFRESH_CHOICES, refreshSec, resolveRange, zone } from './state';
 
@@ -21,6 +21,7 @@ export class Toolbar {
   private readonly tzSelect: HTMLSelectElement;
   private readonly statusEl: HTMLElement;
   private customOpen = false;
+  private rangeShown = true;
 
   constructor(
     private readonly set: SetParams,
@@ -88,12 +89,9 @@ export class Toolbar {
     replace(
       this.presetGroup,
       [...Object.keys(PRESETS), 'custom'].map((p) =>
-        h(
-          'button',
+        segButton(
+          r.preset === p,
           {
-            type: 'button',
-            class: 'seg' + (r.preset === p ? ' active' : ''),
-            'aria-pressed': r.preset === p ? 'true' : 'false',
             'data-range': p,
             onclick: () => (p === 'custom' ? this.openCustom() : this.set({ range: p === '24h' ? null : p, from: null, to: null })),
           },
@@ -107,7 +105,9 @@ export class Toolbar {
       this.fromInput.value = toInputValue(r.from, z);
       this.toInput.value = toInputValue(r.to, z);
     }
-    this.customBox.hidden = !(this.customOpen || r.preset === 'custom');
+    this.customBox.hidden = !this.rangeShown || !(this.customOpen || r.preset === 'custom');
+    this.presetGroup.hidden = !this.rangeShown;
+    this.rangeText.hidden = !this.rangeShown;
     const rs = refreshSec(params);
     this.refreshToggle.checked = rs > 0;
     if (rs > 0) {
@@ -115,6 +115,12 @@ export class Toolbar {
       this.refreshSelect.value = String(rs);
     }
     this.tzSelect.value = z;
+  }
+
+  // The time range applies to the topics and a topic's page, not to the alerts
+  // list; takes effect at the next update().
+  showRange(shown: boolean): void {
+    this.rangeShown = shown;
   }
 
   setStatus(state: 'loading' | 'ok' | 'error', nowSec: number, message = ''): void {

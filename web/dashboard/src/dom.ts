@@ -56,3 +56,8 @@ export function debounce(key: object, ms: number, fn: () => void): void {
 export function resetDebounce(): void {
   debounceTimers = new WeakMap();
 }
+
+// A button of a segmented group ('.segmented'): pressed or not.
+export function segButton(pressed: boolean, attrs: Attrs, ...children: Child[]): HTMLButtonElement {
+  return h('button', { type: 'button', class: 'seg' + (pressed ? ' active' : ''), 'aria-pressed': pressed ? 'true' : 'false', ...attrs }, ...children);
+}

@@ -87,13 +87,18 @@ export function fromInputValue(value: string, zone: Zone): number | null {
   return Number.isFinite(ms) ? Math.floor(ms / 1000) : null;
 }
 
+// A span of time: "12 s", "5 min", "3.5 h", "2.0 d".
+export function fmtSpan(sec: number): string {
+  const s = Math.max(0, Math.round(sec));
+  if (s < 60) return `${s} s`;
+  if (s < 3600) return `${Math.round(s / 60)} min`;
+  if (s < 86400) return `${(s / 3600).toFixed(1)} h`;
+  return `${(s / 86400).toFixed(1)} d`;
+}
+
 export function fmtAgo(ms: number | null | undefined, nowMs: number): string {
   if (!ms) return '–';
-  const s = Math.max(0, Math.round((nowMs - ms) / 1000));
-  if (s < 60) return `${s} s ago`;
-  if (s < 3600) return `${Math.round(s / 60)} min ago`;
-  if (s < 86400) return `${(s / 3600).toFixed(1)} h ago`;
-  return `${(s / 86400).toFixed(1)} d ago`;
+  return `${fmtSpan((nowMs - ms) / 1000)} ago`;
 }
 
 export function fmtDuration(sec: number): string {

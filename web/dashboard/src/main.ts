@@ -4,9 +4,10 @@ import 'uplot/dist/uPlot.min.css';
 import './style.css';
 
 import { Toolbar } from './controls';
-import { h } from './dom';
+import { h, replace } from './dom';
+import { AlertsView } from './alerts';
 import { OverviewView } from './overview';
-import { hrefFor, parseHash, refreshSec, withParams, type Route } from './state';
+import { hrefFor, parseHash, refreshSec, sharedParams, withParams, type Route } from './state';
 import { TopicView } from './topic';
 import type { View, ViewContext } from './view';
 
@@ -22,6 +23,7 @@ class App {
   private readonly main: HTMLElement;
   private readonly toolbar: Toolbar;
   private readonly themeBtn: HTMLButtonElement;
+  private readonly nav: HTMLElement;
 
   constructor(root: HTMLElement) {
     this.toolbar = new Toolbar(
@@ -30,6 +32,7 @@ class App {
     );
     this.themeBtn = h('button', { type: 'button', class: 'btn btn-ghost theme-toggle', onclick: () => this.cycleTheme() });
     this.main = h('main', { id: 'main', tabindex: '-1' });
+    this.nav = h('nav', { class: 'app-nav', 'aria-label': 'Sections' });
     root.append(
       h('a', { class: 'skip-link', href: '#main', onclick: (e: Event) => (e.preventDefault(), this.main.focus()) }, 'Skip to content'),
       h(
@@ -42,6 +45,7 @@ class App {
           h('span', null, 'Chaperone'),
           h('span', { class: 'brand-sub' }, 'Kafka pipeline audit'),
         ),
+        this.nav,
         this.themeBtn,
       ),
       h('div', { class: 'app-toolbar' }, this.toolbar.el),
@@ -83,18 +87,43 @@ class App {
   private onRoute(): void {
     this.route = parseHash(location.hash);
     if (this.route.view === 'overview') sessionStorage.setItem('chaperone.overview', this.route.params.toString());
+    if (this.route.view === 'alerts') sessionStorage.setItem('chaperone.alerts', this.route.params.toString());
     const key = `${this.route.view}:${this.route.topic}`;
     if (key !== this.viewKey || !this.view) {
       this.view?.destroy();
       this.viewKey = key;
-      this.view = this.route.view === 'topic' ? new TopicView(this.ctx(), this.route.topic) : new OverviewView(this.ctx());
+      this.view =
+        this.route.view === 'topic'
+          ? new TopicView(this.ctx(), this.route.topic)
+          : this.route.view === 'alerts'
+            ? new AlertsView(this.ctx())
+            : new OverviewView(this.ctx());
       this.main.replaceChildren(this.view.el);
-      document.title = this.route.view === 'topic' ? `${this.route.topic} · Chaperone` : 'Topics · Chaperone';
+      document.title =
+        this.route.view === 'topic' ? `${this.route.topic} · Chaperone` : this.route.view === 'alerts' ? 'Alerts · Chaperone' : 'Topics · Chaperone';
       window.scrollTo(0, 0);
     }
+    this.renderNav();
+    this.toolbar.showRange(this.route.view !== 'alerts'); // alerts are listed newest first, not by range
     this.toolbar.update(this.route.params, Math.floor(Date.now() / 1000));
     this.view.update(this.route);
     this.schedule();
+  }
+
+  // Topics (back to the overview as last seen) and Alerts, keeping the shared keys.
+  private renderNav(): void {
+    const shared = sharedParams(this.route.params);
+    const overview = new URLSearchParams(sessionStorage.getItem('chaperone.overview') ?? '');
+    for (const [k, v] of shared) overview.set(k, v);
+    const alertsParams = new URLSearchParams(sessionStorage.getItem('chaperone.alerts') ?? '');
+    for (const [k, v] of shared) alertsParams.set(k, v);
+    const link = (label: string, href: string, current: boolean) =>
+      h('a', { class: 'nav-link' + (current ? ' active' : ''), href, 'aria-current': current ? 'page' : null }, label);
+    replace(
+      this.nav,
+      link('Topics', hrefFor('overview', '', overview), this.route.view !== 'alerts'),
+      link('Alerts', hrefFor('alerts', '', alertsParams), this.route.view === 'alerts'),
+    );
   }
 
   // Auto-refresh: every `refresh` seconds while the page is visible.

@@ -1,19 +1,19 @@
-// The overview: every topic with its status, last final window, loss and
-// duplication per tier pair and p99 per tier. Filtering, sorting and paging
+// The overview: every topic with its status, its firing alerts, last final
+// window, loss and duplication per tier pair and p99 per tier. Filtering, sorting and paging
 // are done by the server (q/status/sort/limit/offset), so thousands of topics
 // cost one page of rows.
 
-import { api, ApiError, STATUSES, type TopicSummary, type TopicsResponse } from './api';
-import { debounce, h, replace } from './dom';
+import { alertBadge } from './alerts';
+import { api, STATUSES, type TopicSummary, type TopicsResponse } from './api';
+import { debounce, h, replace, segButton } from './dom';
 import { fmtAgo, fmtInt, fmtMs, fmtTime, type Zone } from './format';
 import { hrefFor, resolveRange, sharedParams, zone, type Route } from './state';
-import { statusLabel, type View, type ViewContext } from './view';
+import { Loader, pageSize, pageSizeSelect, statusLabel, type View, type ViewContext } from './view';
 
-const PAGE_SIZES = [50, 100, 250, 500];
-const DEFAULT_LIMIT = 100;
 const SORTABLE: { key: string; label: string }[] = [
   { key: 'topic', label: 'Topic' },
   { key: 'status', label: 'Status' },
+  { key: 'alerts', label: 'Alerts' },
   { key: 'lastFinal', label: 'Last final window' },
   { key: 'loss', label: 'Loss / duplication per tier pair' },
   { key: 'p99', label: 'p99 latency per tier' },
@@ -24,7 +24,7 @@ const SERVER_SORTS = new Set(['topic', 'status', 'loss', 'p99']);
 export class OverviewView implements View {
   readonly el: HTMLElement;
   private route!: Route;
-  private abort: AbortController | null = null;
+  private readonly loader: Loader;
   private readonly search: HTMLInputElement;
   private readonly statusBar: HTMLElement;
   private readonly tableWrap: HTMLElement;
@@ -45,6 +45,7 @@ export class OverviewView implements View {
     });
     this.statusBar = h('div', { class: 'segmented status-filter', role: 'group', 'aria-label': 'Filter by status' });
     this.errorEl = h('div', { class: 'banner error', role: 'alert', hidden: true });
+    this.loader = new Loader(this.ctx, this.errorEl);
     this.tableWrap = h('div', { class: 'table-wrap' });
     this.pager = h('nav', { class: 'pager', 'aria-label': 'Pages' });
     this.el = h(
@@ -79,7 +80,7 @@ export class OverviewView implements View {
   redraw(): void {}
 
   destroy(): void {
-    this.abort?.abort();
+    this.loader.cancel();
   }
 
   private get p(): URLSearchParams {
@@ -92,8 +93,7 @@ export class OverviewView implements View {
   }
 
   private limit(): number {
-    const l = Number(this.p.get('limit'));
-    return PAGE_SIZES.includes(l) ? l : DEFAULT_LIMIT;
+    return pageSize(this.p);
   }
 
   private offset(): number {
@@ -102,36 +102,31 @@ export class OverviewView implements View {
   }
 
   private async load(): Promise<void> {
-    this.abort?.abort();
-    const abort = new AbortController();
-    this.abort = abort;
     this.loadKey = this.queryKey();
-    const now = this.ctx.nowSec();
-    const { from, to } = resolveRange(this.p, now);
+    const { from, to } = resolveRange(this.p, this.ctx.nowSec());
     const q = this.p.get('q') || undefined;
     const status = this.p.get('status') || undefined;
     const sort = this.p.get('sort') || undefined;
-    this.ctx.toolbar.setStatus('loading', now);
-    try {
-      const [page, ...perStatus] = await Promise.all([
-        api.topics({ q, status, sort, limit: this.limit(), offset: this.offset(), from, to }, abort.signal),
-        ...STATUSES.map((s) => api.topics({ q, status: s, limit: 1, from, to }, abort.signal)),
-      ]);
-      this.last = page;
-      this.counts = {};
-      STATUSES.forEach((s, i) => (this.counts[s] = perStatus[i].total));
-      this.counts['all'] = STATUSES.reduce((a, s) => a + this.counts[s], 0);
-      this.errorEl.hidden = true;
-      this.ctx.toolbar.setStatus('ok', now);
-      this.render();
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') return;
-      const msg = e instanceof ApiError ? e.message : String(e);
-      this.errorEl.textContent = `Cannot load topics: ${msg}`;
-      this.errorEl.hidden = false;
-      this.ctx.toolbar.setStatus('error', now, msg);
-      if (!this.last) this.render();
-    }
+    const limit = this.limit();
+    const offset = this.offset();
+    await this.loader.run(
+      'Cannot load topics',
+      (signal) =>
+        Promise.all([
+          api.topics({ q, status, sort, limit, offset, from, to }, signal),
+          ...STATUSES.map((s) => api.topics({ q, status: s, limit: 1, from, to }, signal)),
+        ]),
+      ([page, ...perStatus]) => {
+        this.last = page;
+        this.counts = {};
+        STATUSES.forEach((s, i) => (this.counts[s] = perStatus[i].total));
+        this.counts['all'] = STATUSES.reduce((a, s) => a + this.counts[s], 0);
+        this.render();
+      },
+      () => {
+        if (!this.last) this.render();
+      },
+    );
   }
 
   private render(): void {
@@ -140,15 +135,9 @@ export class OverviewView implements View {
     replace(
       this.statusBar,
       [''].concat(STATUSES).map((s) =>
-        h(
-          'button',
-          {
-            type: 'button',
-            class: 'seg' + (current === s ? ' active' : ''),
-            'aria-pressed': current === s ? 'true' : 'false',
-            'data-status': s || 'all',
-            onclick: () => this.ctx.setParams({ status: s || null, offset: null }),
-          },
+        segButton(
+          current === s,
+          { 'data-status': s || 'all', onclick: () => this.ctx.setParams({ status: s || null, offset: null }) },
           s ? h('span', { class: `dot dot-${s}`, 'aria-hidden': 'true' }) : null,
           s ? statusLabel(s) : 'All',
           this.counts[s || 'all'] !== undefined ? h('span', { class: 'count' }, fmtInt(this.counts[s || 'all'])) : null,
@@ -223,6 +212,7 @@ export class OverviewView implements View {
         { 'data-topic': t.topic, class: `row-${t.status}` },
         h('th', { scope: 'row', class: 'topic-name' }, h('a', { href: hrefFor('topic', t.topic, shared) }, t.topic)),
         h('td', null, statusBadge(t.status)),
+        h('td', { class: 'nowrap' }, alertBadge(t.topic, t.alerts, this.p) ?? h('span', { class: 'muted' }, '–')),
         h(
           'td',
           { class: 'nowrap' },
@@ -250,18 +240,12 @@ export class OverviewView implements View {
     const offset = this.offset();
     const first = total === 0 ? 0 : offset + 1;
     const last = Math.min(total, offset + limit);
-    const pageSize = h(
-      'select',
-      { 'aria-label': 'Topics per page', onchange: (e: Event) => this.ctx.setParams({ limit: Number((e.target as HTMLSelectElement).value), offset: null }) },
-      PAGE_SIZES.map((n) => h('option', { value: n }, `${n} per page`)),
-    );
-    pageSize.value = String(limit);
     replace(
       this.pager,
       h('span', { class: 'muted', 'data-testid': 'pager-text' }, `${fmtInt(first)}–${fmtInt(last)} of ${fmtInt(total)}`),
       h('button', { type: 'button', class: 'btn', disabled: offset === 0, onclick: () => this.ctx.setParams({ offset: Math.max(0, offset - limit) || null }) }, '‹ Previous'),
       h('button', { type: 'button', class: 'btn', disabled: last >= total, onclick: () => this.ctx.setParams({ offset: offset + limit }) }, 'Next ›'),
-      pageSize,
+      pageSizeSelect('Topics per page', limit, (n) => this.ctx.setParams({ limit: n, offset: null })),
     );
   }
 }

@@ -1,12 +1,13 @@
 // All view state lives in the URL hash, so a copied link opens the same view:
 //   #/?q=ord&status=loss&sort=-loss&offset=100           overview
 //   #/topic/orders?range=6h&w=1795303800&pt=regional     topic page
+//   #/alerts?state=firing&topic=orders&before=42          the loss detector's alerts
 // Keys shared by every view: range (1h|6h|24h|7d|custom) with from/to for a
 // custom range, refresh (seconds, 0 = off) and tz (utc|local).
 
 import type { Zone } from './format';
 
-export type View = 'overview' | 'topic';
+export type View = 'overview' | 'topic' | 'alerts';
 
 export interface Route {
   view: View;
@@ -31,12 +32,13 @@ export function parseHash(hash: string): Route {
     }
     return { view: 'topic', topic, params };
   }
+  if (path === '/alerts') return { view: 'alerts', topic: '', params };
   return { view: 'overview', topic: '', params };
 }
 
 export function hrefFor(view: View, topic: string, params: URLSearchParams): string {
   const qs = params.toString();
-  const path = view === 'topic' ? `/topic/${encodeURIComponent(topic)}` : '/';
+  const path = view === 'topic' ? `/topic/${encodeURIComponent(topic)}` : view === 'alerts' ? '/alerts' : '/';
   return '#' + path + (qs ? '?' + qs : '');
 }
 

@@ -1,10 +1,11 @@
-// The topic page: counts per tier over time (loss and duplication shaded),
-// latency percentiles per tier, the windows table, drill-down from a window
+// The topic page: counts per tier over time (loss and duplication shaded,
+// the loss detector's alerts marked under them), latency percentiles per tier, the windows table, drill-down from a window
 // to its partitions and offsets, and the emitters reporting for the topic.
 
+import { alertBadge, alertFigures, alertPair, kindChip, kindLabel, severityChip, stateBadge } from './alerts';
 import {
   api,
-  ApiError,
+  type Alert,
   type Emitter,
   type LossWindow,
   type PartitionsResponse,
@@ -12,12 +13,12 @@ import {
   type SeriesResponse,
   type TopicSummary,
 } from './api';
-import { Chart, tierColor, tierDash, type Band, type LineSeries } from './charts';
-import { h, replace } from './dom';
+import { Chart, tierColor, tierDash, type Band, type LineSeries, type Marker } from './charts';
+import { h, replace, segButton } from './dom';
 import { fmtAgo, fmtDuration, fmtInt, fmtMs, fmtPct, fmtTime, type Zone } from './format';
 import { hrefFor, resolveRange, sharedParams, withParams, zone, type Route } from './state';
 import { statusBadge } from './overview';
-import type { View, ViewContext } from './view';
+import { Loader, type View, type ViewContext } from './view';
 
 const PERCENTILES = ['p50', 'p95', 'p99'] as const;
 type Pct = (typeof PERCENTILES)[number];
@@ -44,13 +45,19 @@ interface Loaded {
   summary: TopicSummary | null;
   emitters: Emitter[] | null;
   emittersError?: string;
+  alerts: Alert[]; // the topic's alerts with a window in the range, newest first
 }
+
+// The topic's alerts read with the page: those updated since the range began
+// (an alert is updated after its last window is judged, so every alert with a
+// window in the range is among them).
+const TOPIC_ALERTS_LIMIT = 1000;
 
 export class TopicView implements View {
   readonly el: HTMLElement;
   private route!: Route;
   private data: Loaded | null = null;
-  private abort: AbortController | null = null;
+  private readonly loader: Loader;
   private drillAbort: AbortController | null = null;
   private loadKey = '';
   private drillKey = '';
@@ -63,6 +70,8 @@ export class TopicView implements View {
   private readonly kpiEl: HTMLElement;
   private readonly errorEl: HTMLElement;
   private readonly countsCaption: HTMLElement;
+  private readonly alertsEl: HTMLElement;
+  private readonly markerLegend: HTMLElement;
   private readonly latencyControls: HTMLElement;
   private readonly windowsControls: HTMLElement;
   private readonly windowsWrap: HTMLElement;
@@ -78,7 +87,17 @@ export class TopicView implements View {
     this.headEl = h('div', { class: 'view-head' });
     this.kpiEl = h('div', { class: 'kpis', 'data-testid': 'kpis' });
     this.errorEl = h('div', { class: 'banner error', role: 'alert', hidden: true });
+    this.loader = new Loader(this.ctx, this.errorEl);
     this.countsCaption = h('figcaption', { class: 'chart-caption', 'data-testid': 'counts-caption' });
+    this.alertsEl = h('div', { class: 'topic-alerts', 'data-testid': 'topic-alerts', hidden: true });
+    this.markerLegend = h(
+      'span',
+      { class: 'marker-legend', hidden: true },
+      h('span', { class: 'swatch marker-swatch' }),
+      'alert firing',
+      h('span', { class: 'swatch marker-swatch resolved' }),
+      'resolved',
+    );
     this.latencyControls = h('div', { class: 'card-tools' });
     this.windowsControls = h('div', { class: 'card-tools' });
     this.windowsWrap = h('div', { class: 'table-wrap' });
@@ -108,10 +127,12 @@ export class TopicView implements View {
             'duplication',
             h('span', { class: 'swatch band-open' }),
             'difference, window not final',
+            this.markerLegend,
           ),
         ),
         this.countsChart.el,
         this.countsCaption,
+        this.alertsEl,
       ),
       h(
         'figure',
@@ -162,7 +183,7 @@ export class TopicView implements View {
   }
 
   destroy(): void {
-    this.abort?.abort();
+    this.loader.cancel();
     this.drillAbort?.abort();
     this.countsChart.destroy();
     this.latencyChart.destroy();
@@ -182,69 +203,68 @@ export class TopicView implements View {
   }
 
   private async load(): Promise<void> {
-    this.abort?.abort();
-    const abort = new AbortController();
-    this.abort = abort;
     this.loadKey = ['range', 'from', 'to'].map((k) => this.p.get(k) ?? '').join('|');
-    const now = this.ctx.nowSec();
-    const { from, to } = resolveRange(this.p, now);
-    this.ctx.toolbar.setStatus('loading', now);
-    try {
-      const [series, summaryResp, emittersResp] = await Promise.all([
-        api.series(this.topic, from, to, abort.signal),
-        api.topics({ q: this.topic, limit: 200, from, to }, abort.signal).catch(() => null),
-        api.emitters(abort.signal).then(
-          (r) => r,
-          (e: unknown) => (e instanceof Error && e.name === 'AbortError' ? Promise.reject(e) : String((e as Error).message ?? e)),
-        ),
-      ]);
-      const tiers = series.series.map((s) => s.tier);
-      const pairs: Pair[] = [];
-      for (let i = 0; i + 1 < tiers.length; i++) pairs.push({ source: tiers[i], target: tiers[i + 1], windows: new Map() });
-      await Promise.all(
-        pairs.map(async (pair) => {
-          try {
-            const r = await api.loss(this.topic, pair.source, pair.target, from, to, abort.signal);
-            for (const w of r.windows) pair.windows.set(w.window, w);
-          } catch (e) {
-            if ((e as Error).name === 'AbortError') throw e;
-            pair.error = (e as Error).message;
-          }
-        }),
-      );
-      const points = new Map<string, Map<number, SeriesPoint>>();
-      const xsSet = new Set<number>();
-      for (const s of series.series) {
-        const m = new Map<number, SeriesPoint>();
-        for (const pt of s.points) {
-          m.set(pt.window, pt);
-          xsSet.add(pt.window);
+    const { from, to } = resolveRange(this.p, this.ctx.nowSec());
+    await this.loader.run(
+      `Cannot load topic “${this.topic}”`,
+      (signal) => this.fetch(from, to, signal),
+      (data) => {
+        this.data = data;
+        this.drillKey = ''; // partitions of the selected window may have grown
+        this.render();
+      },
+      () => this.render(),
+    );
+  }
+
+  private async fetch(from: number, to: number, signal: AbortSignal): Promise<Loaded> {
+    const [series, summaryResp, emittersResp, alertsResp] = await Promise.all([
+      api.series(this.topic, from, to, signal),
+      api.topics({ q: this.topic, limit: 200, from, to }, signal).catch(() => null),
+      api.emitters(signal).then(
+        (r) => r,
+        (e: unknown) => (e instanceof Error && e.name === 'AbortError' ? Promise.reject(e) : String((e as Error).message ?? e)),
+      ),
+      api.alerts({ topic: this.topic, since: from * 1000, limit: TOPIC_ALERTS_LIMIT }, signal).catch(() => null),
+    ]);
+    const tiers = series.series.map((s) => s.tier);
+    const pairs: Pair[] = [];
+    for (let i = 0; i + 1 < tiers.length; i++) pairs.push({ source: tiers[i], target: tiers[i + 1], windows: new Map() });
+    await Promise.all(
+      pairs.map(async (pair) => {
+        try {
+          const r = await api.loss(this.topic, pair.source, pair.target, from, to, signal);
+          for (const w of r.windows) pair.windows.set(w.window, w);
+        } catch (e) {
+          if ((e as Error).name === 'AbortError') throw e;
+          pair.error = (e as Error).message;
         }
-        points.set(s.tier, m);
+      }),
+    );
+    const points = new Map<string, Map<number, SeriesPoint>>();
+    const xsSet = new Set<number>();
+    for (const s of series.series) {
+      const m = new Map<number, SeriesPoint>();
+      for (const pt of s.points) {
+        m.set(pt.window, pt);
+        xsSet.add(pt.window);
       }
-      const tierSet = new Set(tiers);
-      this.data = {
-        series,
-        tiers,
-        xs: [...xsSet].sort((a, b) => a - b),
-        points,
-        pairs,
-        summary: summaryResp?.topics.find((t) => t.topic === this.topic) ?? null,
-        emitters: typeof emittersResp === 'string' ? null : emittersResp.emitters.filter((e) => tierSet.has(e.tier)),
-        emittersError: typeof emittersResp === 'string' ? emittersResp : undefined,
-      };
-      this.errorEl.hidden = true;
-      this.ctx.toolbar.setStatus('ok', now);
-      this.drillKey = ''; // partitions of the selected window may have grown
-      this.render();
-    } catch (e) {
-      if ((e as Error).name === 'AbortError') return;
-      const msg = e instanceof ApiError ? e.message : String(e);
-      this.errorEl.textContent = `Cannot load topic “${this.topic}”: ${msg}`;
-      this.errorEl.hidden = false;
-      this.ctx.toolbar.setStatus('error', now, msg);
-      this.render();
+      points.set(s.tier, m);
     }
+    const tierSet = new Set(tiers);
+    return {
+      series,
+      tiers,
+      xs: [...xsSet].sort((a, b) => a - b),
+      points,
+      pairs,
+      summary: summaryResp?.topics.find((t) => t.topic === this.topic) ?? null,
+      emitters: typeof emittersResp === 'string' ? null : emittersResp.emitters.filter((e) => tierSet.has(e.tier)),
+      emittersError: typeof emittersResp === 'string' ? emittersResp : undefined,
+      alerts: (alertsResp?.alerts ?? []).filter(
+        (a) => a.firstWindow !== null && a.lastWindow !== null && a.firstWindow < to && a.lastWindow + series.windowSec > from,
+      ),
+    };
   }
 
   private render(): void {
@@ -273,7 +293,13 @@ export class TopicView implements View {
         h('span', { 'aria-hidden': 'true' }, ' / '),
         h('span', { 'aria-current': 'page' }, this.topic),
       ),
-      h('div', { class: 'title-row' }, h('h1', { 'data-testid': 'topic-title' }, this.topic), d?.summary ? statusBadge(d.summary.status) : null),
+      h(
+        'div',
+        { class: 'title-row' },
+        h('h1', { 'data-testid': 'topic-title' }, this.topic),
+        d?.summary ? statusBadge(d.summary.status) : null,
+        d?.summary ? alertBadge(this.topic, d.summary.alerts, this.p) : null,
+      ),
       d
         ? h(
             'p',
@@ -354,6 +380,63 @@ export class TopicView implements View {
     return bands;
   }
 
+  private alertTitle(a: Alert): string {
+    const z = zone(this.p);
+    const first = a.firstWindow ?? 0;
+    const last = a.lastWindow ?? first;
+    const span = first === last ? `window ${fmtTime(first, z)}` : `windows ${fmtTime(first, z)} → ${fmtTime(last, z)}`;
+    return `${kindLabel(a.kind)}, ${a.state} (${a.severity}): ${alertPair(a)}, ${alertFigures(a)} (${span})`;
+  }
+
+  private markers(d: Loaded): Marker[] {
+    return d.alerts.map((a) => ({
+      id: a.id,
+      first: a.firstWindow ?? 0,
+      last: a.lastWindow ?? a.firstWindow ?? 0,
+      kind: a.kind,
+      state: a.state,
+      title: this.alertTitle(a) + ' · click to drill into its first window',
+      onClick: () => this.selectWindow(a.firstWindow ?? 0),
+    }));
+  }
+
+  // The alerts marked on the chart, as text: each links to its first window.
+  private renderAlerts(d: Loaded): void {
+    this.alertsEl.hidden = d.alerts.length === 0;
+    this.markerLegend.hidden = d.alerts.length === 0;
+    if (!d.alerts.length) {
+      replace(this.alertsEl);
+      return;
+    }
+    const z = zone(this.p);
+    replace(
+      this.alertsEl,
+      h('h3', null, `Alerts in this range (${fmtInt(d.alerts.length)})`),
+      h(
+        'ul',
+        { class: 'alert-list' },
+        d.alerts.map((a) => {
+          const first = a.firstWindow ?? 0;
+          const last = a.lastWindow ?? first;
+          return h(
+            'li',
+            { 'data-alert-id': a.id },
+            stateBadge(a.state),
+            severityChip(a.severity),
+            kindChip(a.kind),
+            h('span', { class: 'pair' }, alertPair(a)),
+            h('span', null, alertFigures(a)),
+            h(
+              'a',
+              { href: hrefFor('topic', this.topic, withParams(this.p, { w: first })), onclick: () => (this.scrollToDrill = true), title: 'Drill into its first window' },
+              first === last ? fmtTime(first, z) : `${fmtTime(first, z)} → ${fmtTime(last, z)}`,
+            ),
+          );
+        }),
+      ),
+    );
+  }
+
   private renderCharts(d: Loaded): void {
     const z = zone(this.p);
     const n = d.tiers.length;
@@ -378,9 +461,11 @@ export class TopicView implements View {
       zone: z,
       yKind: 'count',
       bands,
+      markers: this.markers(d),
       onSelect: select,
       describe,
     });
+    this.renderAlerts(d);
     const losses = bands.filter((b) => b.kind === 'loss').length;
     const dups = bands.filter((b) => b.kind === 'dup').length;
     const open = bands.filter((b) => b.kind === 'open').length;
@@ -453,15 +538,9 @@ export class TopicView implements View {
         'div',
         { class: 'segmented', role: 'group', 'aria-label': 'Percentiles shown' },
         PERCENTILES.map((pct) =>
-          h(
-            'button',
-            {
-              type: 'button',
-              class: 'seg' + (shown.includes(pct) ? ' active' : ''),
-              'aria-pressed': shown.includes(pct) ? 'true' : 'false',
-              'data-pct': pct,
-              onclick: () => toggle(pct),
-            },
+          segButton(
+            shown.includes(pct),
+            { 'data-pct': pct, onclick: () => toggle(pct) },
             h('span', { class: `dash-sample dash-${pct}`, 'aria-hidden': 'true' }),
             pct,
           ),

@@ -1,4 +1,6 @@
+import { ApiError } from './api';
 import type { Toolbar } from './controls';
+import { h } from './dom';
 import type { Route } from './state';
 
 export interface ViewContext {
@@ -32,4 +34,62 @@ export function statusLabel(s: string): string {
     default:
       return s;
   }
+}
+
+// One view's data loads: a new load aborts the one in flight; the toolbar
+// says loading / updated / failed, and the view's error banner says why.
+export class Loader {
+  private abort: AbortController | null = null;
+
+  constructor(
+    private readonly ctx: ViewContext,
+    private readonly errorEl: HTMLElement,
+  ) {}
+
+  // Runs `fetch`, then `done` with its result; on failure (not on abort),
+  // shows "<what>: <message>" and calls `failed`.
+  async run<T>(what: string, fetch: (signal: AbortSignal) => Promise<T>, done: (value: T) => void, failed: () => void): Promise<void> {
+    this.abort?.abort();
+    const abort = new AbortController();
+    this.abort = abort;
+    const now = this.ctx.nowSec();
+    this.ctx.toolbar.setStatus('loading', now);
+    try {
+      const value = await fetch(abort.signal);
+      this.errorEl.hidden = true;
+      this.ctx.toolbar.setStatus('ok', now);
+      done(value);
+    } catch (e) {
+      if ((e as Error).name === 'AbortError') return;
+      const msg = e instanceof ApiError ? e.message : String(e);
+      this.errorEl.textContent = `${what}: ${msg}`;
+      this.errorEl.hidden = false;
+      this.ctx.toolbar.setStatus('error', now, msg);
+      failed();
+    }
+  }
+
+  cancel(): void {
+    this.abort?.abort();
+  }
+}
+
+// Rows per page of the paged tables (`limit` in the URL).
+export const PAGE_SIZES = [50, 100, 250, 500];
+export const DEFAULT_PAGE_SIZE = 100;
+
+export function pageSize(params: URLSearchParams): number {
+  const l = Number(params.get('limit'));
+  return PAGE_SIZES.includes(l) ? l : DEFAULT_PAGE_SIZE;
+}
+
+// The pager's "N per page" choice.
+export function pageSizeSelect(label: string, current: number, choose: (n: number) => void): HTMLSelectElement {
+  const select = h(
+    'select',
+    { 'aria-label': label, onchange: (e: Event) => choose(Number((e.target as HTMLSelectElement).value)) },
+    PAGE_SIZES.map((n) => h('option', { value: n }, `${n} per page`)),
+  );
+  select.value = String(current);
+  return select;
 }
