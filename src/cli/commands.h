@@ -16,5 +16,6 @@ void AddUpCommand(CLI::App& app, int* exit_code);
 void AddReplicateCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddStoreCommand(CLI::App& app, int* exit_code);
+void AddDetectCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

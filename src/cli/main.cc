@@ -23,6 +23,7 @@ int main(int argc, char** argv) {
   chaperone::cli::AddReplicateCommand(app, &exit_code);
   chaperone::cli::AddConfigCommand(app, &exit_code);
   chaperone::cli::AddStoreCommand(app, &exit_code);
+  chaperone::cli::AddDetectCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {

@@ -1,6 +1,7 @@
 #include "detect/evaluate.h"
 
 #include <algorithm>
+#include <future>
 
 namespace chaperone::detect {
 namespace {
@@ -10,9 +11,20 @@ void JudgeTopic(const std::vector<store::TierTotals>& tiers, const analysis::Fin
                 const EvaluateOptions& opts, Evaluation& out) {
   std::vector<analysis::Series> series = analysis::SeriesFromTotals(tiers, opts.tier_order);
   ++out.topics;
+  const int64_t extra_ms = opts.extra_grace_sec ? opts.extra_grace_sec(tiers.front().topic) * 1000 : 0;
   for (size_t i = 0; i + 1 < series.size(); ++i) {
     ++out.pairs;
-    analysis::ForEachJudged(series[i], series[i + 1], finality, [&](const analysis::JudgedWindow& w) {
+    const int64_t final_before_ms =
+        std::min(finality.FinalBeforeMs(series[i].tier), finality.FinalBeforeMs(series[i + 1].tier)) - extra_ms;
+    analysis::ForEachJudged(series[i], series[i + 1], finality, [&](const analysis::JudgedWindow& judged) {
+      // A window final under finality's grace but not under the topic's own is pending.
+      const bool held = extra_ms > 0 && judged.window_end_sec * 1000 > final_before_ms;
+      analysis::JudgedWindow copy;
+      if (held) {
+        copy = judged;
+        copy.verdict = analysis::Verdict::kPending;
+      }
+      const analysis::JudgedWindow& w = held ? copy : judged;
       ++out.windows;
       ++out.by_verdict[static_cast<size_t>(w.verdict)];
       if (w.verdict != analysis::Verdict::kOk && w.verdict != analysis::Verdict::kPending) {
@@ -36,13 +48,23 @@ Result<Evaluation> Evaluate(store::Store& store, int64_t from_sec, int64_t to_se
   for (const auto& t : *listed) {
     if (t.last_window_sec >= from_sec && t.first_window_sec < to_sec) names.push_back(t.topic);
   }
-  std::sort(names.begin(), names.end());  // byte order, as the store compares a span of names
+  std::sort(names.begin(), names.end());
   Evaluation out;
   const size_t step = std::max<size_t>(1, opts.topics_per_read);
+  // The totals of names[i .. i + step), read on another thread while the
+  // previous span is judged on this one (the read is half of a cycle).
+  auto read = [&store, &names, step, from_sec, to_sec](size_t i) {
+    return std::async(std::launch::async, [&store, &names, i, step, from_sec, to_sec] {
+      const size_t end = std::min(names.size(), i + step);
+      return store.QueryWindowTotals(from_sec, to_sec, std::span<const std::string>(names).subspan(i, end - i));
+    });
+  };
+  std::future<Result<std::vector<store::TierTotals>>> next;
+  if (!names.empty()) next = read(0);
   for (size_t i = 0; i < names.size(); i += step) {
-    const size_t last = std::min(names.size(), i + step) - 1;
-    auto totals = store.QueryWindowTotals(from_sec, to_sec, std::pair{names[i], names[last]});
+    auto totals = next.get();
     if (!totals.ok()) return totals.status();
+    if (i + step < names.size()) next = read(i + step);
     // Ordered by topic, then tier: one topic's tiers are consecutive.
     for (size_t a = 0, b = 0; a < totals->size(); a = b) {
       const std::string name = (*totals)[a].topic;

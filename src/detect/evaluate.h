@@ -3,12 +3,16 @@
 // dashboard shows), from the store's window totals: never the window rows.
 // The alert lifecycle and the notifications are built on its findings.
 //
-// Thread and memory contract: Evaluate uses `store` on the calling thread
-// only and keeps nothing; it holds the totals of at most
-// `topics_per_read` topics at a time, plus its findings.
+// Thread and memory contract: Evaluate reads `store` from the calling thread
+// and from one thread of its own (the next span of topics is read while the
+// previous one is judged; Store is thread-safe) and keeps nothing once it
+// returns; it holds the totals of at most 2 x `topics_per_read` topics at a
+// time, plus its findings.
 #pragma once
 
 #include <array>
+#include <functional>
+#include <string_view>
 #include <cstdint>
 #include <string>
 #include <vector>
@@ -24,6 +28,10 @@ struct EvaluateOptions {
   analysis::TierOrder tier_order;
   analysis::FinalityOptions finality;
   size_t topics_per_read = 500;  // topics whose window totals are read in one query
+  // Seconds of grace a topic needs beyond finality.grace_sec (a rule's own
+  // grace): its windows that are final under finality but not under the
+  // larger grace are pending. Empty: none.
+  std::function<int64_t(std::string_view topic)> extra_grace_sec;
 };
 
 // A final window of one pair of tiers that is not ok.

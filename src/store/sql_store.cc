@@ -634,22 +634,15 @@ class SqlStore final : public Store {
     });
   }
 
-  Result<std::vector<TierTotals>> QueryWindowTotals(
-      int64_t from_sec, int64_t to_sec, const std::optional<std::pair<std::string, std::string>>& topics) override {
+  Result<std::vector<TierTotals>> QueryWindowTotals(int64_t from_sec, int64_t to_sec,
+                                                    std::span<const std::string> topics) override {
     std::vector<Param> params = {from_sec - kTotalsBucketSec, to_sec};
-    // One topic (the overview's reads) is an equality, which the primary key
-    // answers on every database; a span compares byte by byte (ByteOrder),
-    // which PostgreSQL's index in the database's collation cannot answer.
-    const bool one = topics && topics->first == topics->second;
     std::string names;
-    if (one) {
-      params.emplace_back(topics->first);
-      names = "topic = ?3 AND ";
-    } else if (topics) {
-      params.emplace_back(topics->first);
-      params.emplace_back(topics->second);
-      names = "topic" + db_->ByteOrder() + " >= ?3 AND topic" + db_->ByteOrder() + " <= ?4 AND ";
+    for (const std::string& t : topics) {
+      params.emplace_back(t);
+      names += (names.empty() ? "topic IN (?" : ", ?") + std::to_string(params.size());
     }
+    if (!names.empty()) names += ") AND ";
     const std::string sql = "SELECT topic, tier, bucket_sec, totals FROM window_totals WHERE " + names +
                             "bucket_sec > ?1 AND bucket_sec < ?2 ORDER BY topic" + db_->ByteOrder() + ", tier" +
                             db_->ByteOrder() + ", bucket_sec";

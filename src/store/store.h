@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <utility>
 #include <vector>
@@ -263,12 +264,12 @@ class Store {
   virtual Result<std::vector<WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                       int64_t from_sec, int64_t to_sec) = 0;
   // The window totals of windows beginning in [from, to), per topic and tier
-  // ordered by topic, tier (byte by byte); with `topics`, only of the topics
-  // from .first to .second (inclusive). Reads a few stored values per topic
-  // and tier a day, never the window rows.
-  virtual Result<std::vector<TierTotals>> QueryWindowTotals(
-      int64_t from_sec, int64_t to_sec,
-      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) = 0;
+  // ordered by topic, tier (byte by byte); with `topics` not empty, only of
+  // those topics (read by equality: every database's key index answers it,
+  // whatever its collation). Reads a few stored values per topic and tier a
+  // day, never the window rows.
+  virtual Result<std::vector<TierTotals>> QueryWindowTotals(int64_t from_sec, int64_t to_sec,
+                                                            std::span<const std::string> topics = {}) = 0;
   // Every topic's windows in [from, to) (the overview page), ordered by topic, window, tier.
   virtual Result<std::vector<WindowRow>> QueryAllWindows(int64_t from_sec, int64_t to_sec) = 0;
   virtual Result<std::vector<PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,

@@ -24,7 +24,7 @@ void OverviewCache::Retain(const std::unordered_set<std::string>& keep) {
 // One topic's window totals (a few stored values per tier a day), counted in read_.
 Result<std::vector<store::TierTotals>> OverviewCache::ReadTotals(store::Store& store, const std::string& topic,
                                                                  int64_t from_sec, int64_t to_sec) {
-  auto totals = store.QueryWindowTotals(from_sec, to_sec, std::pair<std::string, std::string>{topic, topic});
+  auto totals = store.QueryWindowTotals(from_sec, to_sec, std::span<const std::string>(&topic, 1));
   if (totals.ok()) {
     for (const auto& t : *totals) read_.fetch_add(static_cast<int64_t>(t.windows.size()), std::memory_order_relaxed);
   }

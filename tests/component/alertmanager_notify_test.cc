@@ -20,33 +20,6 @@ namespace {
 using nlohmann::json;
 using std::chrono::milliseconds;
 
-// Missing binary: a failure in CI (install-deps.sh --test installs it), a skip
-// with the reason on a developer's machine that has not installed test tools.
-#define START_ALERTMANAGER_OR_SKIP(var)                                                                  \
-  auto var = test::AlertmanagerServer::Start();                                                          \
-  if (!var.ok() && var.status().code() == Status::Code::kNotFound && std::getenv("CI") == nullptr) {     \
-    GTEST_SKIP() << var.status().message();                                                              \
-  }                                                                                                      \
-  ASSERT_TRUE(var.ok()) << var.status().ToString()
-
-// The active alerts Alertmanager lists, as JSON (an array).
-json ActiveAlerts(int port) {
-  httplib::Client c("127.0.0.1", port);
-  c.set_read_timeout(milliseconds(5'000));
-  auto r = c.Get("/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true");
-  if (!r || r->status != 200) return json();
-  return json::parse(r->body, nullptr, /*allow_exceptions=*/false);
-}
-
-// The listed alert whose topic label is `topic`, or null.
-json FindByTopic(const json& alerts, const std::string& topic) {
-  if (!alerts.is_array()) return json();
-  for (const auto& a : alerts) {
-    if (a.contains("labels") && a["labels"].value("topic", "") == topic) return a;
-  }
-  return json();
-}
-
 // The sample loss alert, fired a minute ago (Alertmanager judges activity by its own clock).
 Alert LossAlert(int64_t now_ms) {
   Alert a = test::SampleLossAlert();
@@ -64,7 +37,7 @@ TEST(AlertmanagerNotifier, FiringAlertIsListedWithItsLabelsAndResolvedAlertIsNoL
   ASSERT_TRUE(sent.ok()) << sent.ToString() << "\n" << (*am)->Log();
 
   json listed;
-  ASSERT_TRUE(test::WaitFor([&] { return !(listed = FindByTopic(ActiveAlerts((*am)->port()), "orders")).is_null(); },
+  ASSERT_TRUE(test::WaitFor([&] { return !(listed = (*am)->FindActive("orders")).is_null(); },
                             milliseconds(30'000)))
       << "the firing alert never appeared in GET /api/v2/alerts\n"
       << (*am)->Log();
@@ -94,11 +67,11 @@ TEST(AlertmanagerNotifier, FiringAlertIsListedWithItsLabelsAndResolvedAlertIsNoL
   ASSERT_TRUE(sent.ok()) << sent.ToString();
   EXPECT_TRUE(test::WaitFor(
       [&] {
-        json all = ActiveAlerts((*am)->port());
-        return all.is_array() && FindByTopic(all, "orders").is_null();
+        json all = (*am)->ActiveAlerts();
+        return all.is_array() && (*am)->FindActive("orders").is_null();
       },
       milliseconds(30'000)))
-      << "the resolved alert is still listed: " << ActiveAlerts((*am)->port()).dump() << "\n"
+      << "the resolved alert is still listed: " << (*am)->ActiveAlerts().dump() << "\n"
       << (*am)->Log();
 }
 

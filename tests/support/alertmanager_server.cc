@@ -94,4 +94,21 @@ AlertmanagerServer::~AlertmanagerServer() {
   }
 }
 
+nlohmann::json AlertmanagerServer::ActiveAlerts() const {
+  httplib::Client c("127.0.0.1", port_);
+  c.set_read_timeout(std::chrono::milliseconds(5'000));
+  auto r = c.Get("/api/v2/alerts?active=true&silenced=true&inhibited=true&unprocessed=true");
+  if (!r || r->status != 200) return nlohmann::json();
+  return nlohmann::json::parse(r->body, nullptr, /*allow_exceptions=*/false);
+}
+
+nlohmann::json AlertmanagerServer::FindActive(const std::string& topic) const {
+  nlohmann::json alerts = ActiveAlerts();
+  if (!alerts.is_array()) return nlohmann::json();
+  for (const auto& a : alerts) {
+    if (a.contains("labels") && a["labels"].value("topic", "") == topic) return a;
+  }
+  return nlohmann::json();
+}
+
 }  // namespace chaperone::test

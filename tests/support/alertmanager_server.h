@@ -4,7 +4,9 @@
 // the destructor. `scripts/install-deps.sh --test` installs the binary.
 #pragma once
 
+#include <cstdlib>
 #include <memory>
+#include <nlohmann/json.hpp>
 #include <string>
 
 #include "chaperone/status.h"
@@ -29,6 +31,10 @@ class AlertmanagerServer {
   std::string Url() const { return "http://127.0.0.1:" + std::to_string(port_); }
   // The server's log so far (for a failed test's message).
   std::string Log() const;
+  // GET /api/v2/alerts of the active alerts (an array; null when it did not answer).
+  nlohmann::json ActiveAlerts() const;
+  // The active alert whose label `topic` is `topic`, or null.
+  nlohmann::json FindActive(const std::string& topic) const;
 
  private:
   AlertmanagerServer() = default;
@@ -38,3 +44,13 @@ class AlertmanagerServer {
 };
 
 }  // namespace chaperone::test
+
+// Starts an Alertmanager into `var`. A missing binary is a failure in CI
+// (install-deps.sh --test installs it), a skip with the reason on a
+// developer's machine that has not installed the test tools.
+#define START_ALERTMANAGER_OR_SKIP(var)                                                                          \
+  auto var = ::chaperone::test::AlertmanagerServer::Start();                                                     \
+  if (!var.ok() && var.status().code() == ::chaperone::Status::Code::kNotFound && std::getenv("CI") == nullptr) { \
+    GTEST_SKIP() << var.status().message();                                                                      \
+  }                                                                                                              \
+  ASSERT_TRUE(var.ok()) << var.status().ToString()

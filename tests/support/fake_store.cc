@@ -57,15 +57,15 @@ Result<std::vector<store::TopicDay>> FakeStore::QueryTopicSummary(
   return days;
 }
 
-Result<std::vector<store::TierTotals>> FakeStore::QueryWindowTotals(
-    int64_t from_sec, int64_t to_sec, const std::optional<std::pair<std::string, std::string>>& topics) {
+Result<std::vector<store::TierTotals>> FakeStore::QueryWindowTotals(int64_t from_sec, int64_t to_sec,
+                                                                   std::span<const std::string> topics) {
   std::lock_guard lock(mu_);
   if (auto s = CheckRead(); !s.ok()) return s;
   std::vector<store::TierTotals> totals = store::TotalWindows(windows_);
   for (auto& t : totals) {
     std::erase_if(t.windows, [&](const store::WindowTotal& w) {
       return w.window_begin_sec < from_sec || w.window_begin_sec >= to_sec ||
-             (topics && (t.topic < topics->first || t.topic > topics->second));
+             (!topics.empty() && std::find(topics.begin(), topics.end(), t.topic) == topics.end());
     });
   }
   std::erase_if(totals, [](const store::TierTotals& t) { return t.windows.empty(); });

@@ -36,9 +36,8 @@ class FakeStore final : public store::Store {
       const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) override;
   Result<std::vector<store::WindowRow>> QueryWindows(const std::string& topic, const std::optional<std::string>& tier,
                                                      int64_t from_sec, int64_t to_sec) override;
-  Result<std::vector<store::TierTotals>> QueryWindowTotals(
-      int64_t from_sec, int64_t to_sec,
-      const std::optional<std::pair<std::string, std::string>>& topics = std::nullopt) override;
+  Result<std::vector<store::TierTotals>> QueryWindowTotals(int64_t from_sec, int64_t to_sec,
+                                                           std::span<const std::string> topics = {}) override;
   Result<std::vector<store::PartitionRow>> QueryPartitions(const std::string& topic, const std::string& tier,
                                                            int64_t window_begin_sec) override;
   Result<std::vector<store::EmitterRow>> QueryEmitters(const std::optional<std::string>& tier) override;
