@@ -1,7 +1,8 @@
-// Web API latency over a SQLite store holding N topics × 7 days × 5 tiers
-// (10-minute windows: 5,040 window rows per topic; N = CHAPERONE_WEB_BENCH_TOPICS,
-// default 1000), built once and reused (CHAPERONE_WEB_BENCH_DB, default
-// /tmp/chaperone-web-bench-N.db). Up to 1000 topics the store is written
+// Web API latency over a SQLite store holding N topics × D days × 5 tiers
+// (10-minute windows: 5,040 window rows per topic for 7 days; N =
+// CHAPERONE_WEB_BENCH_TOPICS, default 1000; D = CHAPERONE_WEB_BENCH_DAYS, 1 to
+// 7, default 7), built once and reused (CHAPERONE_WEB_BENCH_DB, default
+// /tmp/chaperone-web-bench-N.db, or -N-Dd.db for fewer days). Up to 1000 topics the store is written
 // through Store::Apply; beyond, topic-0000 is written through Store::Apply and
 // copied by SQL to the other topics (rows and topic summary alike), because
 // Apply would take an hour for 50 M rows. CHAPERONE_WEB_BENCH_STORE=postgresql
@@ -23,6 +24,7 @@
 #include <fmt/format.h>
 #include <httplib.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -52,14 +54,24 @@ int Topics() {
 }
 constexpr int kApplyTopics = 1000;  // more are copied by SQL from topic-0000
 constexpr int64_t kWindowSec = 600;
-constexpr int64_t kWindows = 7 * 86400 / kWindowSec;  // 1008
-constexpr int64_t kStartSec = 1'795'000'200;          // window-aligned
-constexpr int64_t kEndSec = kStartSec + kWindows * kWindowSec;
+// Days of windows (CHAPERONE_WEB_BENCH_DAYS, default 7: 1008 windows a topic).
+int Days() {
+  static const int n = [] {
+    const char* v = std::getenv("CHAPERONE_WEB_BENCH_DAYS");
+    return v ? std::clamp(std::atoi(v), 1, 7) : 7;
+  }();
+  return n;
+}
+const int64_t kWindows = Days() * 86400 / kWindowSec;
+constexpr int64_t kStartSec = 1'795'000'200;  // window-aligned
+const int64_t kEndSec = kStartSec + kWindows * kWindowSec;
 const char* const kTiers[] = {"producer", "regional", "replicator", "aggregate", "consumer:billing"};
 
 std::string DbPath() {
   const char* p = std::getenv("CHAPERONE_WEB_BENCH_DB");
-  return p ? p : fmt::format("/tmp/chaperone-web-bench-{}.db", Topics());
+  if (p) return p;
+  return Days() == 7 ? fmt::format("/tmp/chaperone-web-bench-{}.db", Topics())
+                     : fmt::format("/tmp/chaperone-web-bench-{}-{}d.db", Topics(), Days());
 }
 
 bool OnPostgres() {

@@ -72,7 +72,12 @@ Result<std::vector<Receiver>> MakeReceivers(const DetectOptions& opts, const Not
 Detector::Detector(DetectOptions opts, store::Store& store, Clock& clock, std::vector<Receiver> receivers,
                    std::string owner)
     : opts_(std::move(opts)), store_(store), clock_(clock), receivers_(std::move(receivers)), owner_(std::move(owner)) {
-  for (const Receiver& r : receivers_) receiver_names_.push_back(r.name);
+  for (const Receiver& r : receivers_) {
+    receiver_names_.push_back(r.name);
+    for (const char* result : {"delivered", "retry", "refused"}) {  // every series from the start, at 0
+      metrics_.notifications[{std::string(r.notifier->kind()), result}] = 0;
+    }
+  }
   eval_.tier_order = analysis::TierOrder(opts_.tier_order);
   eval_.finality = opts_.finality;
   const int64_t smallest = SmallestGrace(opts_);
