@@ -191,6 +191,7 @@ Finality::Finality(const std::vector<store::EmitterRow>& emitters, int64_t now_m
     TierState& t = tiers_[e.tier];
     t.info.tier = e.tier;
     ++t.info.emitters;
+    t.incomplete.insert(t.incomplete.end(), e.incomplete_ms.begin(), e.incomplete_ms.end());
     if (IsStale(e, now_ms, opts_)) {
       ++t.info.stale_emitters;
       t.latest_stale_seen_ms = std::max(t.latest_stale_seen_ms, e.last_seen_ms);
@@ -199,12 +200,24 @@ Finality::Finality(const std::vector<store::EmitterRow>& emitters, int64_t now_m
       t.info.watermark_ms = t.info.watermark_ms ? std::min(*t.info.watermark_ms, e.watermark_ms) : e.watermark_ms;
     }
   }
+  for (auto& [name, t] : tiers_) store::MergeSpans(t.incomplete, /*max_spans=*/0);
+}
+
+const Finality::TierState* Finality::State(std::string_view tier) const {
+  auto it = tiers_.find(std::string(tier));
+  return it == tiers_.end() ? nullptr : &it->second;
+}
+
+std::span<const std::pair<int64_t, int64_t>> Finality::IncompleteSpans(std::string_view tier) const {
+  const TierState* t = State(tier);
+  if (t == nullptr) return {};
+  return t->incomplete;
 }
 
 std::span<const std::pair<int64_t, int64_t>> Finality::StaleEmitters(std::string_view tier) const {
-  auto it = tiers_.find(std::string(tier));
-  if (it == tiers_.end()) return {};
-  return it->second.stale;
+  const TierState* t = State(tier);
+  if (t == nullptr) return {};
+  return t->stale;
 }
 
 bool Finality::Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, int64_t window_begin_sec,

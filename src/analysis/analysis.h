@@ -87,6 +87,8 @@ struct TierFinality {
 // for a tier when every live emitter of that tier that sends heartbeats has a
 // watermark >= end + grace. A tier without such an emitter (legacy clients, or
 // every emitter stale) falls back to the wall clock: final when now >= end + grace.
+// It also says when a final window's audit is incomplete (Incomplete,
+// IncompleteSpans): the judgement then is unknown (ForEachJudged).
 class Finality {
  public:
   // `datacenters`: when non-empty, only emitters in these datacenters count.
@@ -108,6 +110,10 @@ class Finality {
   // emitter that went silent after the window was final for it does not count.
   static bool Incomplete(std::span<const std::pair<int64_t, int64_t>> stale, int64_t window_begin_sec,
                          int64_t window_end_sec);
+  // The tier's incomplete spans: every emitter's EmitterRow::incomplete_ms
+  // (records that never arrived, records it dropped), merged, ascending. A
+  // window overlapping one may lack counts of the tier (SpanCursor).
+  std::span<const std::pair<int64_t, int64_t>> IncompleteSpans(std::string_view tier) const;
   const TierFinality* Find(std::string_view tier) const;
   const FinalityOptions& options() const { return opts_; }
   int64_t now_ms() const { return now_ms_; }
@@ -118,10 +124,28 @@ class Finality {
     int64_t latest_stale_seen_ms = -1;  // most recent last_seen_ms among stale emitters
     // The stale emitters' (last_seen_ms, watermark_ms): what Incomplete asks.
     std::vector<std::pair<int64_t, int64_t>> stale;
+    std::vector<std::pair<int64_t, int64_t>> incomplete;  // IncompleteSpans
   };
+  const TierState* State(std::string_view tier) const;
   int64_t now_ms_;
   FinalityOptions opts_;
   std::unordered_map<std::string, TierState> tiers_;
+};
+
+// Whether windows overlap a tier's incomplete spans (Finality::IncompleteSpans):
+// window [begin, end) overlaps span [from, to] when from < end and to >=
+// begin (in ms). Asked for windows in ascending order of begin, it moves a
+// pointer along the spans: a day of windows costs one pass over them.
+class SpanCursor {
+ public:
+  explicit SpanCursor(std::span<const std::pair<int64_t, int64_t>> spans) : next_(spans.begin()), end_(spans.end()) {}
+  bool Overlaps(int64_t window_begin_sec, int64_t window_end_sec) {
+    while (next_ != end_ && next_->second < window_begin_sec * 1000) ++next_;
+    return next_ != end_ && next_->first < window_end_sec * 1000;
+  }
+
+ private:
+  std::span<const std::pair<int64_t, int64_t>>::iterator next_, end_;
 };
 
 // ---------------------------------------------------------------------------
@@ -180,7 +204,9 @@ std::optional<TopicStatus> ParseStatus(std::string_view s);
 //   kDuplicate       the target saw more
 //   kDigestMismatch  as many, with different contents
 //   kUnknown         final, but the audit of the window is itself incomplete
-//                    (Finality::Incomplete on either tier): the counts may
+//                    on either tier (Finality::Incomplete: a stale emitter
+//                    left it open; or it overlaps an incomplete span: records
+//                    that never arrived or were dropped): the counts may
 //                    differ without any message lost
 enum class Verdict : uint8_t { kOk, kLoss, kDuplicate, kDigestMismatch, kUnknown, kPending };
 std::string_view VerdictName(Verdict v);
@@ -205,6 +231,7 @@ void ForEachJudged(const Series& src, const Series& dst, const Finality& finalit
   // Final for both tiers when end * 1000 <= both horizons: looked up once.
   const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
   const auto src_stale = finality.StaleEmitters(src.tier), dst_stale = finality.StaleEmitters(dst.tier);
+  SpanCursor src_spans(finality.IncompleteSpans(src.tier)), dst_spans(finality.IncompleteSpans(dst.tier));
   auto a = src.points.begin(), b = dst.points.begin();
   JudgedWindow w;
   // Walk the union of both tiers' windows in order; a tier without a point
@@ -221,7 +248,9 @@ void ForEachJudged(const Series& src, const Series& dst, const Finality& finalit
     const bool mismatch = w.digest_match.has_value() && !*w.digest_match;
     w.verdict = w.window_end_sec * 1000 > final_before_ms ? Verdict::kPending
                 : Finality::Incomplete(src_stale, w.window_begin_sec, w.window_end_sec) ||
-                        Finality::Incomplete(dst_stale, w.window_begin_sec, w.window_end_sec)
+                        Finality::Incomplete(dst_stale, w.window_begin_sec, w.window_end_sec) ||
+                        src_spans.Overlaps(w.window_begin_sec, w.window_end_sec) ||
+                        dst_spans.Overlaps(w.window_begin_sec, w.window_end_sec)
                     ? Verdict::kUnknown
                 : w.lost > 0                ? Verdict::kLoss
                 : w.duplicated > 0          ? Verdict::kDuplicate

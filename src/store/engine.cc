@@ -19,7 +19,7 @@
 namespace chaperone::store::internal {
 
 // ---------------------------------------------------------------------------
-// Encodings of the chunk contributions and emitter gaps (text columns).
+// Encodings of the chunk contributions, emitter gaps and incomplete spans (text columns).
 
 std::string EncodeContributions(const std::map<int64_t, Contribution>& windows) {
   nlohmann::json a = nlohmann::json::array();
@@ -64,31 +64,98 @@ Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& t
   return out;
 }
 
-std::string EncodeGaps(const std::vector<std::pair<int64_t, int64_t>>& gaps) {
+namespace {
+
+// "a-b" at p, advancing p past it; false when malformed.
+bool ParseRange(const char*& p, const char* end, int64_t& a, int64_t& b) {
+  auto r1 = std::from_chars(p, end, a);
+  if (r1.ec != std::errc() || r1.ptr >= end || *r1.ptr != '-') return false;
+  auto r2 = std::from_chars(r1.ptr + 1, end, b);
+  if (r2.ec != std::errc()) return false;
+  p = r2.ptr;
+  return true;
+}
+
+void AppendRange(std::string& s, int64_t a, int64_t b) {
+  if (!s.empty()) s += ',';
+  s += std::to_string(a);
+  s += '-';
+  s += std::to_string(b);
+}
+
+}  // namespace
+
+std::string EncodeGaps(const std::vector<Gap>& gaps) {
   std::string s;
-  for (const auto& [a, b] : gaps) {
-    if (!s.empty()) s += ',';
-    s += std::to_string(a);
-    s += '-';
-    s += std::to_string(b);
+  for (const Gap& g : gaps) AppendRange(s, g.first, g.last);
+  return s;
+}
+
+std::vector<Gap> DecodeGaps(const std::string& text) {
+  std::vector<Gap> out;
+  const char* p = text.data();
+  const char* end = p + text.size();
+  int64_t a = 0, b = 0;
+  while (p < end && ParseRange(p, end, a, b)) {
+    out.push_back(Gap{a, b, std::nullopt});
+    if (p < end && *p == ',') ++p;
+  }
+  return out;
+}
+
+std::string EncodeIncomplete(const EmitterState& e) {
+  std::string s;
+  for (const Span& span : e.spans) AppendRange(s, span.first, span.second);
+  for (const Gap& g : e.gaps) {
+    if (!g.span) continue;
+    AppendRange(s, g.span->first, g.span->second);
+    s += '@';
+    s += std::to_string(g.first);
   }
   return s;
 }
 
-std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text) {
-  std::vector<std::pair<int64_t, int64_t>> out;
+void DecodeIncomplete(const std::string& text, EmitterState& e) {
+  e.spans.clear();
+  std::vector<std::pair<int64_t, size_t>> by_first;  // (first seq, index) of each gap
+  by_first.reserve(e.gaps.size());
+  for (size_t i = 0; i < e.gaps.size(); ++i) by_first.emplace_back(e.gaps[i].first, i);
+  std::sort(by_first.begin(), by_first.end());
   const char* p = text.data();
   const char* end = p + text.size();
-  while (p < end) {
-    int64_t a = 0, b = 0;
-    auto r1 = std::from_chars(p, end, a);
-    if (r1.ec != std::errc() || r1.ptr >= end || *r1.ptr != '-') break;
-    auto r2 = std::from_chars(r1.ptr + 1, end, b);
-    if (r2.ec != std::errc()) break;
-    out.emplace_back(a, b);
-    p = r2.ptr;
+  Span span;
+  while (p < end && ParseRange(p, end, span.first, span.second) && span.first <= span.second) {
+    bool placed = false;
+    if (p < end && *p == '@') {
+      int64_t first = 0;
+      auto r = std::from_chars(p + 1, end, first);
+      if (r.ec != std::errc()) {
+        e.spans.push_back(span);
+        break;
+      }
+      p = r.ptr;
+      auto it = std::lower_bound(by_first.begin(), by_first.end(), std::pair<int64_t, size_t>{first, 0});
+      if (it != by_first.end() && it->first == first) {
+        std::optional<Span>& mine = e.gaps[it->second].span;
+        mine = mine ? Span{std::min(mine->first, span.first), std::max(mine->second, span.second)} : span;
+        placed = true;
+      }
+    }
+    if (!placed) {
+      e.spans.push_back(span);
+      if (e.spans.size() >= 2 * kMaxIncompleteSpans) MergeSpans(e.spans);  // bounded whatever the text
+    }
     if (p < end && *p == ',') ++p;
   }
+  MergeSpans(e.spans);
+}
+
+std::vector<Span> IncompleteSpans(const EmitterState& e) {
+  std::vector<Span> out = e.spans;
+  for (const Gap& g : e.gaps) {
+    if (g.span) out.push_back(*g.span);
+  }
+  MergeSpans(out);
   return out;
 }
 
@@ -667,8 +734,38 @@ Result<std::string> Applier::ApplyCount(const AuditRecord& r, const LatencyAccum
   return std::string();
 }
 
-// Sequence accounting: a seq above the last opens a gap of the values skipped;
-// a seq inside a gap fills it. Heartbeats move the watermark forward.
+// Incomplete spans (SCHEMA.md, `emitters.incomplete`): what records of an
+// emitter that the store will not see, sent before `r` (a sequence gap that
+// `r` reveals) or dropped before it (`r` a heartbeat whose droppedRecords
+// grew), can have counted. `row` is the emitter as known before `r`.
+//
+// - From: the emitter's watermark W (the latest heartbeat's) minus one
+//   window. Its heartbeat promised that every observation before W is in its
+//   earlier records, which arrived or are gaps with spans of their own, so
+//   the lost records hold only observations made at or after W. Finality
+//   assumes a message is observed by its window's end plus the grace, so
+//   their windows end after W - grace; the collector does not know the
+//   readers' grace and takes one window (600 s by default, the grace 60 s).
+//   No heartbeat yet: 0, any window.
+// - To: the latest of the collector's clock when `r` is applied and the time
+//   `r` carries (a heartbeat's watermark, a count's window end). The lost
+//   records were written before `r`, which the collector applies now, and a
+//   message is observed after its event time: every window they touched
+//   began by then. (`r`'s own time alone bounds nothing: a service's
+//   heartbeat watermark lags the records of its flush by the slowest
+//   partition's lag, and a flush reports windows in no particular order.)
+Span IncompleteSpan(const EmitterRow& row, const AuditRecord& r, int64_t now_ms) {
+  const bool heartbeat = r.kind == RecordKind::kHeartbeat;
+  const int64_t window_sec = heartbeat && r.window_sec > 0 ? r.window_sec : row.window_sec;
+  const int64_t from = std::max<int64_t>(0, row.watermark_ms - window_sec * 1000);
+  const int64_t own = heartbeat ? r.watermark_ms : r.window_end_sec * 1000;
+  return {from, std::max({from, own, now_ms})};
+}
+
+// Sequence accounting: a seq above the last opens a gap of the values skipped,
+// with its incomplete span; a seq inside a gap fills it, and a gap filled
+// whole takes its span with it. Heartbeats move the watermark forward, and
+// add an incomplete span when the emitter dropped records since the last.
 Status Applier::ApplyEmitter(EmitterState& e, const AuditRecord& r) {
   EmitterRow& row = e.row;
   row.tier = r.tier;
@@ -679,31 +776,41 @@ Status Applier::ApplyEmitter(EmitterState& e, const AuditRecord& r) {
   if (r.seq >= 0) {
     if (r.seq > row.last_seq) {
       if (r.seq > row.last_seq + 1) {
-        e.gaps.emplace_back(row.last_seq + 1, r.seq - 1);
+        e.gaps.push_back(Gap{row.last_seq + 1, r.seq - 1, IncompleteSpan(row, r, now_ms_)});
         row.missing_records += r.seq - row.last_seq - 1;
-        if (e.gaps.size() > kMaxGapRanges) e.gaps.erase(e.gaps.begin());  // stays counted as missing
+        if (e.gaps.size() > kMaxGapRanges) {  // forgotten: stays counted as missing, and keeps its span
+          if (e.gaps.front().span) {
+            e.spans.push_back(*e.gaps.front().span);
+            MergeSpans(e.spans);
+          }
+          e.gaps.erase(e.gaps.begin());
+        }
       }
       row.last_seq = r.seq;
     } else {
       auto it = std::find_if(e.gaps.begin(), e.gaps.end(),
-                             [&](const auto& g) { return g.first <= r.seq && r.seq <= g.second; });
+                             [&](const Gap& g) { return g.first <= r.seq && r.seq <= g.last; });
       if (it != e.gaps.end()) {
         --row.missing_records;
-        auto [a, b] = *it;
-        if (a == b) {
+        const Gap g = *it;
+        if (g.first == g.last) {
           e.gaps.erase(it);
-        } else if (r.seq == a) {
-          it->first = a + 1;
-        } else if (r.seq == b) {
-          it->second = b - 1;
+        } else if (r.seq == g.first) {
+          it->first = g.first + 1;
+        } else if (r.seq == g.last) {
+          it->last = g.last - 1;
         } else {
-          it->second = r.seq - 1;
-          e.gaps.insert(it + 1, {r.seq + 1, b});
+          it->last = r.seq - 1;
+          e.gaps.insert(it + 1, Gap{r.seq + 1, g.last, g.span});
         }
       }
     }
   }
   if (r.kind == RecordKind::kHeartbeat) {
+    if (r.dropped_records > row.dropped_records) {
+      e.spans.push_back(IncompleteSpan(row, r, now_ms_));
+      MergeSpans(e.spans);
+    }
     row.watermark_ms = std::max(row.watermark_ms, r.watermark_ms);
     if (r.window_sec > 0) row.window_sec = r.window_sec;
     row.dropped_records = std::max(row.dropped_records, r.dropped_records);

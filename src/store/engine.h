@@ -78,10 +78,30 @@ struct ChunkState {
   int64_t updated_ms = 0;
 };
 
-struct EmitterState {
-  EmitterRow row;
-  std::vector<std::pair<int64_t, int64_t>> gaps;  // missing seq ranges [a, b], ascending
+// A wall-clock span [from_ms, to_ms], both included.
+using Span = std::pair<int64_t, int64_t>;
+
+// Seq values of an emitter never received, [first, last], and the incomplete
+// span of its reports they can be about (Applier::ApplyEmitter); none for a
+// gap stored before spans were kept (schema v6). The pieces of a gap that was
+// partly filled keep its span.
+struct Gap {
+  int64_t first = 0, last = 0;
+  std::optional<Span> span;
+  bool operator==(const Gap&) const = default;
 };
+
+struct EmitterState {
+  EmitterRow row;  // row.incomplete_ms is not kept here: IncompleteSpans computes it
+  std::vector<Gap> gaps;  // ascending, at most kMaxGapRanges
+  // Incomplete spans of no open gap: dropped records, and gaps forgotten
+  // beyond kMaxGapRanges. Merged (MergeSpans): at most kMaxIncompleteSpans.
+  std::vector<Span> spans;
+};
+
+// Every incomplete span of an emitter, its open gaps' and the others, merged
+// (EmitterRow::incomplete_ms).
+std::vector<Span> IncompleteSpans(const EmitterState& e);
 
 // One row of window_totals: a topic and tier's windows in one bucket.
 struct TotalsKey {
@@ -100,8 +120,18 @@ Status DecodeTotals(const TotalsKey& key, std::string_view bytes, std::vector<Wi
 
 std::string EncodeContributions(const std::map<int64_t, Contribution>& windows);
 Result<std::map<int64_t, Contribution>> DecodeContributions(const std::string& text);
-std::string EncodeGaps(const std::vector<std::pair<int64_t, int64_t>>& gaps);
-std::vector<std::pair<int64_t, int64_t>> DecodeGaps(const std::string& text);
+// `emitters.gaps`: "a-b,c-d" (the seq ranges; spans are in `incomplete`).
+// Decoding stops at the first malformed entry.
+std::string EncodeGaps(const std::vector<Gap>& gaps);
+std::vector<Gap> DecodeGaps(const std::string& text);
+// `emitters.incomplete` (SCHEMA.md): "from-to" per span of no open gap and
+// "from-to@first" per open gap (the gap beginning at seq `first`), comma
+// separated. Decoding sets the spans of `e.gaps` (decoded first) and
+// `e.spans`, and stops at the first malformed entry; an entry whose gap is
+// not open is kept as a span of no gap (a span is never lost), and the spans
+// are merged and bounded as ApplyEmitter keeps them.
+std::string EncodeIncomplete(const EmitterState& e);
+void DecodeIncomplete(const std::string& text, EmitterState& e);
 
 // Row operations inside the backend's open transaction. Loads of rows that
 // will be written must lock them against concurrent writers (PostgreSQL:

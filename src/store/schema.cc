@@ -110,8 +110,9 @@ const std::vector<Migration>& Migrations() {
        MigrationStep::kBackFillWindowTotals},
       {6,
        "alerts and alert_outbox: the loss detector's alerts (firing and resolved) and the notices still to "
-       "deliver to each receiver",
+       "deliver to each receiver; emitters: the spans in which an emitter's reports are incomplete",
        {
+           "ALTER TABLE emitters ADD COLUMN incomplete {text} NOT NULL DEFAULT ''",
            R"sql(CREATE TABLE alerts (
   id BIGINT NOT NULL PRIMARY KEY, fingerprint {key} NOT NULL, topic {key} NOT NULL, source_tier {text} NOT NULL,
   target_tier {text} NOT NULL, kind {text} NOT NULL, datacenter {text} NOT NULL, state {key} NOT NULL,

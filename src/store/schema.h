@@ -62,8 +62,8 @@ inline constexpr int kAlertColumnCount = 19;
 
 inline constexpr const char* kEmitterColumns =
     "emitter_id, tier, datacenter, cluster, hostname, last_seq, missing_records, gaps, watermark_ms, window_sec, "
-    "last_seen_ms, dropped_records, failed_deliveries, dropped_observations, skipped_offsets";
-inline constexpr int kEmitterColumnCount = 15;
+    "last_seen_ms, dropped_records, failed_deliveries, dropped_observations, skipped_offsets, incomplete";
+inline constexpr int kEmitterColumnCount = 16;
 
 constexpr int CountColumns(std::string_view columns) {
   int n = 1;

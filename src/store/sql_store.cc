@@ -88,6 +88,8 @@ EmitterState ReadEmitter(const Row& q) {
   r.failed_deliveries = q.Int(12);
   r.dropped_observations = q.Int(13);
   r.skipped_offsets = q.Int(14);
+  DecodeIncomplete(q.Text(15), e);
+  r.incomplete_ms = IncompleteSpans(e);
   return e;
 }
 
@@ -220,7 +222,7 @@ struct Statements {
                              chunk_key, "updated_ms = chunks.updated_ms"), select_chunk);
     select_emitter = "SELECT " + std::string(kEmitterColumns) + " FROM emitters WHERE emitter_id = ?1" + db.ForUpdate();
     create_emitter = Creating(db, db.Upsert("INSERT INTO emitters (" + std::string(kEmitterColumns) +
-                                   ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0, 0, 0)",
+                                   ") VALUES (?1, '', '', '', '', -1, 0, '', 0, 0, 0, 0, 0, 0, 0, '')",
                                "emitter_id", "last_seq = emitters.last_seq"), select_emitter);
     select_totals = "SELECT totals FROM window_totals WHERE topic = ?1 AND tier = ?2 AND bucket_sec = ?3" +
                     db.ForUpdate();
@@ -374,7 +376,7 @@ class SqlTxn final : public Txn {
         sql_.save_emitter,  // the row exists (LoadEmitter created it): an update
         {r.emitter_id, r.tier, r.datacenter, r.cluster, r.hostname, r.last_seq, r.missing_records,
          EncodeGaps(e.gaps), r.watermark_ms, r.window_sec, r.last_seen_ms, r.dropped_records, r.failed_deliveries,
-         r.dropped_observations, r.skipped_offsets});
+         r.dropped_observations, r.skipped_offsets, EncodeIncomplete(e)});
   }
 
   Result<bool> QuarantineHas(const std::string& source) override {

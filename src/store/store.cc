@@ -113,6 +113,26 @@ bool HasLatency(const WindowRow& r) {
          r.latency_p99 > 0 || r.latency_p95 > 0 || r.latency_p50 > 0;
 }
 
+void MergeSpans(std::vector<std::pair<int64_t, int64_t>>& spans, size_t max_spans) {
+  std::erase_if(spans, [](const auto& s) { return s.second < s.first; });
+  std::sort(spans.begin(), spans.end());
+  size_t n = 0;  // spans[0, n) are merged
+  for (const auto& s : spans) {
+    if (n > 0 && s.first <= spans[n - 1].second) {
+      spans[n - 1].second = std::max(spans[n - 1].second, s.second);
+    } else {
+      spans[n++] = s;
+    }
+  }
+  spans.resize(n);
+  if (max_spans > 0 && n > max_spans) {
+    // The oldest n - max_spans + 1 become one.
+    const size_t k = n - max_spans;
+    spans[0].second = spans[k].second;
+    spans.erase(spans.begin() + 1, spans.begin() + static_cast<std::ptrdiff_t>(k) + 1);
+  }
+}
+
 std::vector<TierTotals> TotalWindows(const std::vector<WindowRow>& rows) {
   std::map<std::pair<std::string_view, std::string_view>, std::map<int64_t, WindowTotal>> tiers;
   for (const WindowRow& r : rows) {

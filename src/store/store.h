@@ -57,7 +57,23 @@ struct EmitterRow {
   // emitter started): messages seen but never counted, and offsets deleted by
   // retention before they were read.
   int64_t dropped_observations = 0, skipped_offsets = 0;
+  // (v6) Wall-clock spans [from_ms, to_ms] (both included; ascending, merged,
+  // at most kMaxIncompleteSpans) in which this emitter's reports are
+  // incomplete: audit records it sent that never arrived (sequence gaps not
+  // filled yet) or that it could not deliver (droppedRecords grew). A window
+  // overlapping one may lack counts of this emitter: analysis::Finality judges
+  // it unknown. The rule that sets them: SCHEMA.md, `emitters.incomplete`.
+  std::vector<std::pair<int64_t, int64_t>> incomplete_ms;
 };
+
+// Incomplete spans kept per emitter (EmitterRow::incomplete_ms).
+inline constexpr size_t kMaxIncompleteSpans = 256;
+
+// Sorts wall-clock spans [from, to] and merges those that overlap or touch;
+// then, while more than `max_spans` (0: no limit) are left, merges the two
+// oldest into one (which also covers the time between them). Every instant of
+// the input stays covered; spans with to < from are dropped.
+void MergeSpans(std::vector<std::pair<int64_t, int64_t>>& spans, size_t max_spans = kMaxIncompleteSpans);
 
 struct QuarantineRow {
   int64_t id = 0;

@@ -17,9 +17,12 @@ void AuditScenario::Restart(const std::string& name) {
   Process& p = processes_.at(name);
   p.emitter = std::make_unique<Emitter>(MakeEmitterIdentity(p.tier, p.datacenter, p.datacenter + "-" + p.tier, clock_));
   p.alive = true;
+  p.dropped = 0;
 }
 
 void AuditScenario::Kill(const std::string& name) { processes_.at(name).alive = false; }
+
+void AuditScenario::Drop(const std::string& name, int64_t n) { processes_.at(name).dropped += n; }
 
 AuditRecord AuditScenario::CountRecord(const std::string& name, const std::string& topic, int64_t window_begin_sec,
                                        int64_t count) {
@@ -76,7 +79,7 @@ void AuditScenario::Apply(const std::vector<AuditRecord>& records) {
 void AuditScenario::HeartbeatAll() {
   std::vector<AuditRecord> beats;
   for (auto& [name, p] : processes_) {
-    if (p.alive) beats.push_back(p.emitter->Heartbeat(clock_.NowMs(), window_sec_, 0, 0));
+    if (p.alive) beats.push_back(p.emitter->Heartbeat(clock_.NowMs(), window_sec_, p.dropped, 0));
   }
   Apply(beats);
 }

@@ -35,6 +35,9 @@ class AuditScenario {
   void Restart(const std::string& name);
   // The process behind `name` is gone: HeartbeatAll skips it.
   void Kill(const std::string& name);
+  // The process behind `name` could not deliver `n` more audit records: its
+  // heartbeats report them from now on (droppedRecords, since it started).
+  void Drop(const std::string& name, int64_t n);
 
   // A stamped count record of `count` messages of `topic` in the window
   // beginning at `window_begin_sec`, from emitter `name` (not applied).
@@ -59,6 +62,7 @@ class AuditScenario {
     std::string tier, datacenter;
     std::unique_ptr<Emitter> emitter;
     bool alive = true;
+    int64_t dropped = 0;
   };
   store::Store& store_;
   FakeClock& clock_;

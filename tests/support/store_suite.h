@@ -18,6 +18,8 @@
 #include "common/store_url.h"
 #include "store/schema.h"
 #include "store/dialect.h"
+#include "store/engine.h"
+#include "store/schema.h"
 #include "store/store.h"
 #include "support/mariadb_server.h"
 #include "support/pg_server.h"
@@ -57,6 +59,35 @@ AuditRecord Count(const std::string& uuid, int64_t count, int64_t begin = kW, co
   r.digest = static_cast<uint64_t>(count) * 1000003u;
   return r;
 }
+
+// A heartbeat of emitter app-1-7 (tier producer, windows of 600 s).
+AuditRecord Heartbeat(const std::string& uuid, int64_t seq, int64_t watermark_ms, int64_t dropped_records = 0) {
+  AuditRecord r;
+  r.version = 1;
+  r.kind = RecordKind::kHeartbeat;
+  r.tier = "producer";
+  r.datacenter = "dc1";
+  r.cluster = "regional";
+  r.hostname = "app-1";
+  r.uuid = uuid;
+  r.emitter_id = "app-1-7";
+  r.seq = seq;
+  r.watermark_ms = watermark_ms;
+  r.window_sec = 600;
+  r.dropped_records = dropped_records;
+  return r;
+}
+
+// A count record (one message in window `begin`) of the same emitter.
+AuditRecord Counted(const std::string& uuid, int64_t seq, int64_t begin) {
+  AuditRecord r = Count(uuid, 1, begin, "orders", "producer");
+  r.hostname = "app-1";
+  r.emitter_id = "app-1-7";
+  r.seq = seq;
+  return r;
+}
+
+using Spans = std::vector<std::pair<int64_t, int64_t>>;
 
 Incoming In(AuditRecord r, const std::string& source = "") {
   Incoming in;
@@ -168,6 +199,37 @@ class StoreSuite : public ::testing::TestWithParam<std::string> {
                                            : internal::OpenSqlite(url->sqlite_path, OpenMode::kMustExist);
     ASSERT_TRUE(db.ok()) << db.status().ToString();
     for (const auto& sql : statements) ASSERT_TRUE((*db)->Exec(sql).ok()) << sql;
+  }
+
+  // Takes the store back to schema `version`: what every later migration
+  // created is dropped, with its row in schema_migrations (a store made by an
+  // older binary, to be migrated when it is opened again).
+  void DowngradeTo(int version) {
+    std::vector<std::string> undo;
+    if (version < 6) {
+      undo.insert(undo.end(),
+                  {"DROP TABLE alert_outbox", "DROP TABLE alerts", "ALTER TABLE emitters DROP COLUMN incomplete"});
+    }
+    if (version < 5) undo.push_back("DROP TABLE window_totals");
+    if (version < 4) undo.push_back("DROP TABLE topic_summary");
+    undo.push_back("DELETE FROM schema_migrations WHERE version > " + std::to_string(version));
+    ExecRaw(undo);
+  }
+
+  void Reopen() {
+    store_.reset();
+    auto reopened = Store::Open(url_);
+    ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+    store_ = std::move(*reopened);
+  }
+
+  // The one emitter of `tier`.
+  EmitterRow Emitter(const std::string& tier) {
+    auto e = store_->QueryEmitters(tier);
+    EXPECT_TRUE(e.ok()) << e.status().ToString();
+    if (!e.ok()) return {};
+    EXPECT_EQ(e->size(), 1u);
+    return e->empty() ? EmitterRow{} : e->front();
   }
 
   std::string dir_, url_;
@@ -652,18 +714,7 @@ TEST_P(StoreSuite, SequenceGapsAreCountedAndFilled) {
 
 TEST_P(StoreSuite, HeartbeatsMoveTheWatermarkForwardOnly) {
   auto hb = [](const std::string& uuid, int64_t seq, int64_t watermark) {
-    AuditRecord r;
-    r.kind = RecordKind::kHeartbeat;
-    r.tier = "producer";
-    r.datacenter = "dc1";
-    r.cluster = "regional";
-    r.hostname = "app-1";
-    r.uuid = uuid;
-    r.emitter_id = "app-1-7";
-    r.seq = seq;
-    r.watermark_ms = watermark;
-    r.window_sec = 600;
-    r.dropped_records = seq;
+    AuditRecord r = Heartbeat(uuid, seq, watermark, /*dropped_records=*/seq);
     r.failed_deliveries = 2 * seq;
     r.dropped_observations = 3 * seq;
     r.skipped_offsets = 5 * seq;
@@ -685,6 +736,120 @@ TEST_P(StoreSuite, HeartbeatsMoveTheWatermarkForwardOnly) {
   auto topics = store_->ListTopics();
   ASSERT_TRUE(topics.ok());
   EXPECT_TRUE(topics->empty());  // heartbeats carry no counts
+}
+
+// Records that never arrived (a sequence gap) make the emitter's reports
+// incomplete from its watermark minus a window (what the lost records can
+// have observed) to when the gap showed (SCHEMA.md, `emitters.incomplete`).
+// The span goes when the gap is filled whole, not before.
+TEST_P(StoreSuite, AGapOpensAnIncompleteSpanThatGoesWhenTheGapIsFilled) {
+  const int64_t w = kW * 1000;
+  Apply({In(Heartbeat("h0", 0, w))});
+  EXPECT_TRUE(Emitter("producer").incomplete_ms.empty());
+  // 1..3 missing, shown by a count of a window that ends after now.
+  Apply({In(Counted("c4", 4, kW + 600))});
+  const Spans gap = {{w - 600'000, (kW + 1200) * 1000}};
+  EXPECT_EQ(Emitter("producer").incomplete_ms, gap);
+  EXPECT_EQ(Emitter("producer").missing_records, 3);
+  // Filled in the middle, then at one end: what is left of the gap keeps its span.
+  Apply({In(Counted("c2", 2, kW))});
+  EXPECT_EQ(Emitter("producer").incomplete_ms, gap);
+  Apply({In(Counted("c1", 1, kW))});
+  EXPECT_EQ(Emitter("producer").incomplete_ms, gap);
+  Apply({In(Counted("c3", 3, kW))});
+  EmitterRow e = Emitter("producer");
+  EXPECT_EQ(e.missing_records, 0);
+  EXPECT_TRUE(e.incomplete_ms.empty());
+  // A heartbeat shows the next gap (5): up to now, which is after its watermark.
+  Apply({In(Heartbeat("h6", 6, w + 1000))});
+  EXPECT_EQ(Emitter("producer").incomplete_ms, (Spans{{w - 600'000, kNow}}));
+}
+
+// Gap ranges beyond kMaxGapRanges are forgotten (still counted missing): a
+// record filling a forgotten gap is not recognised, so its span stays.
+TEST_P(StoreSuite, AGapForgottenBeyondTheKeptRangesKeepsItsSpan) {
+  const int64_t w = kW * 1000;
+  Apply({In(Heartbeat("h0", 0, w)), In(Heartbeat("h2", 2, w))});  // 1 missing
+  const Spans first = {{w - 600'000, kNow}};
+  EXPECT_EQ(Emitter("producer").incomplete_ms, first);
+  // A day later, kMaxGapRanges more gaps of one record each: the first is forgotten.
+  const int64_t later_ms = kNow + 86'400'000;
+  const auto last = static_cast<int64_t>(2 * internal::kMaxGapRanges + 2);
+  std::vector<Incoming> gaps, fills;
+  for (int64_t seq = 4; seq <= last; seq += 2) gaps.push_back(In(Heartbeat("h" + std::to_string(seq), seq, later_ms)));
+  for (int64_t seq = 1; seq < last; seq += 2) fills.push_back(In(Heartbeat("f" + std::to_string(seq), seq, later_ms)));
+  auto applied = store_->Apply(gaps, {}, later_ms);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EmitterRow e = Emitter("producer");
+  EXPECT_EQ(e.missing_records, static_cast<int64_t>(internal::kMaxGapRanges) + 1);
+  EXPECT_EQ(e.incomplete_ms, (Spans{{w - 600'000, later_ms}}));
+  // Every missing record arrives: all kept gaps close with their spans, the forgotten one does not.
+  applied = store_->Apply(fills, {}, later_ms);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  e = Emitter("producer");
+  EXPECT_EQ(e.missing_records, 1);
+  EXPECT_EQ(e.incomplete_ms, first);
+}
+
+// Records the emitter could not deliver (droppedRecords grew) make its
+// reports incomplete from the previous heartbeat's watermark minus a window
+// to this heartbeat's watermark or now, whichever is later.
+TEST_P(StoreSuite, DroppedRecordsOpenAnIncompleteSpan) {
+  const int64_t w = kW * 1000;
+  Apply({In(Heartbeat("h0", 0, w))});
+  Apply({In(Heartbeat("h1", 1, w + 700'000, 2))});  // its watermark is after now
+  const Spans dropped = {{w - 600'000, w + 700'000}};
+  EXPECT_EQ(Emitter("producer").incomplete_ms, dropped);
+  Apply({In(Heartbeat("h2", 2, w + 2'000'000, 2))});  // nothing more dropped
+  EXPECT_EQ(Emitter("producer").incomplete_ms, dropped);
+  auto applied = store_->Apply({In(Heartbeat("h3", 3, w + 4'000'000, 5))}, {}, w + 5'000'000);
+  ASSERT_TRUE(applied.ok()) << applied.status().ToString();
+  EmitterRow e = Emitter("producer");
+  EXPECT_EQ(e.incomplete_ms, (Spans{{w - 600'000, w + 700'000}, {w + 1'400'000, w + 5'000'000}}));
+  EXPECT_EQ(e.missing_records, 0);
+  EXPECT_EQ(e.dropped_records, 5);
+  // The first heartbeat of an emitter already reports drops: since it started, any window.
+  AuditRecord fresh = Heartbeat("o0", 0, w, 1);
+  fresh.emitter_id = "api-2-9";
+  fresh.tier = "regional";
+  Apply({In(fresh)});
+  EXPECT_EQ(Emitter("regional").incomplete_ms, (Spans{{0, kNow}}));
+}
+
+// The spans and which gap each belongs to are stored: after a reopen,
+// filling the gap still removes its span and only its span.
+TEST_P(StoreSuite, IncompleteSpansAndTheirGapsSurviveAReopen) {
+  const int64_t w = kW * 1000;
+  Apply({In(Heartbeat("h0", 0, w)), In(Heartbeat("h1", 1, w + 700'000, 1)), In(Heartbeat("h2", 2, w + 3'000'000, 1)),
+         In(Counted("c5", 5, kW + 3000))});  // one dropped; 3 and 4 missing
+  const Spans dropped = {{w - 600'000, w + 700'000}};
+  const Spans both = {dropped[0], {w + 2'400'000, (kW + 3600) * 1000}};
+  EXPECT_EQ(Emitter("producer").incomplete_ms, both);
+  Reopen();
+  EXPECT_EQ(Emitter("producer").incomplete_ms, both);
+  Apply({In(Counted("c3", 3, kW)), In(Counted("c4", 4, kW))});
+  EXPECT_EQ(Emitter("producer").incomplete_ms, dropped);
+}
+
+// Gaps stored before v6 have no span (nothing said when they happened): they
+// still fill, and gaps found after the migration have spans.
+TEST_P(StoreSuite, GapsStoredBeforeVersionSixHaveNoSpan) {
+  const int64_t w = kW * 1000;
+  Apply({In(Heartbeat("h0", 0, w)), In(Counted("c3", 3, kW))});
+  store_.reset();
+  DowngradeTo(5);
+  Reopen();
+  EmitterRow e = Emitter("producer");
+  EXPECT_EQ(e.missing_records, 2);
+  EXPECT_TRUE(e.incomplete_ms.empty());
+  Apply({In(Counted("c1", 1, kW)), In(Counted("c6", 6, kW))});
+  e = Emitter("producer");
+  EXPECT_EQ(e.missing_records, 3);  // 2, 4, 5
+  EXPECT_EQ(e.incomplete_ms, (Spans{{w - 600'000, kNow}}));
+  Apply({In(Counted("c2", 2, kW))});
+  EXPECT_EQ(Emitter("producer").incomplete_ms, (Spans{{w - 600'000, kNow}}));
+  Apply({In(Counted("c4", 4, kW)), In(Counted("c5", 5, kW))});
+  EXPECT_TRUE(Emitter("producer").incomplete_ms.empty());
 }
 
 TEST_P(StoreSuite, PositionsAreStoredWithTheBatchAndNeverMoveBack) {
@@ -948,11 +1113,8 @@ TEST_P(StoreSuite, MigrationFourBackFillsTheSummaryFromTheWindowRows) {
   ASSERT_TRUE(before.ok());
   ASSERT_EQ(before->size(), 4u);
   store_.reset();
-  ExecRaw({"DROP TABLE alert_outbox", "DROP TABLE alerts", "DROP TABLE window_totals", "DROP TABLE topic_summary",
-           "DELETE FROM schema_migrations WHERE version >= 4"});
-  auto reopened = Store::Open(url_);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  store_ = std::move(*reopened);
+  DowngradeTo(3);
+  Reopen();
   EXPECT_EQ(store_->schema_version(), internal::LatestSchemaVersion());
   auto after = AllDays();
   ASSERT_TRUE(after.ok()) << after.status().ToString();
@@ -976,11 +1138,8 @@ TEST_P(StoreSuite, MigrationFiveBackFillsTheWindowTotalsFromTheWindowRows) {
   ASSERT_TRUE(before.ok()) << before.status().ToString();
   ASSERT_EQ(before->size(), 3u);  // orders/aggregate, orders/regional, payments/regional
   store_.reset();
-  ExecRaw({"DROP TABLE alert_outbox", "DROP TABLE alerts", "DROP TABLE window_totals",
-           "DELETE FROM schema_migrations WHERE version >= 5"});
-  auto reopened = Store::Open(url_);
-  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
-  store_ = std::move(*reopened);
+  DowngradeTo(4);
+  Reopen();
   EXPECT_EQ(store_->schema_version(), internal::LatestSchemaVersion());
   auto after = AllTotals();
   ASSERT_TRUE(after.ok()) << after.status().ToString();

@@ -2,8 +2,10 @@
 // loss, topic status, ordering.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include "chaperone/latency_sketch.h"
 #include "analysis/analysis.h"
@@ -297,6 +299,48 @@ TEST(Finality, DatacenterFilterOnlyCountsThoseEmitters) {
   EXPECT_TRUE(Finality(emitters, kNowMs, Opts(), {"dc1"}).IsFinal("regional", end));
 }
 
+TEST(Finality, IncompleteSpansAreMergedPerTierOverItsEmitters) {
+  std::vector<EmitterRow> emitters = {Emitter("p1", "producer", 0, kNowMs), Emitter("p2", "producer", 0, kNowMs),
+                                      Emitter("r", "regional", 0, kNowMs, "dc2")};
+  emitters[0].incomplete_ms = {{100, 200}, {900, 1000}};
+  emitters[1].incomplete_ms = {{150, 300}, {500, 600}};
+  emitters[2].incomplete_ms = {{0, 50}};
+  Finality f(emitters, kNowMs, Opts());
+  using Spans = std::vector<std::pair<int64_t, int64_t>>;
+  auto spans = [](std::span<const std::pair<int64_t, int64_t>> s) { return Spans(s.begin(), s.end()); };
+  EXPECT_EQ(spans(f.IncompleteSpans("producer")), (Spans{{100, 300}, {500, 600}, {900, 1000}}));
+  EXPECT_EQ(spans(f.IncompleteSpans("regional")), (Spans{{0, 50}}));
+  EXPECT_TRUE(f.IncompleteSpans("aggregate").empty());
+  EXPECT_TRUE(Finality(emitters, kNowMs, Opts(), {"dc1"}).IncompleteSpans("regional").empty());
+}
+
+// The moving pointer answers as a scan of every span would, for windows in
+// ascending order, of any length, touching spans at either end.
+TEST(SpanCursor, AgreesWithAScanOfEverySpan) {
+  uint64_t x = 0x9E3779B97F4A7C15ULL;
+  auto next = [&](int64_t bound) {  // xorshift: the same numbers every run
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    return static_cast<int64_t>(x % static_cast<uint64_t>(bound));
+  };
+  for (int round = 0; round < 50; ++round) {
+    std::vector<std::pair<int64_t, int64_t>> spans;
+    for (int i = 0, n = static_cast<int>(next(20)); i < n; ++i) {
+      const int64_t from = next(100'000) * 100;
+      spans.emplace_back(from, from + next(3) * 600'000 + next(2));
+    }
+    store::MergeSpans(spans, 0);
+    SpanCursor cursor(spans);
+    for (int64_t begin = 0; begin < 10'000'000; begin += 1 + next(1200)) {
+      const int64_t end = begin + 1 + next(900);
+      const bool scan = std::any_of(spans.begin(), spans.end(),
+                                    [&](const auto& s) { return s.first < end * 1000 && s.second >= begin * 1000; });
+      ASSERT_EQ(cursor.Overlaps(begin, end), scan) << "round " << round << " window [" << begin << ", " << end << ")";
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------
 // Loss
 
@@ -460,6 +504,60 @@ TEST(JudgePair, WindowsADeadEmitterLeftOpenAreUnknownNotLoss) {
   emitters[2].last_seen_ms = kNowMs;
   Finality alive(emitters, kNowMs, Opts());
   EXPECT_EQ(VerdictName(JudgePair(series[0], series[1], alive)[2].verdict), "pending");
+}
+
+// Records that never reached the collector (sequence gaps) or that an emitter
+// dropped leave incomplete spans on it (EmitterRow::incomplete_ms): a final
+// window overlapping one on either tier is unknown, not loss; the others are
+// judged as before.
+TEST(JudgePair, WindowsOverlappingAnIncompleteSpanOfEitherTierAreUnknownNotLoss) {
+  std::vector<WindowRow> rows;
+  for (int64_t w = kW; w < kW + 3000; w += 600) {
+    rows.push_back(Row("producer", w, 10));
+    rows.push_back(Row("regional", w, 7));
+  }
+  auto series = BuildSeries(rows, false, TierOrder());
+  std::vector<EmitterRow> emitters = {Emitter("p", "producer", (kW + 3100) * 1000, kNowMs),
+                                      Emitter("r", "regional", (kW + 3100) * 1000, kNowMs),
+                                      Emitter("a", "aggregate", (kW + 3100) * 1000, kNowMs)};
+  // Within the second window, ending a millisecond before the third begins.
+  emitters[0].incomplete_ms = {{(kW + 900) * 1000, (kW + 1200) * 1000 - 1}};
+  // One instant: the fourth window's end (not in it), the fifth's beginning.
+  emitters[1].incomplete_ms = {{(kW + 2400) * 1000, (kW + 2400) * 1000}};
+  // Another tier's spans say nothing of this pair.
+  emitters[2].incomplete_ms = {{kW * 1000, (kW + 3000) * 1000}};
+  Finality f(emitters, kNowMs, Opts());
+  EXPECT_EQ(Verdicts(JudgePair(series[0], series[1], f)),
+            (std::vector<std::pair<std::string, int64_t>>{{"loss", kW},
+                                                          {"unknown", kW + 600},
+                                                          {"loss", kW + 1200},
+                                                          {"loss", kW + 1800},
+                                                          {"unknown", kW + 2400}}));
+  // A span reaching into windows not final yet leaves them pending.
+  emitters[1].incomplete_ms = {{(kW + 2400) * 1000, kNowMs}};
+  emitters[1].watermark_ms = (kW + 2500) * 1000;
+  Finality g(emitters, kNowMs, Opts());
+  EXPECT_EQ(VerdictName(JudgePair(series[0], series[1], g).back().verdict), "pending");
+}
+
+// A gap hid two of the regional tier's messages of a window: unknown. Once
+// the missing record arrives, its span goes and the window is judged on the
+// full counts: ok when the record held the difference, loss when it is real.
+TEST(JudgePair, AFilledGapMakesTheWindowJudgedAgain) {
+  auto judge = [](int64_t regional, std::vector<std::pair<int64_t, int64_t>> spans) {
+    std::vector<WindowRow> rows = {Row("producer", kW, 10), Row("regional", kW, regional)};
+    auto series = BuildSeries(rows, false, TierOrder());
+    std::vector<EmitterRow> emitters = {Emitter("p", "producer", (kW + 3100) * 1000, kNowMs),
+                                        Emitter("r", "regional", (kW + 3100) * 1000, kNowMs)};
+    emitters[1].incomplete_ms = std::move(spans);
+    Finality f(emitters, kNowMs, Opts());
+    return std::string(VerdictName(JudgePair(series[0], series[1], f).at(0).verdict));
+  };
+  // The span of a gap seen at kW + 700 after a heartbeat at kW + 300.
+  const std::vector<std::pair<int64_t, int64_t>> gap = {{(kW + 300 - 600) * 1000, (kW + 700) * 1000}};
+  EXPECT_EQ(judge(8, gap), "unknown");
+  EXPECT_EQ(judge(10, {}), "ok");    // the record held the two
+  EXPECT_EQ(judge(9, {}), "loss");   // it held one: one message is lost
 }
 
 TEST(AnalyzeTopic, HealthyWhenEveryPairMatchesInFinalWindows) {

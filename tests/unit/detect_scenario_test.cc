@@ -4,7 +4,7 @@
 // must find exactly that: every real loss of one message, and no alert for
 // late data within grace, windows arriving out of order, an emitter killed
 // and restarted, a stale emitter, a duplicated audit record, legacy records
-// without heartbeats, or a quiet topic.
+// without heartbeats, a quiet topic, sequence gaps or dropped audit records.
 #include <gtest/gtest.h>
 
 #include <memory>
@@ -261,6 +261,43 @@ TEST_F(DetectScenario, AQuietTopicRaisesNothing) {
     Cycle();
   }
   EXPECT_TRUE(log_->told.empty());
+}
+
+TEST_F(DetectScenario, SequenceGapsMakeTheWindowUnknownUntilTheyAreFilled) {
+  Pipeline();
+  audit_->Apply({audit_->CountRecord("p1", "orders", kW, 100)});
+  AuditRecord lost = audit_->CountRecord("r1", "orders", kW, 30);  // never reaches the collector (yet)
+  audit_->Apply({audit_->CountRecord("r1", "orders", kW, 70), audit_->CountRecord("agg", "orders", kW, 100)});
+  Finalize(kW);
+  CycleReport r = Cycle();
+  // Both pairs the regional tier is in: its audit of the window is incomplete.
+  EXPECT_EQ(r.by_verdict[static_cast<size_t>(analysis::Verdict::kUnknown)], 2);
+  EXPECT_TRUE(log_->told.empty());
+  audit_->Apply({lost});  // the gap is filled: the window is judged again, and it is whole
+  r = Cycle();
+  EXPECT_EQ(r.by_verdict[static_cast<size_t>(analysis::Verdict::kOk)], 2);
+  EXPECT_TRUE(log_->told.empty());
+}
+
+TEST_F(DetectScenario, AuditRecordsAnEmitterDroppedMakeTheWindowUnknownNotLoss) {
+  Pipeline();
+  audit_->Apply({audit_->CountRecord("p1", "orders", kW, 100), audit_->CountRecord("r1", "orders", kW, 80),
+                 audit_->CountRecord("agg", "orders", kW, 100)});
+  At(kW * 1000 + 300'000);
+  audit_->Drop("r1", 1);  // the record with the other 20 could not be delivered
+  audit_->HeartbeatAll();
+  Finalize(kW);
+  CycleReport r = Cycle();
+  EXPECT_EQ(r.by_verdict[static_cast<size_t>(analysis::Verdict::kUnknown)], 2);
+  EXPECT_TRUE(log_->told.empty());
+  // A window the drop cannot have touched is judged: a real loss there is found.
+  audit_->Apply({audit_->CountRecord("p1", "orders", kW + 3000, 10), audit_->CountRecord("r1", "orders", kW + 3000, 9),
+                 audit_->CountRecord("agg", "orders", kW + 3000, 9)});
+  Finalize(kW + 3000);
+  r = Cycle();
+  EXPECT_EQ(r.opened, 1);
+  ASSERT_EQ(Firing().size(), 1u);
+  EXPECT_EQ(Firing()[0].first_window_sec, kW + 3000);
 }
 
 TEST_F(DetectScenario, ATierThatStoppedSeeingAFlowingTopicIsSilent) {
