@@ -45,6 +45,9 @@ c.execute("ALTER TABLE emitters DROP COLUMN dropped_observations")
 c.execute("ALTER TABLE emitters DROP COLUMN skipped_offsets")
 c.execute("DROP TABLE topic_summary")
 c.execute("DROP TABLE window_totals")
+c.execute("DROP TABLE alerts")
+c.execute("DROP TABLE alert_outbox")
+c.execute("ALTER TABLE emitters DROP COLUMN incomplete")
 c.commit()
 PY
 run 1 check --store "sqlite:$db"
