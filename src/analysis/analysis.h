@@ -226,25 +226,36 @@ std::vector<JudgedWindow> JudgePair(const Series& source, const Series& target, 
 // The same, each window handed to `each(const JudgedWindow&)` in turn and
 // nothing kept (the overview judges every window of a day of every topic per
 // request; the detector every topic's at each cycle).
-template <typename F>
-void ForEachJudged(const Series& src, const Series& dst, const Finality& finality, F&& each) {
+// The digest of a point of a series, when known.
+inline std::optional<uint64_t> DigestOf(const MergedWindow& m) { return m.digest; }
+inline std::optional<uint64_t> DigestOf(const store::WindowTotal& t) {
+  return t.digest_known() ? std::optional<uint64_t>(t.digest) : std::nullopt;
+}
+
+// The same over two tiers' points of any kind with window_begin_sec,
+// window_end_sec, count and a DigestOf: MergedWindow (a Series) or
+// store::WindowTotal (the detector judges the store's totals as they are read,
+// without building series).
+template <typename Points, typename F>
+void ForEachJudgedPoints(std::string_view src_tier, const Points& src, std::string_view dst_tier, const Points& dst,
+                         const Finality& finality, F&& each) {
   // Final for both tiers when end * 1000 <= both horizons: looked up once.
-  const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier));
-  const auto src_stale = finality.StaleEmitters(src.tier), dst_stale = finality.StaleEmitters(dst.tier);
-  SpanCursor src_spans(finality.IncompleteSpans(src.tier)), dst_spans(finality.IncompleteSpans(dst.tier));
-  auto a = src.points.begin(), b = dst.points.begin();
+  const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src_tier), finality.FinalBeforeMs(dst_tier));
+  const auto src_stale = finality.StaleEmitters(src_tier), dst_stale = finality.StaleEmitters(dst_tier);
+  SpanCursor src_spans(finality.IncompleteSpans(src_tier)), dst_spans(finality.IncompleteSpans(dst_tier));
+  auto a = src.begin(), b = dst.begin();
   JudgedWindow w;
   // Walk the union of both tiers' windows in order; a tier without a point
   // saw nothing (count 0, digest 0).
-  while (a != src.points.end() || b != dst.points.end()) {
-    const bool in_src = a != src.points.end() && (b == dst.points.end() || a->window_begin_sec <= b->window_begin_sec);
-    const bool in_dst = b != dst.points.end() && (a == src.points.end() || b->window_begin_sec <= a->window_begin_sec);
-    const MergedWindow* s = in_src ? &*a++ : nullptr;
-    const MergedWindow* d = in_dst ? &*b++ : nullptr;
+  while (a != src.end() || b != dst.end()) {
+    const bool in_src = a != src.end() && (b == dst.end() || a->window_begin_sec <= b->window_begin_sec);
+    const bool in_dst = b != dst.end() && (a == src.end() || b->window_begin_sec <= a->window_begin_sec);
+    const auto* s = in_src ? &*a++ : nullptr;
+    const auto* d = in_dst ? &*b++ : nullptr;
     w.window_begin_sec = s ? s->window_begin_sec : d->window_begin_sec;
-    w.window_end_sec = std::max(s ? s->window_end_sec : 0, d ? d->window_end_sec : 0);
-    CompareSides(w, s ? s->count : 0, s ? s->digest : std::optional<uint64_t>(0), d ? d->count : 0,
-                 d ? d->digest : std::optional<uint64_t>(0));
+    w.window_end_sec = std::max<int64_t>(s ? s->window_end_sec : 0, d ? d->window_end_sec : 0);
+    CompareSides(w, s ? s->count : 0, s ? DigestOf(*s) : std::optional<uint64_t>(0), d ? d->count : 0,
+                 d ? DigestOf(*d) : std::optional<uint64_t>(0));
     const bool mismatch = w.digest_match.has_value() && !*w.digest_match;
     w.verdict = w.window_end_sec * 1000 > final_before_ms ? Verdict::kPending
                 : Finality::Incomplete(src_stale, w.window_begin_sec, w.window_end_sec) ||
@@ -258,6 +269,11 @@ void ForEachJudged(const Series& src, const Series& dst, const Finality& finalit
                                             : Verdict::kOk;
     each(std::as_const(w));
   }
+}
+
+template <typename F>
+void ForEachJudged(const Series& src, const Series& dst, const Finality& finality, F&& each) {
+  ForEachJudgedPoints(src.tier, src.points, dst.tier, dst.points, finality, std::forward<F>(each));
 }
 
 struct PairSummary {

@@ -6,17 +6,23 @@
 namespace chaperone::detect {
 namespace {
 
-// Judges one topic's tiers (its window totals, ordered by tier) pair by pair.
+// Judges one topic's tiers (its window totals) pair by pair, in pipeline order.
 void JudgeTopic(const std::vector<store::TierTotals>& tiers, const analysis::Finality& finality,
                 const EvaluateOptions& opts, Evaluation& out) {
-  std::vector<analysis::Series> series = analysis::SeriesFromTotals(tiers, opts.tier_order);
+  std::vector<const store::TierTotals*> series;
+  series.reserve(tiers.size());
+  for (const store::TierTotals& t : tiers) series.push_back(&t);
+  std::stable_sort(series.begin(), series.end(),
+                   [&](const auto* a, const auto* b) { return opts.tier_order.Less(a->tier, b->tier); });
   ++out.topics;
   const int64_t extra_ms = opts.extra_grace_sec ? opts.extra_grace_sec(tiers.front().topic) * 1000 : 0;
   for (size_t i = 0; i + 1 < series.size(); ++i) {
     ++out.pairs;
-    const int64_t final_before_ms =
-        std::min(finality.FinalBeforeMs(series[i].tier), finality.FinalBeforeMs(series[i + 1].tier)) - extra_ms;
-    analysis::ForEachJudged(series[i], series[i + 1], finality, [&](const analysis::JudgedWindow& judged) {
+    const store::TierTotals& src = *series[i];
+    const store::TierTotals& dst = *series[i + 1];
+    const int64_t final_before_ms = std::min(finality.FinalBeforeMs(src.tier), finality.FinalBeforeMs(dst.tier)) - extra_ms;
+    analysis::ForEachJudgedPoints(src.tier, src.windows, dst.tier, dst.windows, finality,
+                                  [&](const analysis::JudgedWindow& judged) {
       // A window final under finality's grace but not under the topic's own is pending.
       const bool held = extra_ms > 0 && judged.window_end_sec * 1000 > final_before_ms;
       analysis::JudgedWindow copy;
@@ -28,7 +34,7 @@ void JudgeTopic(const std::vector<store::TierTotals>& tiers, const analysis::Fin
       ++out.windows;
       ++out.by_verdict[static_cast<size_t>(w.verdict)];
       if (w.verdict != analysis::Verdict::kOk && w.verdict != analysis::Verdict::kPending) {
-        out.findings.push_back(Finding{tiers.front().topic, series[i].tier, series[i + 1].tier, w});
+        out.findings.push_back(Finding{src.topic, src.tier, dst.tier, w});
       }
     });
   }

@@ -636,21 +636,31 @@ class SqlStore final : public Store {
     });
   }
 
+  // With topics, one statement per topic (an equality on the key's first
+  // column, which every database's key index answers, whatever its collation
+  // or its planner's view of a long IN list), all in one RunBatch: one round
+  // trip where the dialect pipelines.
   Result<std::vector<TierTotals>> QueryWindowTotals(int64_t from_sec, int64_t to_sec,
                                                     std::span<const std::string> topics) override {
-    std::vector<Param> params = {from_sec - kTotalsBucketSec, to_sec};
-    std::string names;
-    for (const std::string& t : topics) {
-      params.emplace_back(t);
-      names += (names.empty() ? "topic IN (?" : ", ?") + std::to_string(params.size());
+    const std::string order = " ORDER BY tier" + db_->ByteOrder() + ", bucket_sec";
+    std::vector<Statement> stmts;
+    if (topics.empty()) {
+      stmts.push_back({"SELECT topic, tier, bucket_sec, totals FROM window_totals WHERE bucket_sec > ?1 AND "
+                       "bucket_sec < ?2 ORDER BY topic" + db_->ByteOrder() + ", tier" + db_->ByteOrder() + ", bucket_sec",
+                       {from_sec - kTotalsBucketSec, to_sec}});
+    } else {
+      std::vector<std::string> names(topics.begin(), topics.end());
+      std::sort(names.begin(), names.end());
+      names.erase(std::unique(names.begin(), names.end()), names.end());
+      for (std::string& name : names) {
+        stmts.push_back({"SELECT topic, tier, bucket_sec, totals FROM window_totals WHERE topic = ?3 AND "
+                         "bucket_sec > ?1 AND bucket_sec < ?2" + order,
+                         {from_sec - kTotalsBucketSec, to_sec, std::move(name)}});
+      }
     }
-    if (!names.empty()) names += ") AND ";
-    const std::string sql = "SELECT topic, tier, bucket_sec, totals FROM window_totals WHERE " + names +
-                            "bucket_sec > ?1 AND bucket_sec < ?2 ORDER BY topic" + db_->ByteOrder() + ", tier" +
-                            db_->ByteOrder() + ", bucket_sec";
     return Read([&]() -> Result<std::vector<TierTotals>> {
       std::vector<TierTotals> out;
-      Status s = db_->Run(sql, params, [&](const Row& r) -> Status {
+      Status s = db_->RunBatch(stmts, [&](size_t, const Row& r) -> Status {
         std::string topic = r.Text(0), tier = r.Text(1);
         if (out.empty() || out.back().topic != topic || out.back().tier != tier) {
           if (!out.empty() && out.back().windows.empty()) out.pop_back();
