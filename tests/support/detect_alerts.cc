@@ -24,4 +24,12 @@ Status DeliverSample(detect::Notifier& notifier) {
   return notifier.Deliver({&a, 1});
 }
 
+Status RecordingNotifier::Deliver(std::span<const detect::Alert> alerts) {
+  std::lock_guard lock(log_->mu);
+  ++log_->calls;
+  if (log_->down) return Status::Unavailable("recorder: down");
+  log_->told.insert(log_->told.end(), alerts.begin(), alerts.end());
+  return Status::Ok();
+}
+
 }  // namespace chaperone::test

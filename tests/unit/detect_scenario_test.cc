@@ -11,6 +11,7 @@
 
 #include "detect/detector.h"
 #include "support/audit_scenario.h"
+#include "support/detect_alerts.h"
 
 namespace chaperone::detect {
 namespace {
@@ -18,28 +19,7 @@ namespace {
 constexpr int64_t kW = 1'795'303'800;  // a window start (multiple of 600)
 constexpr int64_t kWindowMs = 600'000;
 
-// Keeps what it is told; fails while `down` is set.
-class Recorder final : public Notifier {
- public:
-  struct Log {
-    std::vector<Alert> told;
-    bool down = false;
-    int64_t calls = 0;
-  };
-  explicit Recorder(std::shared_ptr<Log> log) : log_(std::move(log)) {}
-  std::string_view kind() const override { return "webhook"; }
-  const std::string& target() const override { return target_; }
-  Status Deliver(std::span<const Alert> alerts) override {
-    ++log_->calls;
-    if (log_->down) return Status::Unavailable("recorder: down");
-    log_->told.insert(log_->told.end(), alerts.begin(), alerts.end());
-    return Status::Ok();
-  }
-
- private:
-  std::shared_ptr<Log> log_;
-  const std::string target_ = "recorder";
-};
+using Recorder = test::RecordingNotifier;
 
 class DetectScenario : public ::testing::Test {
  protected:
