@@ -37,15 +37,22 @@ void AddDetectCommand(CLI::App& app, int* exit_code) {
       *exit_code = ReportFailure("detect", store.status());
       return;
     }
+    // A second connection: a cycle reads the window totals on both at once.
+    auto reader = store::Store::Open(o->store_url, store::OpenMode::kMustExist);
+    if (!reader.ok()) {
+      *exit_code = ReportFailure("detect", reader.status());
+      return;
+    }
     auto receivers = detect::MakeReceivers(*o);
     if (!receivers.ok()) {
       *exit_code = ReportFailure("detect", receivers.status());
       return;
     }
     detect::Detector detector(std::move(*o), **store, SystemClock::Instance(), std::move(*receivers),
-                              detect::Detector::DefaultOwner());
+                              detect::Detector::DefaultOwner(), {reader->get()});
     if (*once) {
       auto r = detector.RunCycle();
+      detector.ReleaseLease();
       if (!r.ok()) {
         *exit_code = ReportFailure("detect", r.status());
         return;
@@ -55,11 +62,12 @@ void AddDetectCommand(CLI::App& app, int* exit_code) {
       } else {
         std::printf(
             "chaperone detect: %lld topics, %lld windows judged; alerts: %lld firing, %lld opened, %lld updated, "
-            "%lld resolved; notices: %lld delivered, %lld to retry, %lld refused\n",
+            "%lld resolved; notices: %lld delivered, %lld to retry, %lld refused; %lld ms\n",
             static_cast<long long>(r->topics), static_cast<long long>(r->windows), static_cast<long long>(r->firing),
             static_cast<long long>(r->opened), static_cast<long long>(r->updated),
             static_cast<long long>(r->resolved), static_cast<long long>(r->delivered),
-            static_cast<long long>(r->retried), static_cast<long long>(r->refused));
+            static_cast<long long>(r->retried), static_cast<long long>(r->refused),
+            static_cast<long long>(r->duration_ms));
       }
       *exit_code = common::kExitOk;
       return;

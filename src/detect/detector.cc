@@ -70,8 +70,9 @@ Result<std::vector<Receiver>> MakeReceivers(const DetectOptions& opts, const Not
 }
 
 Detector::Detector(DetectOptions opts, store::Store& store, Clock& clock, std::vector<Receiver> receivers,
-                   std::string owner)
+                   std::string owner, std::vector<store::Store*> readers)
     : opts_(std::move(opts)), store_(store), clock_(clock), receivers_(std::move(receivers)), owner_(std::move(owner)) {
+  eval_.readers = std::move(readers);
   for (const Receiver& r : receivers_) {
     receiver_names_.push_back(r.name);
     for (const char* result : {"delivered", "retry", "refused"}) {  // every series from the start, at 0
@@ -310,7 +311,19 @@ Status Detector::Start() {
 
 void Detector::Stop() {
   loop_.Stop();
+  ReleaseLease();
   if (http_) http_->Stop();
+}
+
+void Detector::ReleaseLease() {
+  {
+    std::lock_guard lock(mu_);
+    if (!metrics_.leader) return;
+    metrics_.leader = false;
+  }
+  // Renewed with no time left: free for the next taker from now on.
+  auto r = store_.TakeLease(kLease, owner_, clock_.NowMs(), 0);
+  if (!r.ok()) spdlog::warn("detect: could not release the lease: {}", r.status().ToString());
 }
 
 std::string Detector::url() const { return http_ ? http_->url() : std::string(); }

@@ -61,9 +61,12 @@ struct CycleReport {
 
 class Detector {
  public:
-  // `store` and `clock` outlive the detector. `owner` names this process in
-  // the lease (e.g. "host:pid:random").
-  Detector(DetectOptions opts, store::Store& store, Clock& clock, std::vector<Receiver> receivers, std::string owner);
+  // `store`, `clock` and `readers` outlive the detector. `owner` names this
+  // process in the lease (e.g. "host:pid:random"). `readers`: more
+  // connections to the same store, on which a cycle reads the window totals
+  // at the same time as on `store` (EvaluateOptions::readers).
+  Detector(DetectOptions opts, store::Store& store, Clock& clock, std::vector<Receiver> receivers, std::string owner,
+           std::vector<store::Store*> readers = {});
   ~Detector();  // Stop()
   Detector(const Detector&) = delete;
   Detector& operator=(const Detector&) = delete;
@@ -74,7 +77,11 @@ class Detector {
   // Serves /metrics and /health on opts.listen, then runs a cycle now and
   // every interval on its own thread.
   Status Start();
-  void Stop();  // idempotent
+  // Stops the cycles, then releases the lease if this process holds it, so
+  // that a standby detector takes over at its next cycle. Idempotent.
+  void Stop();
+  // Releases the lease if held (after RunCycle: `--once`).
+  void ReleaseLease();
   std::string url() const;  // after Start
 
   std::string MetricsText() const;

@@ -1,6 +1,7 @@
 #include "detect/evaluate.h"
 
 #include <algorithm>
+#include <deque>
 #include <future>
 
 namespace chaperone::detect {
@@ -57,20 +58,32 @@ Result<Evaluation> Evaluate(store::Store& store, int64_t from_sec, int64_t to_se
   std::sort(names.begin(), names.end());
   Evaluation out;
   const size_t step = std::max<size_t>(1, opts.topics_per_read);
-  // The totals of names[i .. i + step), read on another thread while the
-  // previous span is judged on this one (the read is half of a cycle).
-  auto read = [&store, &names, step, from_sec, to_sec](size_t i) {
-    return std::async(std::launch::async, [&store, &names, i, step, from_sec, to_sec] {
+  // The totals of names[i .. i + step), read on threads of their own while
+  // earlier spans are judged on this one: one read in flight per connection
+  // (`store` and opts.readers), span k on connection k modulo their number.
+  std::vector<store::Store*> readers = {&store};
+  for (store::Store* r : opts.readers) {
+    if (r != nullptr && r != &store) readers.push_back(r);
+  }
+  auto read = [&names, step, from_sec, to_sec](store::Store* reader, size_t i) {
+    return std::async(std::launch::async, [reader, &names, i, step, from_sec, to_sec] {
       const size_t end = std::min(names.size(), i + step);
-      return store.QueryWindowTotals(from_sec, to_sec, std::span<const std::string>(names).subspan(i, end - i));
+      return reader->QueryWindowTotals(from_sec, to_sec, std::span<const std::string>(names).subspan(i, end - i));
     });
   };
-  std::future<Result<std::vector<store::TierTotals>>> next;
-  if (!names.empty()) next = read(0);
-  for (size_t i = 0; i < names.size(); i += step) {
-    auto totals = next.get();
+  std::deque<std::future<Result<std::vector<store::TierTotals>>>> ahead;
+  size_t next_read = 0;
+  for (size_t k = 0; k < readers.size() && next_read < names.size(); ++k, next_read += step) {
+    ahead.push_back(read(readers[k], next_read));
+  }
+  for (size_t i = 0, k = 0; i < names.size(); i += step, ++k) {
+    auto totals = ahead.front().get();
+    ahead.pop_front();
     if (!totals.ok()) return totals.status();
-    if (i + step < names.size()) next = read(i + step);
+    if (next_read < names.size()) {  // the connection just freed reads the next span
+      ahead.push_back(read(readers[k % readers.size()], next_read));
+      next_read += step;
+    }
     // Ordered by topic, then tier: one topic's tiers are consecutive.
     for (size_t a = 0, b = 0; a < totals->size(); a = b) {
       const std::string name = (*totals)[a].topic;

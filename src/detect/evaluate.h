@@ -3,11 +3,11 @@
 // dashboard shows), from the store's window totals: never the window rows.
 // The alert lifecycle and the notifications are built on its findings.
 //
-// Thread and memory contract: Evaluate reads `store` from the calling thread
-// and from one thread of its own (the next span of topics is read while the
-// previous one is judged; Store is thread-safe) and keeps nothing once it
-// returns; it holds the totals of at most 2 x `topics_per_read` topics at a
-// time, plus its findings.
+// Thread and memory contract: Evaluate reads `store` from the calling thread,
+// and `store` and opts.readers from one thread each (the next spans of topics
+// are read while the last one is judged; Store is thread-safe) and keeps
+// nothing once it returns; it holds the totals of at most (connections + 1)
+// x `topics_per_read` topics at a time, plus its findings.
 #pragma once
 
 #include <array>
@@ -32,6 +32,9 @@ struct EvaluateOptions {
   // grace): its windows that are final under finality but not under the
   // larger grace are pending. Empty: none.
   std::function<int64_t(std::string_view topic)> extra_grace_sec;
+  // More connections to the same store: the window totals are read on all of
+  // them at once (each on a thread of its own), besides `store`.
+  std::vector<store::Store*> readers;
 };
 
 // A final window of one pair of tiers that is not ok.

@@ -91,6 +91,35 @@ TEST_F(EvaluateTest, ReadingOneTopicAtATimeFindsTheSame) {
   }
 }
 
+TEST_F(EvaluateTest, ReadingOnSeveralConnectionsFindsTheSameInTheSameOrder) {
+  // Two more "connections": stores with the same rows, each answering every other span.
+  testing::FakeStore second, third;
+  auto rows = store_.QueryAllWindows(kW - 86400, kW + 86400);
+  ASSERT_TRUE(rows.ok());
+  const std::vector<store::WindowRow> copy = *rows;
+  for (testing::FakeStore* s : {&second, &third}) {
+    for (const auto& r : copy) s->AddWindow(r);
+  }
+  EvaluateOptions many;
+  many.topics_per_read = 1;
+  many.readers = {&second, &third};
+  auto all = Evaluate(store_, kW - 86400, kW + 86400, kNowMs, EvaluateOptions{});
+  auto spread = Evaluate(store_, kW - 86400, kW + 86400, kNowMs, many);
+  ASSERT_TRUE(all.ok() && spread.ok());
+  EXPECT_EQ(spread->topics, all->topics);
+  EXPECT_EQ(spread->by_verdict, all->by_verdict);
+  ASSERT_EQ(spread->findings.size(), all->findings.size());
+  for (size_t i = 0; i < all->findings.size(); ++i) {
+    EXPECT_EQ(spread->findings[i].topic, all->findings[i].topic);
+    EXPECT_EQ(spread->findings[i].window.window_begin_sec, all->findings[i].window.window_begin_sec);
+  }
+  EXPECT_GT(second.reads(), 0);
+  EXPECT_GT(third.reads(), 0);
+  // A failing connection fails the cycle.
+  third.FailReads(Status::Unavailable("down"));
+  EXPECT_EQ(Evaluate(store_, kW - 86400, kW + 86400, kNowMs, many).status().code(), Status::Code::kUnavailable);
+}
+
 TEST_F(EvaluateTest, ARangeWithoutWindowsJudgesNothingAndAStoreFailureIsReturned) {
   auto none = Evaluate(store_, kW + 86400, kW + 2 * 86400, kNowMs, EvaluateOptions{});
   ASSERT_TRUE(none.ok());

@@ -345,6 +345,20 @@ TEST_F(DetectScenario, TwoDetectorsOnOneStoreNotifyOnce) {
   EXPECT_EQ(log2->told.size(), 0u);
 }
 
+TEST_F(DetectScenario, ADetectorThatStopsCleanlyHandsTheLeaseOverAtOnce) {
+  Pipeline();
+  Flow("orders", kW, 10);
+  Finalize(kW);
+  auto log2 = std::make_shared<Recorder::Log>();
+  auto second = MakeDetector("b", log2);
+  EXPECT_TRUE(Cycle().leader);
+  EXPECT_FALSE(Cycle(*second).leader);
+  detector_->Stop();  // releases the lease: no waiting for it to expire
+  EXPECT_TRUE(Cycle(*second).leader);
+  EXPECT_NE(second->MetricsText().find("chaperone_detect_leader 1\n"), std::string::npos);
+  EXPECT_NE(detector_->MetricsText().find("chaperone_detect_leader 0\n"), std::string::npos);
+}
+
 TEST_F(DetectScenario, MetricsShowLossPerPairAndAlertsBySeverity) {
   Pipeline();
   audit_->Apply({audit_->CountRecord("p1", "orders", kW, 10), audit_->CountRecord("r1", "orders", kW, 9),
