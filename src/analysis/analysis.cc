@@ -383,6 +383,10 @@ PairSummary SummarisePair(const Series& src, const Series& dst, const Finality& 
   ForEachJudged(src, dst, finality, [&](const JudgedWindow& w) {
     if (w.verdict == Verdict::kPending) return;
     ++p.final_windows;
+    if (w.verdict == Verdict::kUnknown) {
+      ++p.unknown_windows;
+      return;
+    }
     p.lost += w.lost;
     p.duplicated += w.duplicated;
     if (w.lost == 0 && w.duplicated == 0 && w.digest_match == false) p.digest_mismatch = true;

@@ -278,9 +278,12 @@ void ForEachJudged(const Series& src, const Series& dst, const Finality& finalit
 
 struct PairSummary {
   std::string source, target;
-  int64_t lost = 0, duplicated = 0;  // over the final windows of the range
+  // Over the final windows of the range whose audit is complete: an unknown
+  // window (ForEachJudged) is neither loss nor duplicate, as for the detector.
+  int64_t lost = 0, duplicated = 0;
   bool digest_mismatch = false;      // equal counts, different digests, in some final window
   int64_t final_windows = 0;
+  int64_t unknown_windows = 0;       // of which unknown
 };
 
 struct TopicAnalysis {

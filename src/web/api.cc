@@ -487,6 +487,7 @@ void Api::Topics(const Ctx& c, HttpResponse& res) {
           .Field("duplicated", p.duplicated)
           .Field("digestMismatch", p.digest_mismatch)
           .Field("finalWindows", p.final_windows)
+          .Field("unknownWindows", p.unknown_windows)
           .EndObject();
     }
     w.EndArray();
