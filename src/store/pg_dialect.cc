@@ -27,7 +27,7 @@ namespace {
 // on both ends: most of a detector cycle's reads), numbers in network byte
 // order. A column is read by its type, and converted when the caller reads it
 // as another kind (a count read as text, a number stored as text).
-constexpr Oid kBoolOid = 16, kByteaOid = 17, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26,
+constexpr Oid kBoolOid = 16, kInt8Oid = 20, kInt2Oid = 21, kInt4Oid = 23, kOidOid = 26,
               kFloat4Oid = 700, kFloat8Oid = 701, kNumericOid = 1700;
 
 uint64_t BigEndian(const char* p, int n) {
