@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <set>
 
+#include "common/url_encode.h"
+
 namespace chaperone::detect {
 namespace {
 
@@ -27,6 +29,19 @@ void Add(Figures& f, const analysis::JudgedWindow& w) {
 bool OneSideSilent(const analysis::JudgedWindow& w) {
   return (w.verdict == Verdict::kLoss && w.target_count == 0) ||
          (w.verdict == Verdict::kDuplicate && w.source_count == 0);
+}
+
+// An alert's figures as stored, and the other way round.
+Figures FiguresOf(const store::AlertRow& a) {
+  return Figures{a.lost, a.duplicated, a.windows, a.source_messages, a.first_window_sec, a.last_window_sec};
+}
+void SetFigures(store::AlertRow& a, const Figures& f) {
+  a.lost = f.lost;
+  a.duplicated = f.duplicated;
+  a.windows = f.windows;
+  a.source_messages = f.source_messages;
+  a.first_window_sec = f.first_window_sec;
+  a.last_window_sec = f.last_window_sec;
 }
 
 bool SamePair(const Finding& a, const Finding& b) {
@@ -124,17 +139,9 @@ std::vector<store::AlertChange> Advance(const std::vector<store::AlertRow>& firi
     }
     const bool opened = it == firing.end();
     const bool severity_changed = !opened && row.severity != severity;
-    const bool figures_changed = row.lost != f.lost || row.duplicated != f.duplicated || row.windows != f.windows ||
-                                 row.source_messages != f.source_messages ||
-                                 row.first_window_sec != f.first_window_sec || row.last_window_sec != f.last_window_sec;
-    if (!opened && !severity_changed && !figures_changed) continue;
+    if (!opened && !severity_changed && FiguresOf(row) == f) continue;
     row.severity = severity;
-    row.lost = f.lost;
-    row.duplicated = f.duplicated;
-    row.windows = f.windows;
-    row.source_messages = f.source_messages;
-    row.first_window_sec = f.first_window_sec;
-    row.last_window_sec = f.last_window_sec;
+    SetFigures(row, f);
     row.updated_ms = now_ms;
     changes.push_back({std::move(row), opened || severity_changed ? receivers : std::vector<std::string>{}});
   }
@@ -166,21 +173,10 @@ Alert ToAlert(const store::AlertRow& row, std::string_view dashboard_url) {
   a.first_window_s = row.first_window_sec;
   a.last_window_s = row.last_window_sec;
   if (!dashboard_url.empty()) {
-    std::string topic;
-    for (unsigned char c : row.topic) {  // percent-encoded as encodeURIComponent does
-      if (std::isalnum(c) || std::string_view("-_.!~*'()").find(static_cast<char>(c)) != std::string_view::npos) {
-        topic += static_cast<char>(c);
-      } else {
-        static constexpr char kHex[] = "0123456789ABCDEF";
-        topic += '%';
-        topic += kHex[c >> 4];
-        topic += kHex[c & 15];
-      }
-    }
     std::string base(dashboard_url);
     while (!base.empty() && base.back() == '/') base.pop_back();
-    a.dashboard_url = base + "/#/topic/" + topic + "?range=24h&w=" + std::to_string(row.first_window_sec) +
-                      "&pt=" + row.target_tier;
+    a.dashboard_url = base + "/#/topic/" + common::UrlEncode(row.topic) + "?range=24h&w=" +
+                      std::to_string(row.first_window_sec) + "&pt=" + common::UrlEncode(row.target_tier);
   }
   return a;
 }

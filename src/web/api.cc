@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "common/time_format.h"
+#include "common/url_encode.h"
 #include "common/topic_name.h"
 #include "web/json_writer.h"
 #include "web/params.h"
@@ -158,25 +159,11 @@ struct FiringAlerts {
   std::string severity;
 };
 
-// Percent-encodes `s` for a URL's path or query (RFC 3986's unreserved characters stay).
-std::string UrlEncode(std::string_view s) {
-  std::string out;
-  for (char ch : s) {
-    unsigned char c = static_cast<unsigned char>(ch);
-    if (std::isalnum(c) || c == '-' || c == '.' || c == '_' || c == '~') {
-      out.push_back(ch);
-    } else {
-      out += fmt::format("%{:02X}", c);
-    }
-  }
-  return out;
-}
-
 // The dashboard's topic page at an alert's windows (relative to the
 // dashboard's address): its windows with an hour either side (at most the
 // longest range), the first of them drilled into.
 std::string AlertDashboardPath(const store::AlertRow& a, int64_t window_sec) {
-  std::string path = "#/topic/" + UrlEncode(a.topic);
+  std::string path = "#/topic/" + common::UrlEncode(a.topic);
   if (a.first_window_sec <= 0) return path;
   int64_t to = std::max(a.first_window_sec, a.last_window_sec) + window_sec + 3600;
   int64_t from = std::max({int64_t{0}, a.first_window_sec - 3600, to - kMaxRangeSec});
