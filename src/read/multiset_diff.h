@@ -44,16 +44,16 @@ struct DiffGroup {
 
 struct MultisetDiffStats {
   int64_t source_entries = 0, target_entries = 0;
-  int64_t runs_spilled = 0;        // run files written
+  int64_t runs_spilled = 0;        // run files written (by merge passes too)
   int64_t bytes_spilled = 0;       // bytes written to run files
-  int64_t peak_memory_bytes = 0;   // the largest in-memory buffer held
+  int64_t peak_memory_bytes = 0;   // the most its buffers held at once (<= the budget)
   int64_t groups_differing = 0;    // digests reported by Finish
 };
 
 class MultisetDiff {
  public:
   struct Options {
-    size_t memory_budget_bytes = size_t{256} << 20;
+    size_t memory_budget_bytes = size_t{256} << 20;  // at least 1 KiB (Create refuses less)
     std::string spill_dir;  // "" = $TMPDIR or /tmp
     size_t max_locations = 16;
   };
