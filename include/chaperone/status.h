@@ -41,6 +41,11 @@ class [[nodiscard]] Status {
     static const std::string kEmpty;
     return state_ ? state_->message : kEmpty;
   }
+  // The same code, with "<context>: " before the message (OK stays OK).
+  Status Annotate(std::string_view context) const {
+    if (ok()) return *this;
+    return Status(state_->code, std::string(context) + ": " + state_->message);
+  }
   // "invalid argument: <message>", or "ok".
   std::string ToString() const;
 

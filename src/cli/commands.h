@@ -17,5 +17,7 @@ void AddReplicateCommand(CLI::App& app, int* exit_code);
 void AddConfigCommand(CLI::App& app, int* exit_code);
 void AddStoreCommand(CLI::App& app, int* exit_code);
 void AddDetectCommand(CLI::App& app, int* exit_code);
+void AddReadCommand(CLI::App& app, int* exit_code);
+void AddDiffCommand(CLI::App& app, int* exit_code);
 
 }  // namespace chaperone::cli

@@ -24,6 +24,8 @@ int main(int argc, char** argv) {
   chaperone::cli::AddConfigCommand(app, &exit_code);
   chaperone::cli::AddStoreCommand(app, &exit_code);
   chaperone::cli::AddDetectCommand(app, &exit_code);
+  chaperone::cli::AddReadCommand(app, &exit_code);
+  chaperone::cli::AddDiffCommand(app, &exit_code);
 
   chaperone::cli::InstallShutdownHandlers();
   try {

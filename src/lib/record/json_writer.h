@@ -9,6 +9,9 @@
 
 namespace chaperone::json {
 
+// True when `s` is valid UTF-8 (AppendString then writes it unchanged).
+bool IsValidUtf8(std::string_view s);
+
 // Appends `s` as a JSON string literal (with quotes).
 void AppendString(std::string& out, std::string_view s);
 void AppendInt(std::string& out, int64_t v);
