@@ -40,6 +40,12 @@ int64_t BrokerRxBytes(const char* json, size_t len) {
   return sum;
 }
 
+// librdkafka's own log lines (a broker down, a connection refused) go to the
+// debug log: a read reports what stopped it in its Status.
+void OnLog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
+  spdlog::debug("read: librdkafka {} {}: {}", level, fac, buf);
+}
+
 class LibrdkafkaSpanReader final : public SpanReader {
  public:
   explicit LibrdkafkaSpanReader(SpanReaderOptions options) : options_(std::move(options)) {}
@@ -97,6 +103,9 @@ int LibrdkafkaSpanReader::OnStats(rd_kafka_t*, char* json, size_t len, void* opa
 Result<Handle> LibrdkafkaSpanReader::NewHandle(int64_t bytes_hint, size_t partitions, bool with_stats) {
   KafkaProperties props = {
       {"client.id", "chaperone-read"},
+      // librdkafka 2.0 assigns only with a group id; the reader never joins
+      // the group (no subscribe) and never commits.
+      {"group.id", fmt::format("chaperone-read-{}", static_cast<const void*>(this))},
       {"enable.auto.commit", "false"},
       {"enable.auto.offset.store", "false"},
       {"enable.partition.eof", "true"},
@@ -112,13 +121,15 @@ Result<Handle> LibrdkafkaSpanReader::NewHandle(int64_t bytes_hint, size_t partit
                                               16 << 10, 1 << 20);
     props.emplace_back("queued.max.messages.kbytes", std::to_string(queue_kb));
     props.emplace_back("max.partition.fetch.bytes", std::to_string(fetch));
-    props.emplace_back("fetch.max.bytes", std::to_string(std::max<int64_t>(fetch, queue_kb * 1000)));
+    // At least message.max.bytes (its default), as librdkafka requires.
+    props.emplace_back("fetch.max.bytes", std::to_string(std::max<int64_t>({fetch, queue_kb * 1000, 1000000})));
   }
   if (with_stats) props.emplace_back("statistics.interval.ms", "50");
   if (!PlanFetchWaker(props).needed) props.emplace_back("fetch.queue.backoff.ms", "10");
   for (const auto& p : WithoutPluginProperties(options_.properties)) props.push_back(p);
   auto conf = BuildKafkaConf(props);
   if (!conf.ok()) return conf.status();
+  rd_kafka_conf_set_log_cb(*conf, &OnLog);
   if (with_stats) {
     rd_kafka_conf_set_stats_cb(*conf, &LibrdkafkaSpanReader::OnStats);
     rd_kafka_conf_set_opaque(*conf, this);
@@ -297,7 +308,10 @@ Status LibrdkafkaSpanReader::Read(const std::string& topic, const std::vector<Of
       seen = stats_events_;
     }
     for (int i = 0; i < 40; ++i) {
-      rd_kafka_poll(rk, 10);
+      // The main queue is the consumer queue (poll_set_consumer): serving it
+      // runs the statistics callback; messages still queued are dropped.
+      const ssize_t n = rd_kafka_consume_batch_queue(queue, 10, batch.data(), batch.size());
+      for (ssize_t k = 0; k < n; ++k) rd_kafka_message_destroy(batch[static_cast<size_t>(k)]);
       std::lock_guard lock(stats_mu_);
       if (stats_events_ >= seen + 2) break;
     }
