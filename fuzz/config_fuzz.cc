@@ -1,5 +1,6 @@
 // Fuzzes the project file: arbitrary bytes as YAML, then the shared sections
-// and the service's, collector's and detector's sections of it. Nothing may crash or
+// and the service's, collector's, detector's and reader's sections of it (and
+// the reader's --from/--to parse of the same bytes). Nothing may crash or
 // throw; every rejection is InvalidArgument with non-empty lines that each
 // name where they come from; what is accepted parses the same a second time.
 #include <cstddef>
@@ -10,6 +11,8 @@
 #include "collector/collector_config.h"
 #include "config/project_file.h"
 #include "detect/detect_config.h"
+#include "read/read_config.h"
+#include "read/reader.h"
 #include "service/service_config.h"
 
 namespace {
@@ -30,6 +33,8 @@ void CheckRejection(const chaperone::Status& s) {
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   std::string_view text(reinterpret_cast<const char*>(data), size);
+  auto when = chaperone::read::ParseTimeMs(text);
+  if (!when.ok()) CheckRejection(when.status());
   auto file = chaperone::config::ParseProject(text, "fuzz.yaml");
   if (!file.ok()) {
     CheckRejection(file.status());
@@ -50,6 +55,8 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
     // Every rule the parse accepted compiles: RuleFor matches without throwing.
     (void)detect->RuleFor("orders");
   }
+  auto read = chaperone::read::ParseReadConfig(*file);
+  if (!read.ok()) CheckRejection(read.status());
   // Parsing is a function of the text.
   auto again = chaperone::service::ParseServiceConfig(text, "fuzz.yaml");
   if (again.ok() != service.ok()) std::abort();

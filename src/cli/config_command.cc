@@ -11,6 +11,7 @@
 #include "common/secrets.h"
 #include "config/project_file.h"
 #include "detect/detect_config.h"
+#include "read/read_config.h"
 #include "replicate/replicate_config.h"
 #include "service/service_config.h"
 #include "up/up_config.h"
@@ -18,9 +19,6 @@
 
 namespace chaperone::cli {
 namespace {
-
-// Sections that are known but whose component is not part of this build yet.
-bool Reserved(const std::string& section) { return section == "read"; }
 
 int Check(const std::string& path) {
   auto file = config::LoadProject(path);
@@ -82,9 +80,12 @@ int Check(const std::string& path) {
     if (!u.ok()) component_errors.Add(u.status());
     else summary.push_back("up: ok");
   }
-  for (const auto& section : config::KnownSections())
-    if (Reserved(section) && file->Has(section))
-      summary.push_back(section + ": accepted, not checked (no such component in this build)");
+  if (file->Has("read")) {
+    auto r = read::ParseReadConfig(*file);
+    if (!r.ok()) component_errors.Add(r.status());
+    else summary.push_back("read: over " + common::RedactUrl(r->store_url) + ", " + std::to_string(r->timestamps.size()) +
+                           " timestamp rule(s)");
+  }
   std::set<std::string> seen(errors.lines().begin(), errors.lines().end());
   for (const auto& line : component_errors.lines())
     if (seen.insert(line).second) errors.Add(line);
@@ -119,6 +120,7 @@ void AddConfigCommand(CLI::App& app, int* exit_code) {
     std::fputs(up::UpConfigReference().c_str(), stdout);
     std::fputs(replicate::ReplicateConfigReference().c_str(), stdout);
     std::fputs(detect::DetectConfigReference().c_str(), stdout);
+    std::fputs(read::ReadConfigReference().c_str(), stdout);
     *exit_code = common::kExitOk;
   });
 }

@@ -15,6 +15,7 @@
 #include "config/project_file.h"
 #include "detect/detect_config.h"
 #include "interceptor/settings.h"
+#include "read/read_config.h"
 #include "replicate/replicate_config.h"
 #include "service/service_config.h"
 #include "up/up_config.h"
@@ -355,6 +356,7 @@ std::vector<Component> Components() {
       {"up", &up::UpSettingsTable(), up::UpConfigReference()},
       {"replicate", &replicate::ReplicateSettingsTable(), replicate::ReplicateConfigReference()},
       {"detect", &detect::DetectSettingsTable(), detect::DetectConfigReference()},
+      {"read", &read::ReadSettingsTable(), read::ReadConfigReference()},
   };
 }
 
