@@ -174,19 +174,21 @@ Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, c
     const std::string& datacenter = datacenter_of[cluster];
     auto reader = readers.Get(cluster);
     if (!reader.ok()) return reader.status();
-    // Clip the spans at the log start: what retention deleted is reported as expired.
-    std::map<int32_t, int64_t> log_start;
+    // Clip the spans to the log: what retention deleted is reported as
+    // expired; offsets at or past the log end (a truncated log) are not
+    // there to read, and their span then differs.
+    std::map<int32_t, std::pair<int64_t, int64_t>> log;  // partition -> (start, end)
     std::vector<kafka::OffsetSpan> spans;
     int64_t span_offsets = 0;
     for (SpanCheck& c : report.checks) {
       if (c.cluster != cluster) continue;
-      if (!log_start.count(c.partition)) {
+      if (!log.count(c.partition)) {
         int64_t low = 0, high = 0;
         if (Status s = (*reader)->QueryWatermarks(req.topic, c.partition, &low, &high, req.stall_timeout); !s.ok())
           return s.Annotate(fmt::format("cluster '{}'", cluster));
-        log_start[c.partition] = low;
+        log[c.partition] = {low, high};
       }
-      const int64_t low = log_start[c.partition];
+      const auto [low, high] = log[c.partition];
       int64_t first = c.first_offset;
       if (c.last_offset < low) {
         c.expired_offsets = c.last_offset - c.first_offset + 1;
@@ -198,8 +200,10 @@ Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, c
         c.state = SpanState::kPartlyExpired;
         first = low;
       }
-      spans.push_back({c.partition, first, c.last_offset});
-      span_offsets += c.last_offset - first + 1;
+      const int64_t last = std::min(c.last_offset, high - 1);
+      if (last < first) continue;
+      spans.push_back({c.partition, first, last});
+      span_offsets += last - first + 1;
     }
     spans = kafka::MergeSpans(std::move(spans));
     const auto& [bytes, count] = cluster_bytes[cluster];

@@ -44,6 +44,12 @@ void FakeSpanReader::Erase(const std::string& topic, int32_t partition, int64_t 
   std::erase_if(recs, [&](const FakeRecord& r) { return r.offset == offset; });
 }
 
+void FakeSpanReader::Truncate(const std::string& topic, int32_t partition, int64_t end) {
+  Partition& p = logs_[{topic, partition}];
+  p.next = end;
+  std::erase_if(p.records, [&](const FakeRecord& r) { return r.offset >= end; });
+}
+
 void FakeSpanReader::SetLogStart(const std::string& topic, int32_t partition, int64_t offset) {
   Partition& p = logs_[{topic, partition}];
   p.log_start = offset;

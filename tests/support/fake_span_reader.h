@@ -29,6 +29,8 @@ class FakeSpanReader final : public kafka::SpanReader {
   int64_t Append(const std::string& topic, int32_t partition, FakeRecord r, std::optional<int64_t> offset = {});
   // Removes the record at `offset` (the log lost it; its offset stays used).
   void Erase(const std::string& topic, int32_t partition, int64_t offset);
+  // An unclean leader election: the log ends at `end` (records from it on are gone).
+  void Truncate(const std::string& topic, int32_t partition, int64_t end);
   // Retention: records before `offset` are gone.
   void SetLogStart(const std::string& topic, int32_t partition, int64_t offset);
   const std::vector<FakeRecord>& Log(const std::string& topic, int32_t partition);

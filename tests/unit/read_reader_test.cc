@@ -256,6 +256,26 @@ TEST_F(ReadTest, SpansRetentionDeletedAreReportedAsExpiredWithTheirCounts) {
   EXPECT_EQ(g.read, want);
 }
 
+TEST_F(ReadTest, ALogTruncatedBelowTheAuditedOffsetsMakesThoseSpansDiffer) {
+  Audit(*store_, "regional", "regional", "dc1", regional(), 3);
+  const auto& log2 = regional().Log(kTopic, 2);
+  const int64_t end = log2[log2.size() / 3].offset;
+  regional().Truncate(kTopic, 2, end);
+  Got g = Read({.topic = kTopic, .from_ms = kStartSec * 1000, .to_ms = (kStartSec + 4 * kWindowSec) * 1000});
+  ASSERT_TRUE(g.report.ok()) << g.report.status().ToString();
+  int differing = 0;
+  for (const SpanCheck& c : g.report->checks) {
+    if (c.partition == 2 && c.last_offset >= end) {
+      EXPECT_EQ(c.state, SpanState::kDiffers);
+      EXPECT_LT(c.read, c.audited);
+      ++differing;
+    } else {
+      EXPECT_EQ(c.state, SpanState::kComplete);
+    }
+  }
+  EXPECT_GT(differing, 0);
+}
+
 TEST_F(ReadTest, FiltersAndTheLimit) {
   Audit(*store_, "regional", "regional", "dc1", regional(), 3);
   const int64_t from = kStartSec * 1000, to = (kStartSec + 4 * kWindowSec) * 1000;
