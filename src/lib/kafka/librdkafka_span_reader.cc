@@ -10,6 +10,7 @@
 #include <algorithm>
 #include <map>
 #include <mutex>
+#include <set>
 #include <nlohmann/json.hpp>
 
 #include "lib/kafka/fetch_waker.h"
@@ -194,6 +195,11 @@ Status LibrdkafkaSpanReader::Read(const std::string& topic, const std::vector<Of
 
   rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(rk);
   std::vector<rd_kafka_message_t*> batch(512);
+  // Partitions sought while a batch is handled: the rest of that batch is
+  // from before the seek (librdkafka drops such messages from its queue, not
+  // from a batch already taken), and their messages come again from the
+  // new position.
+  std::set<int32_t> sought;
   size_t remaining = parts.size();
   auto last_progress = std::chrono::steady_clock::now();
   int64_t delivered_bytes = 0;
@@ -222,11 +228,21 @@ Status LibrdkafkaSpanReader::Read(const std::string& topic, const std::vector<Of
         stop = true;
       }
       ++stats_.seeks;
+      sought.insert(partition);
     }
   };
 
   while (remaining > 0 && !stop) {
-    ssize_t got = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+    // What is queued now, without waiting: a batch call with a timeout waits
+    // for a full batch, and meanwhile the fetchers run past the spans' ends.
+    // With nothing queued, wait for one message.
+    ssize_t got = rd_kafka_consume_batch_queue(queue, 0, batch.data(), batch.size());
+    if (got == 0) {
+      if (rd_kafka_message_t* one = rd_kafka_consume_queue(queue, 100)) {
+        batch[0] = one;
+        got = 1;
+      }
+    }
     if (got <= 0) {
       if (std::chrono::steady_clock::now() - last_progress > stall_timeout) {
         std::string where;
@@ -241,9 +257,12 @@ Status LibrdkafkaSpanReader::Read(const std::string& topic, const std::vector<Of
       continue;
     }
     last_progress = std::chrono::steady_clock::now();
+    sought.clear();
     for (ssize_t i = 0; i < got; ++i) {
       rd_kafka_message_t* m = batch[static_cast<size_t>(i)];
-      if (!stop) {
+      if (!stop && m->rkt && sought.count(m->partition)) {
+        if (!m->err) ++stats_.skipped;
+      } else if (!stop) {
         auto it = m->rkt ? parts.find(m->partition) : parts.end();
         if (m->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) {
           // The end of the log: every span at or past it is read.
