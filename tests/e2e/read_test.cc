@@ -713,6 +713,18 @@ TEST_F(ReadE2e, ReadReportsSpansDeletedByRetentionAsExpired) {
             std::string::npos)
       << r.err;
   EXPECT_EQ(r.err.find("partition 1,"), std::string::npos) << r.err;
+  // Stopped by --limit before reading everything, the read still knows that
+  // window 0 lost messages to retention: its exit code says so.
+  auto limited = Chaperone({"read", "--topic", kTopic, "--from", from, "--to", to, "--limit", "3"});
+  EXPECT_EQ(limited.exit_code, 1) << limited.err;
+  EXPECT_EQ(test::SplitLines(limited.out).size(), 3u) << limited.out;
+  EXPECT_NE(limited.err.find("read: expired: cluster regional, window " + window + ", partition 0,"), std::string::npos)
+      << limited.err;
+  // Partition 2's span was not read to its end: what it lost is not known, only partition 0's.
+  EXPECT_NE(limited.err.find("2 expired (at least " + std::to_string(kEarly) +
+                             " messages deleted by retention) (stopped at --limit)"),
+            std::string::npos)
+      << limited.err;
   // Only partition 1: complete again.
   auto one = Chaperone({"read", "--topic", kTopic, "--from", from, "--to", to, "--partition", "1"});
   EXPECT_EQ(one.exit_code, 0) << one.err;
