@@ -80,6 +80,12 @@ int Run(const SettingsFlags& flags, const DiffArgs& a) {
     std::fprintf(stderr, "diff: spilled %lld bytes in %lld runs past the memory budget\n",
                  static_cast<long long>(r.diff.bytes_spilled), static_cast<long long>(r.diff.runs_spilled));
   }
+  if (!r.Differs() && !(r.source.Complete() && r.target.Complete())) {
+    // Nothing differs among what could be read, but the logs do not hold
+    // what the audit counted: the comparison cannot say "nothing differs".
+    std::fprintf(stderr, "diff: the spans read do not match the audit (see above): the comparison is incomplete\n");
+    return common::kExitDiffers;
+  }
   return r.Differs() ? common::kExitDiffers : common::kExitOk;
 }
 

@@ -79,7 +79,7 @@ int Run(const SettingsFlags& flags, const ReadArgs& a) {
     if (a.quiet) return;
     if (!progress_shown && p.read == 0) return;
     progress_shown = true;
-    std::fprintf(stderr, "%sread: %lld of %lld audited messages read, %lld in the range%s", tty ? "\r" : "",
+    std::fprintf(stderr, "%sread: %lld messages read (the windows hold %lld as audited), %lld in the range%s", tty ? "\r" : "",
                  static_cast<long long>(p.read), static_cast<long long>(p.audited), static_cast<long long>(p.handed),
                  tty ? "" : "\n");
   };

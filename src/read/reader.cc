@@ -1,10 +1,12 @@
 #include "read/reader.h"
 
+#include <fmt/chrono.h>
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <ctime>
 #include <set>
 #include <tuple>
 #include <unordered_map>
@@ -16,6 +18,14 @@ namespace {
 constexpr int64_t kMaxEventMs = 253402300799999;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
+
+// "2026-12-07T10:40:00.123Z" (the milliseconds only when not zero).
+std::string Rfc3339(int64_t ms) {
+  const std::time_t sec = static_cast<std::time_t>(FloorDiv(ms, 1000));
+  const int64_t frac = ms - FloorDiv(ms, 1000) * 1000;
+  return frac ? fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(sec), frac)
+              : fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(sec));
+}
 
 std::string Join(const std::set<std::string>& names) {
   std::string out;
@@ -120,7 +130,7 @@ Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, c
   if (windows.empty() || report.window_sec <= 0) {
     return Status::NotFound(fmt::format("no audited windows of topic '{}'{} between {} and {} (tiers with windows then: {})",
                                         req.topic, report.tier.empty() ? "" : " in tier '" + report.tier + "'",
-                                        req.from_ms, req.to_ms, Join(tiers)));
+                                        Rfc3339(req.from_ms), Rfc3339(req.to_ms), Join(tiers)));
   }
   report.windows.assign(windows.begin(), windows.end());
 

@@ -47,6 +47,10 @@ void OnLog(const rd_kafka_t*, int level, const char* fac, const char* buf) {
   spdlog::debug("read: librdkafka {} {}: {}", level, fac, buf);
 }
 
+// The prefetch queue's budget for spans of about `bytes_hint` bytes, in
+// kilobytes (librdkafka's queued.max.messages.kbytes): a sixteenth of them.
+int64_t QueueBudgetKb(int64_t bytes_hint) { return std::clamp<int64_t>(bytes_hint / 16 / 1000, 16, 65536); }
+
 class LibrdkafkaSpanReader final : public SpanReader {
  public:
   explicit LibrdkafkaSpanReader(SpanReaderOptions options) : options_(std::move(options)) {}
@@ -117,7 +121,7 @@ Result<Handle> LibrdkafkaSpanReader::NewHandle(int64_t bytes_hint, size_t partit
     // Past its last span a partition keeps fetching until the reader pauses
     // it: at most what the queue holds plus one fetch per partition. Both
     // are a sixteenth of the spans' bytes (within librdkafka's bounds).
-    const int64_t queue_kb = std::clamp<int64_t>(bytes_hint / 16 / 1000, 64, 65536);
+    const int64_t queue_kb = QueueBudgetKb(bytes_hint);
     const int64_t fetch = std::clamp<int64_t>(bytes_hint / 16 / static_cast<int64_t>(std::max<size_t>(1, partitions)),
                                               16 << 10, 1 << 20);
     props.emplace_back("queued.max.messages.kbytes", std::to_string(queue_kb));
@@ -182,7 +186,7 @@ Status LibrdkafkaSpanReader::Read(const std::string& topic, const std::vector<Of
   const FetchWakerPlan plan = PlanFetchWaker(WithoutPluginProperties(options_.properties));
   if (plan.needed) {
     const int64_t queue_bytes =
-        bytes_hint > 0 ? std::clamp<int64_t>(bytes_hint / 16 / 1000, 64, 65536) * 1000 : plan.max_bytes;
+        bytes_hint > 0 ? QueueBudgetKb(bytes_hint) * 1000 : plan.max_bytes;
     trigger = std::make_unique<QueueDrainTrigger>(1000000, queue_bytes);
     waker = std::make_unique<FetchWaker>(rk, [&topic, &parts] {
       std::vector<std::pair<std::string, int32_t>> out;
