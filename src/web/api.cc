@@ -31,6 +31,7 @@ constexpr const char* kRouteTopics = "/api/v1/topics";
 constexpr const char* kRouteSeries = "/api/v1/topics/{topic}/series";
 constexpr const char* kRouteLoss = "/api/v1/topics/{topic}/loss";
 constexpr const char* kRoutePartitions = "/api/v1/topics/{topic}/windows/{window}/partitions";
+constexpr const char* kRouteDiff = "/api/v1/topics/{topic}/windows/{window}/diff";
 constexpr const char* kRouteEmitters = "/api/v1/emitters";
 constexpr const char* kRouteFinality = "/api/v1/finality";
 constexpr const char* kRouteQuarantine = "/api/v1/quarantine";
@@ -39,6 +40,10 @@ constexpr const char* kRouteDashboard = "dashboard";
 constexpr const char* kRouteUnmatched = "unmatched";
 
 constexpr int64_t kMaxOffset = 1'000'000'000;
+// The diff: items listed by default and at most; seconds a client waits when every diff slot is taken.
+constexpr int64_t kDiffDefaultLimit = 100;
+constexpr int64_t kDiffMaxLimit = 10'000;
+constexpr int kDiffRetryAfterSec = 5;
 // The overview reads every firing alert at once (there is at most one per
 // topic, tier pair, kind and datacenter: few); a bound all the same.
 constexpr int kMaxFiringAlerts = 100'000;
@@ -213,7 +218,8 @@ Api::Api(ApiOptions opts, StorePool& stores, const Clock& clock, const AssetBund
       assets_(assets),
       metrics_(metrics),
       catalog_(clock, opts_.topic_cache_ms, opts_.topic_miss_refresh_ms),
-      overview_(clock, opts_.overview, opts_.tier_order) {}
+      overview_(clock, opts_.overview, opts_.tier_order),
+      differ_(opts_.diff, clock) {}
 
 FinalityOptions Api::finality_options() const {
   FinalityOptions f;
@@ -304,6 +310,9 @@ void Api::Route(const HttpRequest& req, HttpResponse& res) {
     }
     if (what == "topics" && seg.size() == 7 && seg[4] == "windows" && seg[6] == "partitions") {
       return dispatch(kRoutePartitions, [&] { Partitions(c, seg[3], seg[5], res); });
+    }
+    if (what == "topics" && seg.size() == 7 && seg[4] == "windows" && seg[6] == "diff") {
+      return dispatch(kRouteDiff, [&] { Diff(c, seg[3], seg[5], res); });
     }
   }
   res.route = kRouteUnmatched;
@@ -704,6 +713,72 @@ void Api::Partitions(const Ctx& c, const std::string& topic, const std::string& 
   }
   w.EndArray().EndObject();
   WriteJson(res, w);
+}
+
+// ---------------------------------------------------------------------------
+// GET /api/v1/topics/{topic}/windows/{window}/diff (web/window_diff.h)
+
+void Api::Diff(const Ctx& c, const std::string& topic, const std::string& window, HttpResponse& res) {
+  if (auto s = ValidateTopic(topic); !s.ok()) return Error(res, s);
+  if (auto s = c.q.OnlyAllow({"source", "target", "datacenter", "limit"}); !s.ok()) return Error(res, s);
+  WindowDiffQuery q;
+  q.topic = topic;
+  auto source = RequiredTier(c.q, "source");
+  if (!source.ok()) return Error(res, source.status());
+  auto target = RequiredTier(c.q, "target");
+  if (!target.ok()) return Error(res, target.status());
+  if (*source == *target) return Error(res, Status::InvalidArgument("source and target: the same tier"));
+  q.source = std::move(*source);
+  q.target = std::move(*target);
+  auto dc = c.q.Get("datacenter");
+  if (!dc.ok()) return Error(res, dc.status());
+  if (dc->has_value()) {
+    if (!IsValidDatacenterName(**dc)) return Error(res, Status::InvalidArgument("datacenter: empty or invalid name"));
+    q.datacenter = **dc;
+  }
+  auto limit = ParseIntParam(c.q, "limit", kDiffDefaultLimit, 0, kDiffMaxLimit);
+  if (!limit.ok()) return Error(res, limit.status());
+  q.limit = *limit;
+  auto window_sec = ParseTimeSec(window);
+  if (!window_sec.ok()) return Error(res, Status::InvalidArgument("window: " + window_sec.status().message()));
+  q.window_sec = *window_sec;
+
+  if (!differ_.configured()) {
+    return WriteError(res, 503, "not_configured",
+                      "the diff reads the messages from the Kafka clusters the audit names, and this server has none "
+                      "configured: add them under `clusters:` in its configuration file (docs/api.md)");
+  }
+  auto slot = differ_.TryAcquire();
+  if (!slot) {
+    res.headers.emplace_back("Retry-After", std::to_string(kDiffRetryAfterSec));
+    return WriteError(res, 503, "busy",
+                      fmt::format("{} diffs are running, as many as this server runs at once (web.diff_concurrency): "
+                                  "retry in a few seconds",
+                                  differ_.options().max_concurrent));
+  }
+  auto lease = stores_.Acquire();
+  if (!lease.ok()) return StoreError(res, lease.status(), nullptr);
+  auto exists = catalog_.Exists(**lease, topic);
+  if (!exists.ok()) return StoreError(res, exists.status(), &*lease);
+  if (!*exists) return Error(res, Status::NotFound("unknown topic '" + topic + "'"));
+  WindowDiffResult r = differ_.Run(**lease, q);
+  switch (r.failure) {
+    case DiffFailure::kNone:
+      if (!r.status.ok()) return Error(res, r.status);
+      res.status = 200;
+      res.content_type = "application/json";
+      res.body = std::move(r.body);
+      return;
+    case DiffFailure::kStore:
+      return StoreError(res, r.status, &*lease);
+    case DiffFailure::kNotConfigured:
+      return WriteError(res, 503, "not_configured", r.status.message());
+    case DiffFailure::kKafka:
+      spdlog::warn("web: diff of {} window {}: {}", topic, q.window_sec, r.status.ToString());
+      return WriteError(res, 502, "kafka_unavailable", "a Kafka cluster cannot be read: " + r.status.message());
+    case DiffFailure::kTimeout:
+      return WriteError(res, 504, "timeout", r.status.message());
+  }
 }
 
 // ---------------------------------------------------------------------------

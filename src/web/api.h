@@ -19,6 +19,7 @@
 #include "web/store_pool.h"
 #include "analysis/tier_order.h"
 #include "web/topic_catalog.h"
+#include "web/window_diff.h"
 
 namespace chaperone::web {
 
@@ -34,6 +35,7 @@ struct ApiOptions {
   int64_t topic_cache_ms = 15'000;         // topic summaries are reused this long
   int64_t topic_miss_refresh_ms = 5'000;   // an unknown topic re-reads them at most this often
   OverviewCacheOptions overview;           // /api/v1/topics: what is re-read per request
+  DiffOptions diff;                        // .../windows/{window}/diff: the clusters and the bounds
 };
 
 struct HttpRequest {
@@ -67,6 +69,7 @@ class Api {
   void Series(const Ctx& c, const std::string& topic, HttpResponse& res);
   void Loss(const Ctx& c, const std::string& topic, HttpResponse& res);
   void Partitions(const Ctx& c, const std::string& topic, const std::string& window, HttpResponse& res);
+  void Diff(const Ctx& c, const std::string& topic, const std::string& window, HttpResponse& res);
   void Emitters(const Ctx& c, HttpResponse& res);
   void FinalityReport(const Ctx& c, HttpResponse& res);
   void Quarantine(const Ctx& c, HttpResponse& res);
@@ -85,6 +88,7 @@ class Api {
   WebMetrics& metrics_;
   TopicCatalog catalog_;
   OverviewCache overview_;
+  WindowDiffer differ_;
 };
 
 }  // namespace chaperone::web

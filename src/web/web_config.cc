@@ -1,6 +1,7 @@
 #include "web/web_config.h"
 
 #include "analysis/settings.h"
+#include "read/read_config.h"
 
 namespace chaperone::web {
 
@@ -60,6 +61,22 @@ const config::Table<Draft>& Settings() {
              d.opts.threads = static_cast<int>(x);
              return Status::Ok();
            }},
+          {{"diff_concurrency", "", "integer", "`2`",
+            "Window diffs (`GET .../windows/{window}/diff`, which read the window's messages from Kafka) running at "
+            "once; more are answered 503 `busy` with `Retry-After` (1 to 64)."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(x, config::AsInt(v, 1, 64));
+             d.opts.diff_concurrency = static_cast<int>(x);
+             return Status::Ok();
+           }},
+          {{"diff_timeout_ms", "", "duration (ms)", "`60000`",
+            "A window diff's reads from Kafka end after this long, answered 504 `timeout` (1 s to 1 h). The "
+            "clusters, event-time chains and memory budget of the diff are `clusters:` and `read:`."},
+           +[](const Value& v, Draft& d) -> Status {
+             SETTING_VALUE(x, config::AsDuration(v, milliseconds(1), milliseconds(1000), milliseconds(3'600'000)));
+             d.opts.diff_timeout_ms = x.count();
+             return Status::Ok();
+           }},
       });
   return kTable;
 }
@@ -78,6 +95,13 @@ Result<WebServerOptions> ParseWebConfig(const config::ProjectFile& file, const s
   if (!d.store_set && !store.url.empty()) d.opts.store_url = store.url;
   if (!d.opts.store && d.opts.store_url.empty())
     return Status::InvalidArgument("web.store: no store: give --store, web.store or store.url");
+  // The window diff reads the clusters the audit names, as `chaperone diff` does. The read settings want a
+  // store; the diff reads the web server's own (any valid URL will do for a store handed in).
+  if (file.Has("clusters") || file.Has("read")) {
+    auto r = read::ParseReadConfig(file, {{"store", d.opts.store_url.empty() ? "sqlite::memory:" : d.opts.store_url}});
+    if (!r.ok()) return r.status();
+    d.opts.read = std::move(*r);
+  }
   if (Status s = ValidateOptions(d.opts); !s.ok()) return s;
   return std::move(d.opts);
 }

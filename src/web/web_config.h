@@ -11,6 +11,9 @@
 //
 // The web server's store is `web.store`, else the shared `store.url`, else the
 // --store flag's default. It only reads: a store that does not exist is an error.
+// The window diff (GET .../windows/{window}/diff) reads the clusters the audit
+// names: `clusters:` and `read:` (read::ParseReadConfig) give them, in
+// WebServerOptions::read; without `clusters:` the endpoint says it is not configured.
 #pragma once
 
 #include <string>
@@ -24,7 +27,7 @@
 
 namespace chaperone::web {
 
-// The `web:` and `store:` sections, then `flags` (flags win), over `base`
+// The `web:`, `store:`, `clusters:` and `read:` sections, then `flags` (flags win), over `base`
 // (which keeps a caller's store handle, assets and store mode). Errors are
 // InvalidArgument, one line each: "<file>:<line>: web.<key>: <why>".
 Result<WebServerOptions> ParseWebConfig(const config::ProjectFile& file, const std::vector<config::FlagValue>& flags = {},

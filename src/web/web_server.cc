@@ -20,6 +20,10 @@ Status ValidateOptions(const WebServerOptions& o) {
   }
   if (o.window_sec < 1 || o.window_sec > 86400) return Status::InvalidArgument("window must be in [1, 86400] s");
   if (o.threads < 1 || o.threads > 256) return Status::InvalidArgument("threads must be in [1, 256]");
+  if (o.diff_concurrency < 1 || o.diff_concurrency > 64) return Status::InvalidArgument("diff concurrency must be in [1, 64]");
+  if (o.diff_timeout_ms < 1000 || o.diff_timeout_ms > 3'600'000) {
+    return Status::InvalidArgument("diff timeout must be in [1000, 3600000] ms");
+  }
   std::string joined;
   for (const auto& p : o.tier_order) joined += (joined.empty() ? "" : ",") + p;
   if (auto t = TierOrder::Parse(joined); !t.ok()) return t.status();
@@ -51,6 +55,13 @@ Status WebServer::Start() {
   api_opts.grace_sec = options_.grace_sec;
   api_opts.stale_emitter_sec = options_.stale_emitter_sec;
   api_opts.window_sec = options_.window_sec;
+  api_opts.diff.clusters = options_.read.clusters;
+  api_opts.diff.rules = options_.read.rules;
+  api_opts.diff.memory_budget = options_.read.memory_budget;
+  api_opts.diff.spill_dir = options_.read.spill_dir;
+  api_opts.diff.stall_timeout = options_.read.stall_timeout;
+  api_opts.diff.max_concurrent = options_.diff_concurrency;
+  api_opts.diff.timeout_ms = options_.diff_timeout_ms;
 
   // An in-memory SQLite database exists once per connection: never pool it.
   bool memory = options_.store_url.find(":memory:") != std::string::npos;

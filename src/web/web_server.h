@@ -15,6 +15,7 @@
 #include "chaperone/clock.h"
 #include "chaperone/status.h"
 #include "chaperone/types.h"
+#include "read/read_config.h"
 #include "store/store.h"
 #include "web/assets.h"
 #include "web/metrics.h"
@@ -43,6 +44,12 @@ struct WebServerOptions {
   // The web server only reads: a store_url that does not exist fails Start(). `chaperone up`, whose collector
   // creates the store concurrently, says kCreate.
   store::OpenMode store_mode = store::OpenMode::kMustExist;
+  // GET .../windows/{window}/diff reads the messages from the Kafka clusters the audit names: `clusters:` and
+  // the `read:` settings of the project file (read::ParseReadConfig; its store is not used: the diff reads
+  // this server's). No clusters: the endpoint answers that it is not configured.
+  read::ReadOptions read;
+  int diff_concurrency = 2;        // diffs running at once; more are answered 503 busy
+  int64_t diff_timeout_ms = 60'000;  // a diff's reads from Kafka end after this
 };
 
 // Checks the options (listen address, ranges, tier order); InvalidArgument naming the option at fault.

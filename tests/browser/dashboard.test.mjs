@@ -21,11 +21,10 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromium } from 'playwright-core';
+import { launchChromium } from './chromium.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const base = process.env.CHAPERONE_DASHBOARD_URL;
@@ -34,17 +33,16 @@ if (!base) {
   process.exit(2);
 }
 const baseUrl = base.endsWith('/') ? base : base + '/';
-const browserPath = process.env.CHROMIUM || '/usr/bin/chromium';
 const artifacts = resolve(process.env.CHAPERONE_ARTIFACTS || join(here, '..', '..', 'build', 'test-artifacts'));
 const lossHook = process.env.CHAPERONE_LOSS_HOOK || '';
 const alertHook = process.env.CHAPERONE_ALERT_HOOK || '';
 mkdirSync(artifacts, { recursive: true });
 
 const fmtInt = new Intl.NumberFormat('en-US');
+let browser;
 let context;
 let page;
-let userDataDir;
-const pageErrors = [];
+let pageErrors = [];
 
 async function api(path, params = {}) {
   const url = new URL('api/v1/' + path, baseUrl);
@@ -97,21 +95,8 @@ let topic;
 let windowSec = 600;
 
 before(async () => {
-  if (!existsSync(browserPath)) {
-    throw new Error(`Chromium not found at ${browserPath}: install it with scripts/install-deps.sh --test (Debian package chromium)`);
-  }
-  userDataDir = mkdtempSync(join(tmpdir(), 'chaperone-chromium-'));
-  context = await chromium.launchPersistentContext(userDataDir, {
-    executablePath: browserPath,
-    headless: true,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    viewport: { width: 1400, height: 900 },
-    colorScheme: 'light',
-    timezoneId: 'UTC',
-  });
-  page = context.pages()[0] ?? (await context.newPage());
-  page.setDefaultTimeout(30_000);
-  page.on('pageerror', (e) => pageErrors.push(e.message));
+  browser = await launchChromium(30_000);
+  ({ context, page, pageErrors } = browser);
 
   // The topic under test: given, or the first with two tiers and a final
   // window (a freshly started pipeline needs a window end plus the grace period).
@@ -128,8 +113,7 @@ before(async () => {
 });
 
 after(async () => {
-  await context?.close();
-  if (userDataDir) rmSync(userDataDir, { recursive: true, force: true });
+  await browser?.close();
 });
 
 test('the overview lists the topics of the API with their status', async () => {

@@ -25,6 +25,7 @@ export CHROMIUM=${CHROMIUM:-/usr/bin/chromium}
 export CHAPERONE_ARTIFACTS=${CHAPERONE_ARTIFACTS:-$build/test-artifacts}
 
 fail() { echo "dashboard_browser: $*" >&2; exit 1; }
+source "$src/tests/e2e/lib/server_url.bash"
 [[ -x $CHROMIUM ]] || fail "Chromium not found at $CHROMIUM: run scripts/install-deps.sh --test (Debian package chromium)"
 command -v node >/dev/null || fail "node not found: run scripts/install-deps.sh"
 command -v npm >/dev/null || fail "npm not found: run scripts/install-deps.sh"
@@ -48,14 +49,7 @@ if [[ -z ${CHAPERONE_DASHBOARD_URL:-} ]]; then
   # mock cluster's bootstrap address (for the loss hook).
   (cd "$scratch" && exec "$bin" up --listen 127.0.0.1:0 ${CHAPERONE_UP_ARGS:-}) >"$scratch/up.log" 2>&1 &
   server_pid=$!
-  url=""
-  for _ in $(seq 1 240); do
-    url=$(sed -n 's|^chaperone up: web: \(http://[0-9.:]*\).*|\1|p' "$scratch/up.log" | head -1)
-    [[ -n $url ]] && curl -sf "$url/health" >/dev/null 2>&1 && break
-    kill -0 "$server_pid" 2>/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up exited"; }
-    sleep 0.5
-  done
-  [[ -n $url ]] && curl -sf "$url/health" >/dev/null || { cat "$scratch/up.log" >&2; fail "chaperone up did not answer /health"; }
+  wait_server_url "$scratch/up.log" '^chaperone up: web: \(http://[0-9.:]*\).*' "$server_pid" "chaperone up" 120
   export CHAPERONE_DASHBOARD_URL="$url/"
   export CHAPERONE_STORE_URL=${CHAPERONE_STORE_URL:-sqlite:$scratch/chaperone-data/chaperone.db}
   export CHAPERONE_BOOTSTRAP=${CHAPERONE_BOOTSTRAP:-$(sed -n 's|^chaperone up: mock Kafka cluster ([0-9]* brokers): \([^ ]*\).*|\1|p' "$scratch/up.log" | head -1)}

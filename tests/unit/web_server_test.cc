@@ -299,5 +299,65 @@ web:
   EXPECT_FALSE(LoadWebConfig("/nonexistent/chaperone.yaml").ok());
 }
 
+TEST(WebConfig, TheWindowDiffReadsTheClustersAndTheReadSettings) {
+  auto o = ParseWebConfig(R"(
+store: {url: sqlite:/tmp/shared.db}
+clusters:
+  regional: {bootstrap.servers: "r1:9092,r2:9092"}
+  aggregate: {bootstrap.servers: "a1:9092", security.protocol: SSL}
+read:
+  timestamps: [{topic: "orders", chain: "json:eventTime,record"}]
+  memory_budget: 64MiB
+  stall_timeout_ms: 5s
+web:
+  diff_concurrency: 3
+  diff_timeout_ms: 2m
+)",
+                          "w.yaml");
+  ASSERT_TRUE(o.ok()) << o.status().message();
+  ASSERT_EQ(o->read.clusters.size(), 2u);
+  EXPECT_EQ(o->read.clusters[0].first, "regional");
+  EXPECT_EQ(o->read.clusters[0].second, (KafkaProperties{{"bootstrap.servers", "r1:9092,r2:9092"}}));
+  EXPECT_EQ(o->read.clusters[1].first, "aggregate");
+  EXPECT_EQ(o->read.rules.size(), 1u);
+  EXPECT_EQ(o->read.memory_budget, int64_t{64} << 20);
+  EXPECT_EQ(o->read.stall_timeout, std::chrono::milliseconds(5000));
+  EXPECT_EQ(o->diff_concurrency, 3);
+  EXPECT_EQ(o->diff_timeout_ms, 120'000);
+  EXPECT_EQ(o->store_url, "sqlite:/tmp/shared.db");  // the read settings do not move the web server's store
+
+  // Without `clusters:` the diff is not configured; the defaults stay.
+  auto none = ParseWebConfig("store: {url: sqlite:/tmp/s.db}\n", "w.yaml");
+  ASSERT_TRUE(none.ok()) << none.status().message();
+  EXPECT_TRUE(none->read.clusters.empty());
+  EXPECT_EQ(none->diff_concurrency, 2);
+  EXPECT_EQ(none->diff_timeout_ms, 60'000);
+
+  // Errors in `clusters:` and `read:` fail the start as the web section's do.
+  auto bad = ParseWebConfig("store: {url: sqlite:/tmp/s.db}\nclusters:\n  regional: {linger.ms: 5}\n", "w.yaml");
+  ASSERT_FALSE(bad.ok());
+  EXPECT_NE(bad.status().message().find("w.yaml:3: clusters.regional: bootstrap.servers is required"),
+            std::string::npos)
+      << bad.status().message();
+  auto bad_read = ParseWebConfig("store: {url: sqlite:/tmp/s.db}\nread: {memory_budget: 1KiB}\n", "w.yaml");
+  ASSERT_FALSE(bad_read.ok());
+  EXPECT_NE(bad_read.status().message().find("read.memory_budget"), std::string::npos) << bad_read.status().message();
+  for (const char* setting : {"diff_concurrency: 0", "diff_concurrency: 65", "diff_timeout_ms: 10ms"}) {
+    auto r = ParseWebConfig(std::string("store: {url: sqlite:/tmp/s.db}\nweb: {") + setting + "}\n", "w.yaml");
+    EXPECT_FALSE(r.ok()) << setting;
+  }
+  // A store handed in (no URL): the read settings still parse.
+  WebServerOptions base;
+  base.store = std::make_shared<testing::FakeStore>();
+  auto handed = ParseWebConfig("clusters: {regional: {bootstrap.servers: \"r:1\"}}\n", "w.yaml", {}, base);
+  ASSERT_TRUE(handed.ok()) << handed.status().message();
+  EXPECT_EQ(handed->read.clusters.size(), 1u);
+  auto flags = ParseWebConfig("clusters: {regional: {bootstrap.servers: \"r:1\"}}\n", "w.yaml",
+                              {{"store", "sqlite:/tmp/f.db"}, {"diff-concurrency", "4"}});
+  ASSERT_TRUE(flags.ok()) << flags.status().message();
+  EXPECT_EQ(flags->read.clusters.size(), 1u);
+  EXPECT_EQ(flags->diff_concurrency, 4);
+}
+
 }  // namespace
 }  // namespace chaperone::web

@@ -5,8 +5,8 @@
 import { api, type Alert, type AlertsResponse, type TopicAlerts } from './api';
 import { h, replace, segButton } from './dom';
 import { fmtAgo, fmtInt, fmtSpan, fmtTime, type Zone } from './format';
-import { hrefFor, sharedParams, zone, type Route } from './state';
-import { Loader, pageSize, pageSizeSelect, type View, type ViewContext } from './view';
+import { hrefFor, sharedParams, zone } from './state';
+import { Loader, LoadingView, pageSize, pageSizeSelect, type ViewContext } from './view';
 
 // The firing alerts counted in the page head (the detector keeps few at a time).
 const FIRING_COUNT_LIMIT = 1000;
@@ -101,10 +101,9 @@ export function alertBadge(topic: string, alerts: TopicAlerts | undefined, param
   );
 }
 
-export class AlertsView implements View {
+export class AlertsView extends LoadingView {
   readonly el: HTMLElement;
-  private route!: Route;
-  private readonly loader: Loader;
+  protected readonly loader: Loader;
   private readonly stateBar: HTMLElement;
   private readonly topicFilter: HTMLElement;
   private readonly summaryEl: HTMLElement;
@@ -113,11 +112,11 @@ export class AlertsView implements View {
   private readonly pager: HTMLElement;
   private last: AlertsResponse | null = null;
   private firing: AlertsResponse | null = null;
-  private loadKey = '';
   // The `before` cursors of the newer pages this one was reached from ('' = the newest).
   private newer: string[] = [];
 
   constructor(private readonly ctx: ViewContext) {
+    super();
     this.stateBar = h('div', { class: 'segmented state-filter', role: 'group', 'aria-label': 'Filter by state' });
     this.topicFilter = h('div', { class: 'topic-filter' });
     this.summaryEl = h('p', { class: 'muted', 'data-testid': 'alerts-summary' });
@@ -135,28 +134,7 @@ export class AlertsView implements View {
     );
   }
 
-  update(route: Route): void {
-    this.route = route;
-    const key = this.queryKey();
-    if (key !== this.loadKey) this.load();
-    else this.render();
-  }
-
-  refresh(): void {
-    this.load();
-  }
-
-  redraw(): void {}
-
-  destroy(): void {
-    this.loader.cancel();
-  }
-
-  private get p(): URLSearchParams {
-    return this.route.params;
-  }
-
-  private queryKey(): string {
+  protected queryKey(): string {
     return ['state', 'topic', 'before', 'limit'].map((k) => this.p.get(k) ?? '').join('|');
   }
 
@@ -169,7 +147,7 @@ export class AlertsView implements View {
     return s === 'firing' || s === 'resolved' ? s : '';
   }
 
-  private async load(): Promise<void> {
+  protected async load(): Promise<void> {
     this.loadKey = this.queryKey();
     const state = this.stateFilter() || undefined;
     const topic = this.p.get('topic') || undefined;
@@ -193,7 +171,7 @@ export class AlertsView implements View {
     );
   }
 
-  private render(): void {
+  protected render(): void {
     const current = this.stateFilter();
     const topic = this.p.get('topic') ?? '';
     const choices: [string, string][] = [

@@ -161,6 +161,87 @@ export interface EmittersResponse {
   emitters: Emitter[];
 }
 
+// GET .../windows/{window}/diff: the messages of a window missing from a target
+// tier or duplicated there, read from the Kafka clusters (docs/api.md).
+export interface DiffCopy {
+  cluster: string;
+  datacenter: string;
+  partition: number;
+  offset: number;
+  timestamp?: number; // present when the message was read again
+  key?: string | null;
+  keyBase64?: string;
+  keyTruncated?: boolean;
+  keyBytes?: number;
+  value?: string | null;
+  valueBase64?: string;
+  valueTruncated?: boolean;
+  valueBytes?: number;
+  contentOmitted?: boolean;
+  headers?: { name: string; value?: string | null; valueBase64?: string }[];
+}
+
+export interface DiffItem {
+  kind: 'missing' | 'duplicated' | 'extra' | string;
+  copies: number;
+  sourceCopies: number;
+  targetCopies: number;
+  digest: string;
+  source: DiffCopy[];
+  target: DiffCopy[];
+}
+
+export interface SpanCheck {
+  cluster: string;
+  datacenter: string;
+  window: number;
+  partition: number;
+  firstOffset: number;
+  lastOffset: number;
+  audited: number;
+  read: number;
+  expiredOffsets: number;
+  state: string;
+}
+
+export interface DiffSide {
+  tier: string;
+  messages: number;
+  audited: number;
+  spans: number;
+  spansNotMatching: SpanCheck[];
+}
+
+export interface DiffResponse {
+  topic: string;
+  window: number;
+  windowSec: number;
+  source: string;
+  target: string;
+  datacenter: string | null;
+  limit: number;
+  summary: {
+    sourceTier: DiffSide;
+    targetTier: DiffSide;
+    missing: number;
+    duplicated: number;
+    extra: number;
+    differing: number;
+    listed: number;
+    truncated: boolean;
+    contentOmitted: number;
+    elapsedMs: number;
+  };
+  items: DiffItem[];
+}
+
+export interface DiffQuery {
+  source: string;
+  target: string;
+  datacenter?: string;
+  limit?: number;
+}
+
 export class ApiError extends Error {
   constructor(
     message: string,
@@ -229,4 +310,6 @@ export const api = {
     getJSON<PartitionsResponse>(`topics/${enc(topic)}/windows/${window}/partitions`, { tier }, signal),
   emitters: (signal?: AbortSignal) => getJSON<EmittersResponse>('emitters', {}, signal),
   alerts: (query: AlertsQuery, signal?: AbortSignal) => getJSON<AlertsResponse>('alerts', { ...query }, signal),
+  diff: (topic: string, window: number, query: DiffQuery, signal?: AbortSignal) =>
+    getJSON<DiffResponse>(`topics/${enc(topic)}/windows/${window}/diff`, { ...query }, signal),
 };

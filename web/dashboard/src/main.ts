@@ -6,6 +6,7 @@ import './style.css';
 import { Toolbar } from './controls';
 import { h, replace } from './dom';
 import { AlertsView } from './alerts';
+import { DiffView } from './diff';
 import { OverviewView } from './overview';
 import { hrefFor, parseHash, refreshSec, sharedParams, withParams, type Route } from './state';
 import { TopicView } from './topic';
@@ -95,16 +96,25 @@ class App {
       this.view =
         this.route.view === 'topic'
           ? new TopicView(this.ctx(), this.route.topic)
-          : this.route.view === 'alerts'
-            ? new AlertsView(this.ctx())
-            : new OverviewView(this.ctx());
+          : this.route.view === 'diff'
+            ? new DiffView(this.ctx(), this.route.topic)
+            : this.route.view === 'alerts'
+              ? new AlertsView(this.ctx())
+              : new OverviewView(this.ctx());
       this.main.replaceChildren(this.view.el);
       document.title =
-        this.route.view === 'topic' ? `${this.route.topic} · Chaperone` : this.route.view === 'alerts' ? 'Alerts · Chaperone' : 'Topics · Chaperone';
+        this.route.view === 'topic'
+          ? `${this.route.topic} · Chaperone`
+          : this.route.view === 'diff'
+            ? `Missing messages · ${this.route.topic} · Chaperone`
+            : this.route.view === 'alerts'
+              ? 'Alerts · Chaperone'
+              : 'Topics · Chaperone';
       window.scrollTo(0, 0);
     }
     this.renderNav();
-    this.toolbar.showRange(this.route.view !== 'alerts'); // alerts are listed newest first, not by range
+    // Alerts are listed newest first, and a diff is of one window: neither has a range.
+    this.toolbar.showRange(this.route.view !== 'alerts' && this.route.view !== 'diff');
     this.toolbar.update(this.route.params, Math.floor(Date.now() / 1000));
     this.view.update(this.route);
     this.schedule();
@@ -126,9 +136,10 @@ class App {
     );
   }
 
-  // Auto-refresh: every `refresh` seconds while the page is visible.
+  // Auto-refresh: every `refresh` seconds while the page is visible. Not a
+  // diff: it reads a whole window from Kafka (the Refresh button runs it again).
   private schedule(): void {
-    const sec = document.hidden ? 0 : refreshSec(this.route.params);
+    const sec = document.hidden || this.route.view === 'diff' ? 0 : refreshSec(this.route.params);
     if (sec === this.timerSec) return;
     window.clearInterval(this.timer);
     this.timerSec = sec;

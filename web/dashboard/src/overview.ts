@@ -8,7 +8,7 @@ import { api, STATUSES, type TopicSummary, type TopicsResponse } from './api';
 import { debounce, h, replace, segButton } from './dom';
 import { fmtAgo, fmtInt, fmtMs, fmtTime, type Zone } from './format';
 import { hrefFor, resolveRange, sharedParams, zone, type Route } from './state';
-import { Loader, pageSize, pageSizeSelect, statusLabel, type View, type ViewContext } from './view';
+import { Loader, LoadingView, pageSize, pageSizeSelect, statusLabel, type ViewContext } from './view';
 
 const SORTABLE: { key: string; label: string }[] = [
   { key: 'topic', label: 'Topic' },
@@ -21,10 +21,9 @@ const SORTABLE: { key: string; label: string }[] = [
 ];
 const SERVER_SORTS = new Set(['topic', 'status', 'loss', 'p99']);
 
-export class OverviewView implements View {
+export class OverviewView extends LoadingView {
   readonly el: HTMLElement;
-  private route!: Route;
-  private readonly loader: Loader;
+  protected readonly loader: Loader;
   private readonly search: HTMLInputElement;
   private readonly statusBar: HTMLElement;
   private readonly tableWrap: HTMLElement;
@@ -32,9 +31,9 @@ export class OverviewView implements View {
   private readonly errorEl: HTMLElement;
   private counts: Record<string, number> = {};
   private last: TopicsResponse | null = null;
-  private loadKey = '';
 
   constructor(private readonly ctx: ViewContext) {
+    super();
     this.search = h('input', {
       type: 'search',
       id: 'topic-search',
@@ -64,30 +63,12 @@ export class OverviewView implements View {
     );
   }
 
-  update(route: Route): void {
-    this.route = route;
-    const q = route.params.get('q') ?? '';
-    if (document.activeElement !== this.search) this.search.value = q;
-    const key = this.queryKey();
-    if (key !== this.loadKey) this.load();
-    else this.render();
+  override update(route: Route): void {
+    if (document.activeElement !== this.search) this.search.value = route.params.get('q') ?? '';
+    super.update(route);
   }
 
-  refresh(): void {
-    this.load();
-  }
-
-  redraw(): void {}
-
-  destroy(): void {
-    this.loader.cancel();
-  }
-
-  private get p(): URLSearchParams {
-    return this.route.params;
-  }
-
-  private queryKey(): string {
+  protected queryKey(): string {
     const keys = ['q', 'status', 'sort', 'limit', 'offset', 'range', 'from', 'to'];
     return keys.map((k) => this.p.get(k) ?? '').join('|');
   }
@@ -101,7 +82,7 @@ export class OverviewView implements View {
     return Number.isInteger(o) && o > 0 ? o : 0;
   }
 
-  private async load(): Promise<void> {
+  protected async load(): Promise<void> {
     this.loadKey = this.queryKey();
     const { from, to } = resolveRange(this.p, this.ctx.nowSec());
     const q = this.p.get('q') || undefined;
@@ -129,7 +110,7 @@ export class OverviewView implements View {
     );
   }
 
-  private render(): void {
+  protected render(): void {
     const z = zone(this.p);
     const current = this.p.get('status') ?? '';
     replace(

@@ -2,12 +2,13 @@
 //   #/?q=ord&status=loss&sort=-loss&offset=100           overview
 //   #/topic/orders?range=6h&w=1795303800&pt=regional     topic page
 //   #/alerts?state=firing&topic=orders&before=42          the loss detector's alerts
+//   #/diff/orders?w=1795303800&source=regional&target=aggregate   a window's missing messages
 // Keys shared by every view: range (1h|6h|24h|7d|custom) with from/to for a
 // custom range, refresh (seconds, 0 = off) and tz (utc|local).
 
 import type { Zone } from './format';
 
-export type View = 'overview' | 'topic' | 'alerts';
+export type View = 'overview' | 'topic' | 'alerts' | 'diff';
 
 export interface Route {
   view: View;
@@ -22,15 +23,15 @@ export function parseHash(hash: string): Route {
   const qi = raw.indexOf('?');
   const path = qi >= 0 ? raw.slice(0, qi) : raw;
   const params = new URLSearchParams(qi >= 0 ? raw.slice(qi + 1) : '');
-  const m = /^\/topic\/(.+)$/.exec(path);
+  const m = /^\/(topic|diff)\/(.+)$/.exec(path);
   if (m) {
-    let topic = m[1];
+    let topic = m[2];
     try {
       topic = decodeURIComponent(topic);
     } catch {
       // keep the raw text: the API answers with a clear error for a bad name
     }
-    return { view: 'topic', topic, params };
+    return { view: m[1] as 'topic' | 'diff', topic, params };
   }
   if (path === '/alerts') return { view: 'alerts', topic: '', params };
   return { view: 'overview', topic: '', params };
@@ -38,7 +39,8 @@ export function parseHash(hash: string): Route {
 
 export function hrefFor(view: View, topic: string, params: URLSearchParams): string {
   const qs = params.toString();
-  const path = view === 'topic' ? `/topic/${encodeURIComponent(topic)}` : view === 'alerts' ? '/alerts' : '/';
+  const path =
+    view === 'topic' || view === 'diff' ? `/${view}/${encodeURIComponent(topic)}` : view === 'alerts' ? '/alerts' : '/';
   return '#' + path + (qs ? '?' + qs : '');
 }
 

@@ -14,6 +14,7 @@ import {
   type TopicSummary,
 } from './api';
 import { Chart, tierColor, tierDash, type Band, type LineSeries, type Marker } from './charts';
+import { diffHref } from './diff';
 import { h, replace, segButton } from './dom';
 import { fmtAgo, fmtDuration, fmtInt, fmtMs, fmtPct, fmtTime, type Zone } from './format';
 import { hrefFor, resolveRange, sharedParams, withParams, zone, type Route } from './state';
@@ -703,7 +704,7 @@ export class TopicView implements View {
       const lw = pair.windows.get(w);
       return h(
         'tr',
-        null,
+        { 'data-pair': `${pair.source}>${pair.target}` },
         h('th', { scope: 'row' }, `${pair.source} → ${pair.target}`),
         lw
           ? [
@@ -713,8 +714,9 @@ export class TopicView implements View {
               h('td', { class: 'num' }, fmtPct(lw.lossRatio)),
               h('td', null, lw.digestMatch === null ? 'n/a (legacy records)' : lw.digestMatch ? 'match' : h('span', { class: 'lost' }, 'differ')),
               h('td', null, lw.final ? '✓ final' : 'open'),
+              h('td', null, this.messagesAction(pair.source, pair.target, w, lw)),
             ]
-          : h('td', { colspan: 6, class: 'muted' }, pair.error ?? 'not compared'),
+          : h('td', { colspan: 7, class: 'muted' }, pair.error ?? 'not compared'),
       );
     });
     const pt = this.p.get('pt');
@@ -774,7 +776,7 @@ export class TopicView implements View {
               h(
                 'table',
                 { class: 'data compact' },
-                h('thead', null, h('tr', null, ['Pair', 'Source', 'Target', 'Difference', 'Loss ratio', 'Digests', 'Final'].map((c, i) => h('th', { scope: 'col', class: i && i < 5 ? 'num' : null }, c)))),
+                h('thead', null, h('tr', null, ['Pair', 'Source', 'Target', 'Difference', 'Loss ratio', 'Digests', 'Final', 'Messages'].map((c, i) => h('th', { scope: 'col', class: i && i < 5 ? 'num' : null }, c)))),
                 h('tbody', null, pairRows),
               ),
             ),
@@ -783,6 +785,36 @@ export class TopicView implements View {
       h('h3', null, 'Partitions and offsets'),
       tabs,
       h('div', { role: 'tabpanel', 'data-testid': 'partitions' }, this.partitionsPanel(d, w, ptier)),
+    );
+  }
+
+  // The link to the messages behind a pair's difference in the window (the
+  // diff reads them from Kafka): for tiers whose audit records offsets.
+  private messagesAction(source: string, target: string, w: number, lw: LossWindow): HTMLElement | string {
+    if (!(lw.lost || lw.duplicated || lw.digestMatch === false)) return h('span', { class: 'muted' }, '–');
+    const noOffsets = [source, target].find((t) => {
+      const r = this.partitions?.get(t);
+      return r !== undefined && typeof r === 'object' && !r.partitions.some((p) => p.firstOffset >= 0);
+    });
+    if (noOffsets) {
+      return h(
+        'span',
+        { class: 'muted', title: 'The diff reads the offsets the audit recorded; client tiers count messages, not offsets.' },
+        `no offsets at ${noOffsets}`,
+      );
+    }
+    const label = lw.lost ? 'Show the missing messages' : lw.duplicated ? 'Show the duplicated messages' : 'Show the differing messages';
+    return h(
+      'a',
+      {
+        class: 'btn btn-primary btn-small',
+        href: diffHref(this.topic, this.p, w, source, target),
+        'data-testid': 'show-missing',
+        'data-source': source,
+        'data-target': target,
+        title: `Read the window's messages at ${source} and ${target} from Kafka and list those that differ`,
+      },
+      label,
     );
   }
 

@@ -74,6 +74,40 @@ export class Loader {
   }
 }
 
+// A view whose data depends on some keys of the URL: update() loads again
+// when they changed (queryKey) and only renders otherwise; refresh() loads;
+// destroy() cancels the load in flight. load() records the key it loads.
+export abstract class LoadingView implements View {
+  abstract readonly el: HTMLElement;
+  protected route!: Route;
+  protected loadKey = '';
+  protected abstract readonly loader: Loader;
+
+  protected abstract queryKey(): string;
+  protected abstract load(): Promise<void>;
+  protected abstract render(): void;
+
+  update(route: Route): void {
+    this.route = route;
+    if (this.queryKey() !== this.loadKey) this.load();
+    else this.render();
+  }
+
+  refresh(): void {
+    this.load();
+  }
+
+  redraw(): void {}
+
+  destroy(): void {
+    this.loader.cancel();
+  }
+
+  protected get p(): URLSearchParams {
+    return this.route.params;
+  }
+}
+
 // Rows per page of the paged tables (`limit` in the URL).
 export const PAGE_SIZES = [50, 100, 250, 500];
 export const DEFAULT_PAGE_SIZE = 100;
