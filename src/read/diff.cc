@@ -43,6 +43,7 @@ Status FillMessages(ClusterReaders& readers, const DiffRequest& req, const Clust
     for (auto* side : {&it.source, &it.target})
       for (DiffCopy& c : *side) wanted[{c.cluster, c.partition, c.offset}].push_back(&c);
   }
+  int64_t kept = 0;  // bytes of keys and values kept
   for (const auto& [cluster, datacenter] : clusters.entries) {
     std::vector<kafka::OffsetSpan> spans;
     for (const auto& [key, copies] : wanted)
@@ -55,6 +56,8 @@ Status FillMessages(ClusterReaders& readers, const DiffRequest& req, const Clust
         [&](const kafka::Message& m) {
           auto w = wanted.find({cluster, m.partition, m.offset});
           if (w == wanted.end()) return true;
+          kept += static_cast<int64_t>(w->second.size() * (m.view.key.size() + m.view.value.size()));
+          if (kept > req.max_message_bytes) return true;  // locations only from here on
           for (DiffCopy* c : w->second) {
             c->have_message = true;
             if (!m.view.key_null) c->key = std::string(m.view.key);
@@ -93,8 +96,8 @@ Result<DiffReport> DiffWindow(store::Store& store, ClusterReaders& readers, cons
     }
   }
   if (report.window_sec == 0) {
-    return Status::NotFound(fmt::format("tier '{}' has no window of topic '{}' at {} ms", req.source_tier, req.topic,
-                                        req.window_ms));
+    return Status::NotFound(fmt::format("tier '{}' has no window of topic '{}' at {}", req.source_tier, req.topic,
+                                        Rfc3339(req.window_ms)));
   }
 
   auto diff = MultisetDiff::Create(

@@ -35,6 +35,7 @@ struct DiffRequest {
   std::optional<std::string> datacenter;
   int64_t limit = 1000;           // report at most this many differing messages (-1: all)
   bool with_messages = true;      // read the listed copies again for their key, value and headers
+  int64_t max_message_bytes = int64_t{64} << 20;  // of those, at most this many bytes kept (the rest: locations only)
   size_t max_locations = 16;      // copies listed per digest and side
   int64_t memory_budget = int64_t{256} << 20;
   std::string spill_dir;
@@ -52,7 +53,8 @@ struct DiffCopy {
   std::string cluster, datacenter;
   int32_t partition = 0;
   int64_t offset = 0;
-  // With DiffRequest::with_messages: the message as read again.
+  // With DiffRequest::with_messages: the message as read again (false past
+  // max_message_bytes: the location alone).
   bool have_message = false;
   std::optional<std::string> key, value;  // nullopt: null
   int64_t timestamp_ms = -1;

@@ -19,14 +19,6 @@ constexpr int64_t kMaxEventMs = 253402300799999;
 
 int64_t FloorDiv(int64_t a, int64_t b) { return a >= 0 ? a / b : -((-a + b - 1) / b); }
 
-// "2026-12-07T10:40:00.123Z" (the milliseconds only when not zero).
-std::string Rfc3339(int64_t ms) {
-  const std::time_t sec = static_cast<std::time_t>(FloorDiv(ms, 1000));
-  const int64_t frac = ms - FloorDiv(ms, 1000) * 1000;
-  return frac ? fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(sec), frac)
-              : fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(sec));
-}
-
 std::string Join(const std::set<std::string>& names) {
   std::string out;
   for (const auto& n : names) out += (out.empty() ? "" : ", ") + n;
@@ -76,6 +68,13 @@ Result<kafka::SpanReader*> LibrdkafkaClusterReaders::Get(const std::string& clus
   kafka::SpanReader* raw = r->get();
   open_.emplace(cluster, std::move(*r));
   return raw;
+}
+
+std::string Rfc3339(int64_t ms) {
+  const std::time_t sec = static_cast<std::time_t>(FloorDiv(ms, 1000));
+  const int64_t frac = ms - FloorDiv(ms, 1000) * 1000;
+  return frac ? fmt::format("{:%Y-%m-%dT%H:%M:%S}.{:03}Z", fmt::gmtime(sec), frac)
+              : fmt::format("{:%Y-%m-%dT%H:%M:%S}Z", fmt::gmtime(sec));
 }
 
 Result<int64_t> ParseTimeMs(std::string_view text) {
@@ -157,7 +156,7 @@ Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, c
     }
   }
   if (report.checks.empty()) {
-    return Status::NotFound(fmt::format(
+    return Status::InvalidArgument(fmt::format(
         "tier '{}' of topic '{}' has windows in the range but no partition offsets (its audit records carry none)",
         report.tier, req.topic));
   }

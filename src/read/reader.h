@@ -125,10 +125,13 @@ using ProgressSink = std::function<void(const ReadProgress&)>;
 
 // Reads the messages of `req.topic` whose event time is in [from, to) from
 // the spans the audit of `req.tier` recorded. InvalidArgument for a bad
-// request; NotFound when the store has no windows of the topic in the range
-// (naming the tiers it has). A cluster that cannot be read fails the read.
+// request, or a tier whose records carry no offsets; NotFound when the store
+// has no windows of the topic in the range (naming the tiers it has). A cluster that cannot be read fails the read.
 Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, const TimestampRules& rules,
                                  const ReadRequest& req, const MessageSink& sink, const ProgressSink& progress = {});
+
+// "2026-12-07T10:40:00Z", with ".123" when the milliseconds are not zero.
+std::string Rfc3339(int64_t ms);
 
 // Parses a time for --from/--to: RFC 3339 / ISO-8601 ("2026-12-07T10:40:00Z"),
 // or a Unix epoch number in s, ms, µs or ns (told apart by magnitude).
