@@ -44,7 +44,8 @@ Status FillMessages(ClusterReaders& readers, const DiffRequest& req, const Clust
       for (DiffCopy& c : *side) wanted[{c.cluster, c.partition, c.offset}].push_back(&c);
   }
   int64_t kept = 0;  // bytes of keys and values kept
-  for (const auto& [cluster, datacenter] : clusters.entries) {
+  for (const auto& entry : clusters.entries) {
+    const std::string& cluster = entry.first;  // (captured below: not a structured binding)
     std::vector<kafka::OffsetSpan> spans;
     for (const auto& [key, copies] : wanted)
       if (std::get<0>(key) == cluster) spans.push_back({std::get<1>(key), std::get<2>(key), std::get<2>(key)});

@@ -101,7 +101,9 @@ Result<ReadOptions> ParseReadConfig(const config::ProjectFile& file, const std::
   if (!errors.empty()) return errors.ToStatus();
   if (!d.store_set) d.opts.store_url = store.url;
   if (d.opts.store_url.empty()) return Status::InvalidArgument("read.store: no store: give --store, read.store or store.url");
-  for (const auto& [name, servers] : d.bootstrap_flags) {
+  for (const auto& flag : d.bootstrap_flags) {
+    const std::string& name = flag.first;  // (captured below: not a structured binding)
+    const std::string& servers = flag.second;
     auto it = std::find_if(d.opts.clusters.begin(), d.opts.clusters.end(), [&](const auto& c) { return c.first == name; });
     if (it == d.opts.clusters.end()) it = d.opts.clusters.insert(d.opts.clusters.end(), {name, {}});
     config::SetProperty(it->second, "bootstrap.servers", servers);
