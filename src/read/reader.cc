@@ -11,6 +11,9 @@
 #include <tuple>
 #include <unordered_map>
 
+#include "common/settings.h"
+#include "common/topic_name.h"
+
 namespace chaperone::read {
 namespace {
 
@@ -86,13 +89,13 @@ Result<int64_t> ParseTimeMs(std::string_view text) {
     if (auto ms = NormalizeEpochToMs(v)) return *ms;
   }
   return Status::InvalidArgument(fmt::format(
-      "'{}' is not a time: give RFC 3339 (2026-12-07T10:40:00Z) or Unix epoch seconds or milliseconds",
-      std::string(text.substr(0, 64))));
+      "{} is not a time: give RFC 3339 (2026-12-07T10:40:00Z) or Unix epoch seconds or milliseconds",
+      config::Quote(text)));
 }
 
 Result<ReadReport> ReadEventTime(store::Store& store, ClusterReaders& readers, const TimestampRules& rules,
                                  const ReadRequest& req, const MessageSink& sink, const ProgressSink& progress) {
-  if (req.topic.empty()) return Status::InvalidArgument("no topic");
+  if (Status s = common::ValidateTopicName(req.topic); !s.ok()) return s.Annotate("--topic");
   if (req.to_ms <= req.from_ms) return Status::InvalidArgument("the range is empty: --to must be after --from");
   ReadReport report;
 
