@@ -764,7 +764,7 @@ TEST_F(ReadE2e, BadInputExitsTwoWithOneLineNamingTheProblem) {
     std::string config;             // "" = the project file
   };
   const std::vector<Case> cases = {
-      {"a bad --from", {"read", "--topic", kTopic, "--from", "yesterday", "--to", to}, {"chaperone read: --from", "'yesterday' is not a time"}},
+      {"a bad --from", {"read", "--topic", kTopic, "--from", "yesterday", "--to", to}, {"chaperone read: --from", "\"yesterday\" is not a time"}},
       {"a bad --to", {"read", "--topic", kTopic, "--from", from, "--to", "2026-13-45T99:00:00Z"}, {"chaperone read: --to", "is not a time"}},
       {"--to before --from", {"read", "--topic", kTopic, "--from", to, "--to", from}, {"chaperone read:", "--to must be after --from"}},
       {"--to equal to --from", {"read", "--topic", kTopic, "--from", from, "--to", from}, {"chaperone read:", "--to must be after --from"}},
@@ -788,7 +788,7 @@ TEST_F(ReadE2e, BadInputExitsTwoWithOneLineNamingTheProblem) {
        elsewhere},
       {"diff: a bad --window",
        {"diff", "--topic", kTopic, "--source", "regional", "--target", "aggregate", "--window", "soon"},
-       {"chaperone diff: --window", "'soon' is not a time"}},
+       {"chaperone diff: --window", "\"soon\" is not a time"}},
       {"diff: a window the audit does not have",
        {"diff", "--topic", kTopic, "--source", "regional", "--target", "aggregate", "--window",
         std::to_string(base_ms - 3'600'000)},
