@@ -9,6 +9,8 @@
 #        MESSAGES (480000), PARTITIONS (96): the interleaved topic,
 #        DIFF_MESSAGES (1000000), DIFF_PARTITIONS (64): the diffed window,
 #        SMALL_BUDGET (16MiB): the diff's budget that forces spilling,
+#        RTT_MS (5): the round trip of the cluster the start-up is measured on
+#          a second time,
 #        KEEP_LOGS (set: keep the work folder with the store and every log).
 #
 # Data: topic `ev`, MESSAGES JSON messages (values of 300-1000 B drawn
@@ -34,8 +36,9 @@
 #    plain consumer, each a whole process (start-up included), alternating;
 #    msg/s = the messages inside the spans over that time. CPU seconds and
 #    peak RSS beside them. For windows 4-6, then for the whole topic; between
-#    them the start-up alone (`read --limit 1` against a plain consumer of
-#    one message).
+#    them the start-up alone (`read --limit 1`, of every partition and of
+#    one, against a plain consumer of one message), again on a cluster whose
+#    broker answers after RTT_MS (mock-kafka --rtt-ms; 20,000 messages).
 # 3. Diff: one window of DIFF_MESSAGES ~110 B messages over DIFF_PARTITIONS
 #    partitions, the regional and the aggregate tier each in its own
 #    mock-kafka process, 100 messages dropped and 100 duplicated in the
@@ -68,6 +71,8 @@ PARTITIONS=${PARTITIONS:-96}
 DIFF_MESSAGES=${DIFF_MESSAGES:-1000000}
 DIFF_PARTITIONS=${DIFF_PARTITIONS:-64}
 SMALL_BUDGET=${SMALL_BUDGET:-16MiB}
+RTT_MS=${RTT_MS:-5}
+[[ $RTT_MS =~ ^[0-9]+$ ]] && ((RTT_MS <= 1000)) || die "RTT_MS is from 0 to 1000, got '$RTT_MS'"
 for v in ROUNDS MESSAGES PARTITIONS DIFF_MESSAGES DIFF_PARTITIONS; do
   [[ ${!v} =~ ^[1-9][0-9]*$ ]] || die "$v is a positive count, got '${!v}'"
 done
@@ -83,7 +88,7 @@ for c in sqlite3 /usr/bin/time; do command -v "$c" >/dev/null || die "$c is requ
 
 bench_workdir read-bench
 STEP=0
-step() { STEP=$((STEP + 1)); echo; echo "== [$STEP/7] $* ($(cut -d' ' -f1 /proc/loadavg) load, $SECONDS s in)"; }
+step() { STEP=$((STEP + 1)); echo; echo "== [$STEP/8] $* ($(cut -d' ' -f1 /proc/loadavg) load, $SECONDS s in)"; }
 
 WINDOW=60
 START=1700000040 # a window boundary
@@ -275,28 +280,49 @@ throughput() {
 step "throughput, windows 4-6: read (json, raw) against a plain consumer of the same spans"
 throughput "windows 4-6" "$FROM" "$TO" "$work/interleaved.spans" "$in_span"
 
-# What a run costs before its first message: the store, the watermark query
-# of every partition, the consumer's connection. `read --limit 1` against a
-# plain consumer of one message.
-echo "start-up:"
-head -1 "$work/interleaved.spans" | awk '{ print $1, $2, $2 }' >"$work/one.span"
-read_start=() plain_start=()
-for r in $(seq "$ROUNDS"); do
-  read -r secs _ _ rc < <(timed start-read "${READ[@]}" --limit 1)
-  check_read start-read "$rc" limited
-  read_start+=("$secs")
-  read -r secs _ _ rc < <(timed start-plain "$PLAIN" "$BS" ev "$work/one.span")
-  check_plain start-plain "$rc"
-  plain_start+=("$secs")
-done
-machine
-printf "start-up (medians of %d): read --limit 1 %.3f s, a plain consumer of one message %.3f s\n" "$ROUNDS" \
-  "$(median "${read_start[@]}")" "$(median "${plain_start[@]}")"
+# startup LABEL DB BOOTSTRAP SPANS → what a run costs before its first message
+# (the store, the watermark query of every partition, the consumer's
+# connection): `read --limit 1` of windows 4-6, the same for one partition,
+# and a plain consumer of one message.
+startup() {
+  local label=$1 bs=$3 spans_file=$4 r secs rc p
+  local -a all=() one=() plain=() cmd=("$BIN" read --store "sqlite:$2" --cluster-bootstrap "regional=$3" --topic ev
+    --from "$FROM" --to "$TO" --limit 1)
+  read -r p _ <"$spans_file"
+  head -1 "$spans_file" | awk '{ print $1, $2, $2 }' >"$work/one.span"
+  for r in $(seq "$ROUNDS"); do
+    read -r secs _ _ rc < <(timed start-read "${cmd[@]}")
+    check_read start-read "$rc" limited
+    all+=("$secs")
+    read -r secs _ _ rc < <(timed start-read1 "${cmd[@]}" --partition "$p")
+    check_read start-read1 "$rc" limited
+    one+=("$secs")
+    read -r secs _ _ rc < <(timed start-plain "$PLAIN" "$bs" ev "$work/one.span")
+    check_plain start-plain "$rc"
+    plain+=("$secs")
+  done
+  machine
+  printf "start-up, %s (medians of %d): read --limit 1 %.3f s (%d partitions), the same for one partition %.3f s;" \
+    "$label" "$ROUNDS" "$(median "${all[@]}")" "$(cut -d' ' -f1 "$spans_file" | sort -u | wc -l)" "$(median "${one[@]}")"
+  printf " a plain consumer of one message %.3f s\n" "$(median "${plain[@]}")"
+}
+startup "round trip 0 ms" "$work/interleaved.db" "$BS" "$work/interleaved.spans"
 
 step "throughput, the whole topic (10 windows): read (json, raw) against a plain consumer of the same spans"
 spans "$work/interleaved.db" ev regional "$START" $((START + 10 * WINDOW)) >"$work/all.spans"
 throughput "whole topic" "$START" $((START + 10 * WINDOW)) "$work/all.spans" "$MESSAGES"
 stop_mock "$FILL_PID"
+
+# ---------------------------------------------------------------------------
+step "start-up at a round trip of $RTT_MS ms"
+start_mock rtt --rtt-ms "$RTT_MS" --topic "ev:$PARTITIONS"
+"$FIXTURE" --store "sqlite:$work/rtt.db" --topic ev --regional "$MOCK_BS" --partitions "$PARTITIONS" \
+  --window-sec "$WINDOW" --start-sec "$START" --messages 20000 --windows 10 --late-windows 2 --late-percent 10 \
+  --value-bytes 300 --value-bytes-max 1000 >"$work/rtt.fixture.json" ||
+  { echo "read_bench: chaperone-test-read-fixture failed" >&2; exit 1; }
+spans "$work/rtt.db" ev regional "$FROM" "$TO" >"$work/rtt.spans"
+startup "round trip $RTT_MS ms" "$work/rtt.db" "$MOCK_BS" "$work/rtt.spans"
+stop_mock "$MOCK_PID"
 
 # ---------------------------------------------------------------------------
 step "bytes fetched without late data"
