@@ -1,5 +1,5 @@
 # shellcheck shell=bash
-# shellcheck disable=SC2034  # allocator, baseline_env, work, pids: set for the caller
+# shellcheck disable=SC2034  # allocator, baseline_env, work, pids, MOCK_PID, MOCK_BS: set for the caller
 # What the Kafka-level benchmark scripts (bench/service_bench.sh,
 # bench/replicate_bench.sh) share besides their arithmetic (bench_math.sh):
 #
@@ -13,6 +13,10 @@
 #   bench_workdir NAME → sets `work` (a fresh folder) and `pids` (processes to
 #       kill at exit); at exit kills them and removes the folder, or keeps it
 #       when KEEP_LOGS is set.
+#   machine → one line: CPU model, CPUs, load average, RAM.
+#   start_mock NAME [ARGS...] → starts `$BIN mock-kafka --brokers 1 ARGS...`
+#       (after bench_workdir), sets MOCK_PID and MOCK_BS (its bootstrap);
+#       stop_mock PID stops one.
 
 baseline_allocator() {
   local name=$1 bin=$2 lib conf
@@ -53,4 +57,26 @@ bench_cleanup() {
   for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done
   wait 2>/dev/null || true
   if [[ -n ${KEEP_LOGS:-} ]]; then echo "$BENCH_NAME: logs kept in $work" >&2; else rm -rf "$work"; fi
+}
+
+machine() {
+  printf "machine: %s, %s CPUs, load average %s, %s MB RAM\n" \
+    "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" \
+    "$(cut -d' ' -f1-3 /proc/loadavg)" "$(awk '/^MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
+}
+
+start_mock() {
+  local name=$1
+  shift
+  rm -f "$work/$name.bootstrap"
+  "$BIN" mock-kafka --brokers 1 --bootstrap-file "$work/$name.bootstrap" "$@" >"$work/$name.mock.log" 2>&1 &
+  MOCK_PID=$!
+  pids+=("$MOCK_PID")
+  for _ in $(seq 300); do [[ -s $work/$name.bootstrap ]] && break; sleep 0.05; done
+  [[ -s $work/$name.bootstrap ]] || { echo "$BENCH_NAME: mock-kafka did not start: $(cat "$work/$name.mock.log")" >&2; exit 1; }
+  MOCK_BS=$(cat "$work/$name.bootstrap")
+}
+stop_mock() {
+  kill "$1" 2>/dev/null || true
+  wait "$1" 2>/dev/null || true
 }

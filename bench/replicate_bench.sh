@@ -52,7 +52,8 @@ set -euo pipefail
 # rate, row, ratio, median, summary_ratio: never a division by a zero duration.
 # shellcheck source=bench_math.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench_math.sh"
-# baseline_allocator, gen_messages (as bench/service_bench.sh's data), bench_workdir.
+# baseline_allocator, gen_messages (as bench/service_bench.sh's data), bench_workdir,
+# machine, start_mock, stop_mock.
 # shellcheck source=bench_kafka.sh
 source "$(dirname "${BASH_SOURCE[0]}")/bench_kafka.sh"
 
@@ -114,29 +115,6 @@ replicate_help=$("$BIN" replicate --help 2>&1) || true
 if grep -Eq '^Usage: [^ ]+ replicate( |$)' <<<"$replicate_help"; then have_replicator=1; fi
 
 bench_workdir replicate-bench
-
-machine() {
-  printf "machine: %s, %s CPUs, load average %s, %s MB RAM\n" \
-    "$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)" "$(nproc)" \
-    "$(cut -d' ' -f1-3 /proc/loadavg)" "$(awk '/^MemTotal/ {printf "%d", $2 / 1024}' /proc/meminfo)"
-}
-
-# start_mock NAME [ARGS...] → sets MOCK_PID and MOCK_BS
-start_mock() {
-  local name=$1
-  shift
-  rm -f "$work/$name.bootstrap"
-  "$BIN" mock-kafka --brokers 1 --bootstrap-file "$work/$name.bootstrap" "$@" >"$work/$name.mock.log" 2>&1 &
-  MOCK_PID=$!
-  pids+=("$MOCK_PID")
-  for _ in $(seq 300); do [[ -s $work/$name.bootstrap ]] && break; sleep 0.05; done
-  [[ -s $work/$name.bootstrap ]] || { echo "replicate_bench: mock-kafka did not start: $(cat "$work/$name.mock.log")" >&2; exit 1; }
-  MOCK_BS=$(cat "$work/$name.bootstrap")
-}
-stop_mock() {
-  kill "$1" 2>/dev/null || true
-  wait "$1" 2>/dev/null || true
-}
 
 echo "replicate_bench: $MESSAGES messages of $SIZE B over $PARTITIONS partitions, $ROUNDS rounds," \
   "destination round trip $RTT_MS ms"

@@ -9,10 +9,12 @@
 //   chaperone-test-read-fixture --store URL --topic T --regional BOOTSTRAP
 //       [--aggregate BOOTSTRAP] [--messages 1000] [--partitions 4]
 //       [--window-sec 60] [--start-sec S] [--windows 3] [--late-windows 2]
-//       [--late-percent 10] [--value-bytes 100] [--drop 0] [--duplicate 0]
+//       [--late-percent 10] [--value-bytes 100] [--value-bytes-max B] [--drop 0] [--duplicate 0]
 //       [--seed 1] [--datacenter dc1]
 //
-// Message i has key "k-<i>" and the JSON value {"ts":<event ms>,"id":i,"pad":"..."};
+// Message i has key "k-<i>" and the JSON value {"ts":<event ms>,"id":i,"pad":"..."}
+// of --value-bytes bytes (with --value-bytes-max: of a size drawn uniformly
+// from --value-bytes to --value-bytes-max);
 // event times spread over --windows windows from --start-sec (default: the
 // window an hour ago). Messages are produced in arrival order: --late-percent
 // of them arrive up to --late-windows windows after their event time, so the
@@ -177,6 +179,9 @@ int main(int argc, char** argv) {
   const int64_t late_windows = std::stoll(opt["late-windows"]);
   const int64_t late_percent = std::stoll(opt["late-percent"]);
   const size_t value_bytes = static_cast<size_t>(std::stoll(opt["value-bytes"]));
+  const size_t value_bytes_max =
+      opt.contains("value-bytes-max") ? static_cast<size_t>(std::stoll(opt["value-bytes-max"])) : value_bytes;
+  if (value_bytes_max < value_bytes) return Usage(argv[0], "--value-bytes-max is less than --value-bytes");
   const int64_t now_ms =
       std::chrono::duration_cast<std::chrono::milliseconds>(std::chrono::system_clock::now().time_since_epoch()).count();
   const int64_t start_sec =
@@ -198,7 +203,9 @@ int main(int argc, char** argv) {
     partition_of[k] = static_cast<int32_t>(rng() % static_cast<uint64_t>(partitions));
     keys[k] = "k-" + std::to_string(i);
     std::string v = "{\"ts\":" + std::to_string(event_ms[k]) + ",\"id\":" + std::to_string(i) + ",\"pad\":\"";
-    while (v.size() + 2 < value_bytes) v.push_back(static_cast<char>('a' + rng() % 26));
+    const size_t bytes =
+        value_bytes_max > value_bytes ? value_bytes + rng() % (value_bytes_max - value_bytes + 1) : value_bytes;
+    while (v.size() + 2 < bytes) v.push_back(static_cast<char>('a' + rng() % 26));
     values[k] = v + "\"}";
   }
   std::vector<size_t> order(static_cast<size_t>(n));

@@ -116,6 +116,11 @@ Result<Handle> LibrdkafkaSpanReader::NewHandle(int64_t bytes_hint, size_t partit
       {"enable.partition.eof", "true"},
       {"auto.offset.reset", "earliest"},
       {"queued.min.messages", "1000000"},
+      // The spans were written before the audit recorded them: a fetch that
+      // finds no data is at the end of the log, and waiting for more (500 ms
+      // by default) only holds up the partitions queued behind it, since
+      // librdkafka has one fetch in flight per broker.
+      {"fetch.wait.max.ms", "10"},
   };
   if (bytes_hint > 0) {
     // Past its last span a partition keeps fetching until the reader pauses

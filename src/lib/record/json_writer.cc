@@ -2,12 +2,33 @@
 
 #include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
 
 namespace chaperone::json {
 namespace {
 
 constexpr char kHex[] = "0123456789abcdef";
+
+// Eight bytes at a time (SWAR): values and documents are mostly long runs of
+// plain ASCII, which these let through a word at a time. Each test is exact
+// for the word as a whole (not for which byte): a word that fails one is then
+// read byte by byte.
+constexpr uint64_t kOnes = 0x0101010101010101ULL;
+constexpr uint64_t kHighBits = 0x8080808080808080ULL;
+
+uint64_t Load8(const char* p) {
+  uint64_t w;
+  std::memcpy(&w, p, sizeof w);
+  return w;
+}
+bool AnyNonAscii(uint64_t w) { return (w & kHighBits) != 0; }
+bool AnyZeroByte(uint64_t w) { return ((w - kOnes) & ~w & kHighBits) != 0; }
+// Some byte is below 0x20, '"' or '\\' (escaped), or not ASCII (checked as UTF-8).
+bool AnyToEscape(uint64_t w) {
+  return AnyNonAscii(w) || ((w - kOnes * 0x20) & ~w & kHighBits) != 0 || AnyZeroByte(w ^ (kOnes * '"')) ||
+         AnyZeroByte(w ^ (kOnes * '\\'));
+}
 
 // Length of the valid UTF-8 sequence starting at s[i], or 0 if it is invalid
 // (truncated, overlong, surrogate, above U+10FFFF, stray continuation byte).
@@ -35,6 +56,10 @@ size_t Utf8SequenceLength(std::string_view s, size_t i) {
 
 bool IsValidUtf8(std::string_view s) {
   for (size_t i = 0; i < s.size();) {
+    if (i + 8 <= s.size() && !AnyNonAscii(Load8(s.data() + i))) {
+      i += 8;
+      continue;
+    }
     if (static_cast<unsigned char>(s[i]) < 0x80) {
       ++i;
       continue;
@@ -50,8 +75,10 @@ void AppendString(std::string& out, std::string_view s) {
   out.push_back('"');
   size_t i = 0;
   while (i < s.size()) {
-    // Copy the longest run that needs no escaping in one go.
+    // Copy the longest run that needs no escaping in one go: found eight
+    // bytes at a time, then byte by byte.
     size_t run = i;
+    while (run + 8 <= s.size() && !AnyToEscape(Load8(s.data() + run))) run += 8;
     while (run < s.size()) {
       auto c = static_cast<unsigned char>(s[run]);
       if (c < 0x20 || c == '"' || c == '\\' || c >= 0x80) break;
